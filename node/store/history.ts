@@ -1,0 +1,198 @@
+import type { Db } from './db.ts';
+import { redactSecrets } from './redact.ts';
+
+export interface CommandRecord {
+  id: number;
+  origin: string;
+  seq: number;
+  ts: number;
+  command: string;
+  output: string | null;
+  cwd: string | null;
+  exit: number | null;
+  duration_ms: number | null;
+  session: string | null;
+  machine_id: string | null;
+  source: string;
+  synced: number;
+}
+
+export interface NewCommand {
+  command: string;
+  output?: string | null;
+  cwd?: string | null;
+  exit?: number | null;
+  durationMs?: number | null;
+  session?: string | null;
+  ts?: number;
+  source?: string;
+  importKey?: string;
+}
+
+/** A record from another machine's series, as it arrives in a sync batch. */
+export interface RemoteCommand {
+  origin: string;
+  seq: number;
+  ts: number;
+  command: string;
+  output?: string | null;
+  cwd?: string | null;
+  exit?: number | null;
+  duration_ms?: number | null;
+  session?: string | null;
+  source?: string;
+}
+
+const COLUMNS =
+  'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, synced';
+
+/**
+ * The `commands` table: this machine's own immutable series plus every peer's.
+ * Everything is redacted here, at the single door into the table.
+ */
+export class HistoryRepo {
+  private readonly nextSeqStmt;
+  private readonly insertStmt;
+  private readonly insertRemoteStmt;
+
+  constructor(
+    private readonly db: Db,
+    private readonly origin: () => string,
+  ) {
+    this.nextSeqStmt = db.prepare<[string], { next: number }>(
+      'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM commands WHERE origin = ?',
+    );
+    this.insertStmt = db.prepare(
+      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, import_key)
+       VALUES (@origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, @import_key)`,
+    );
+    this.insertRemoteStmt = db.prepare(
+      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, synced)
+       SELECT @origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, 1
+       WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE origin = @origin AND seq = @seq)`,
+    );
+  }
+
+  /** Appends to this machine's series. Returns the new record, or undefined if it was a duplicate import. */
+  record(entry: NewCommand): CommandRecord | undefined {
+    const origin = this.origin();
+    return this.db
+      .transaction((): CommandRecord | undefined => {
+        const seq = this.nextSeqStmt.get(origin)!.next;
+        const result = this.insertStmt.run({
+          origin,
+          seq,
+          ts: entry.ts ?? Date.now(),
+          command: redactSecrets(entry.command),
+          output: entry.output == null ? null : redactSecrets(entry.output),
+          cwd: entry.cwd ?? null,
+          exit: entry.exit ?? null,
+          duration_ms: entry.durationMs ?? null,
+          session: entry.session ?? null,
+          source: entry.source ?? 'shell',
+          import_key: entry.importKey ?? null,
+        });
+        if (result.changes === 0) return undefined;
+        return this.byId(Number(result.lastInsertRowid));
+      })
+      .immediate();
+  }
+
+  /** Idempotent insert of peers' records; tombstoned records never come back. Returns rows added. */
+  insertRemote(records: readonly RemoteCommand[]): number {
+    return this.db
+      .transaction(() => {
+        let added = 0;
+        for (const r of records) {
+          added += this.insertRemoteStmt.run({
+            origin: r.origin,
+            seq: r.seq,
+            ts: r.ts,
+            command: redactSecrets(r.command),
+            output: r.output == null ? null : redactSecrets(r.output),
+            cwd: r.cwd ?? null,
+            exit: r.exit ?? null,
+            duration_ms: r.duration_ms ?? null,
+            session: r.session ?? null,
+            source: r.source ?? 'shell',
+          }).changes;
+        }
+        return added;
+      })
+      .immediate();
+  }
+
+  byId(id: number): CommandRecord | undefined {
+    return this.db.prepare<[number], CommandRecord>(`SELECT ${COLUMNS} FROM commands WHERE id = ?`).get(id);
+  }
+
+  /** Most recent first. */
+  recent(limit: number, options: { machine?: string } = {}): CommandRecord[] {
+    if (options.machine !== undefined) {
+      return this.db
+        .prepare<[string, number], CommandRecord>(
+          `SELECT ${COLUMNS} FROM commands WHERE origin = ? ORDER BY ts DESC, id DESC LIMIT ?`,
+        )
+        .all(options.machine, limit);
+    }
+    return this.db
+      .prepare<[number], CommandRecord>(`SELECT ${COLUMNS} FROM commands ORDER BY ts DESC, id DESC LIMIT ?`)
+      .all(limit);
+  }
+
+  /** Distinct command lines, most recent first: the shell's Up/Down list. */
+  recentLines(limit: number): string[] {
+    return this.db
+      .prepare<[number], { command: string }>(
+        'SELECT command FROM commands GROUP BY command ORDER BY MAX(id) DESC LIMIT ?',
+      )
+      .all(limit)
+      .map((r) => r.command);
+  }
+
+  count(): number {
+    return this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM commands').get()!.n;
+  }
+
+  /** Deletes every record of this machine's own series, leaving tombstones so sync never revives them. */
+  clearOwn(deletedBy: string): number {
+    const origin = this.origin();
+    return this.db
+      .transaction(() => {
+        const now = Date.now();
+        this.db
+          .prepare(
+            `INSERT OR IGNORE INTO tombstones(origin, seq, deleted_at, deleted_by)
+             SELECT origin, seq, ?, ? FROM commands WHERE origin = ?`,
+          )
+          .run(now, deletedBy, origin);
+        return this.db.prepare('DELETE FROM commands WHERE origin = ?').run(origin).changes;
+      })
+      .immediate();
+  }
+
+  /** Deletes every record in the local cache (all origins), leaving tombstones. */
+  clearAll(deletedBy: string): number {
+    return this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT OR IGNORE INTO tombstones(origin, seq, deleted_at, deleted_by)
+             SELECT origin, seq, ?, ? FROM commands`,
+          )
+          .run(Date.now(), deletedBy);
+        return this.db.prepare('DELETE FROM commands').run().changes;
+      })
+      .immediate();
+  }
+
+  /** `{origin: max seq}` over every series held here: the input to sync planning. */
+  maxSeqByOrigin(): Record<string, number> {
+    const rows = this.db
+      .prepare<[], { origin: string; max_seq: number }>(
+        'SELECT origin, MAX(seq) AS max_seq FROM commands GROUP BY origin',
+      )
+      .all();
+    return Object.fromEntries(rows.map((r) => [r.origin, r.max_seq]));
+  }
+}

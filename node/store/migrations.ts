@@ -1,0 +1,139 @@
+/**
+ * Numbered, append-only migrations. Never edit a shipped entry; add a new one at the end.
+ * `PRAGMA user_version` records how many have run.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial tables of DESIGN.md',
+    sql: `
+      CREATE TABLE commands (
+        id          INTEGER PRIMARY KEY,
+        origin      TEXT    NOT NULL,          -- machine whose immutable series this record belongs to
+        seq         INTEGER NOT NULL,          -- position in that series, from 1
+        ts          INTEGER NOT NULL,          -- ms since epoch when the command started
+        command     TEXT    NOT NULL,          -- already redacted
+        output      TEXT,                      -- bounded, redacted copy of the output
+        cwd         TEXT,
+        exit        INTEGER,
+        duration_ms INTEGER,
+        session     TEXT,
+        machine_id  TEXT,                      -- where it ran (= origin, kept for the seed schema)
+        source      TEXT    NOT NULL DEFAULT 'shell', -- shell | import | remote:<sender> | script
+        import_key  TEXT,                      -- dedupe key of imported history lines
+        synced      INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (origin, seq)
+      );
+      CREATE UNIQUE INDEX commands_import_key ON commands(import_key) WHERE import_key IS NOT NULL;
+      CREATE INDEX commands_ts ON commands(ts);
+      CREATE INDEX commands_origin_ts ON commands(origin, ts);
+
+      CREATE VIRTUAL TABLE commands_fts USING fts5(
+        command, output, content='commands', content_rowid='id', prefix='2 3'
+      );
+      CREATE TRIGGER commands_ai AFTER INSERT ON commands BEGIN
+        INSERT INTO commands_fts(rowid, command, output) VALUES (new.id, new.command, new.output);
+      END;
+      CREATE TRIGGER commands_ad AFTER DELETE ON commands BEGIN
+        INSERT INTO commands_fts(commands_fts, rowid, command, output) VALUES ('delete', old.id, old.command, old.output);
+      END;
+      CREATE TRIGGER commands_au AFTER UPDATE OF command, output ON commands BEGIN
+        INSERT INTO commands_fts(commands_fts, rowid, command, output) VALUES ('delete', old.id, old.command, old.output);
+        INSERT INTO commands_fts(rowid, command, output) VALUES (new.id, new.command, new.output);
+      END;
+
+      CREATE TABLE config (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE machines (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        ip_address TEXT,
+        last_seen  INTEGER,
+        status     TEXT NOT NULL DEFAULT 'unknown',  -- online | offline | unknown | revoked
+        sign_pk    BLOB,
+        box_pk     BLOB,
+        version    TEXT,
+        hostname   TEXT,
+        os         TEXT,
+        added      INTEGER,
+        revoked    INTEGER                           -- ms since epoch, NULL while a member
+      );
+
+      CREATE TABLE outbox (
+        id         BLOB PRIMARY KEY,                 -- envelope id (16 bytes)
+        topic      TEXT NOT NULL,
+        payload    BLOB NOT NULL,                    -- sealed envelope, ready to publish
+        kind       TEXT NOT NULL,                    -- exec | msg | history | reply | ...
+        peer       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX outbox_created ON outbox(created_at);
+
+      CREATE TABLE messages (
+        id         INTEGER PRIMARY KEY,
+        envelope_id BLOB UNIQUE,
+        direction  TEXT NOT NULL,                    -- in | out
+        peer       TEXT NOT NULL,
+        kind       TEXT NOT NULL,                    -- msg | exec-result | ai-answer | notice
+        body       TEXT NOT NULL,
+        ts         INTEGER NOT NULL,
+        shown      INTEGER NOT NULL DEFAULT 0        -- 1 once displayed at a prompt
+      );
+
+      CREATE TABLE pending_ai (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL,                    -- ask | explain | fix | review
+        question   TEXT NOT NULL,                    -- redacted
+        created_at INTEGER NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+      );
+
+      CREATE TABLE ai_history (
+        id         INTEGER PRIMARY KEY,
+        ts         INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        provider   TEXT,
+        model      TEXT,
+        question   TEXT NOT NULL,
+        answer     TEXT,
+        command    TEXT,                             -- proposed command, if any
+        error      TEXT
+      );
+
+      CREATE TABLE seen_ids (
+        id         BLOB PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX seen_ids_expires ON seen_ids(expires_at);
+
+      CREATE TABLE sync_state (
+        peer       TEXT NOT NULL,
+        origin     TEXT NOT NULL,
+        max_seq    INTEGER NOT NULL DEFAULT 0,       -- highest seq of origin acknowledged by peer
+        last_sync  INTEGER,
+        PRIMARY KEY (peer, origin)
+      );
+
+      CREATE TABLE tombstones (
+        origin     TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+      );
+    `,
+  },
+];

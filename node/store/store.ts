@@ -1,0 +1,47 @@
+import { hostname } from 'node:os';
+import { isMachineName } from '../../schemas/names.ts';
+import { ConfigRepo } from './config.ts';
+import { type Db, openDatabase } from './db.ts';
+import { HistoryRepo } from './history.ts';
+
+/**
+ * The store facade: one object per open database, with a repo per table family.
+ * Other modules add their repos here rather than writing SQL against tables they do not own.
+ */
+export class Store {
+  readonly config: ConfigRepo;
+  readonly history: HistoryRepo;
+
+  constructor(
+    readonly db: Db,
+    readonly home: string,
+  ) {
+    this.config = new ConfigRepo(db);
+    this.history = new HistoryRepo(db, () => this.machineName());
+  }
+
+  /** This machine's name: `machine.name`, else the hostname made into a valid machine name. */
+  machineName(): string {
+    const configured = this.config.get('machine.name');
+    if (configured && isMachineName(configured)) return configured;
+    return defaultMachineName();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openStore(home: string): Store {
+  return new Store(openDatabase(home), home);
+}
+
+export function defaultMachineName(host: string = hostname()): string {
+  const cleaned = host
+    .toLowerCase()
+    .split('.')[0]!
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 32);
+  return isMachineName(cleaned) ? cleaned : 'localhost';
+}
