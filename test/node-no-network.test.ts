@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runBangCommand } from '../node/commands/remote.ts';
+import type { CommandIO } from '../node/commands/types.ts';
+import { openStore } from '../node/store/store.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+function captureIO(): CommandIO & { outText: string; errText: string } {
+  const io = {
+    outText: '',
+    errText: '',
+    out(text: string) {
+      io.outText += text;
+    },
+    err(text: string) {
+      io.errText += text;
+    },
+    isTTY: false,
+    columns: 80,
+    confirm: async () => false,
+  };
+  return io;
+}
+
+test('every ! command without a network prints one line, exits 2 and queues nothing', async (t) => {
+  const home = tempDir(t);
+  const store = openStore(home);
+  t.after(() => store.close());
+  for (const line of ['!exec web1 uptime', '!msg laptop hello', '!status nas', '!exec all true', '!bogus']) {
+    const io = captureIO();
+    const code = await runBangCommand(line, { store, io, env: { ISAAC_HOME: home }, assumeYes: false });
+    assert.equal(code, 2, line);
+    assert.equal(io.outText, '');
+    assert.equal(
+      io.errText,
+      'no network configured: run `isaac-node init` (first machine) or `isaac-node join CODE`\n',
+    );
+    const outbox = store.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    const messages = store.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number };
+    assert.equal(outbox.n, 0);
+    assert.equal(messages.n, 0);
+  }
+});
