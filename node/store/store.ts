@@ -3,6 +3,10 @@ import { isMachineName } from '../../schemas/names.ts';
 import { ConfigRepo } from './config.ts';
 import { type Db, openDatabase } from './db.ts';
 import { HistoryRepo } from './history.ts';
+import { MachinesRepo } from './machines.ts';
+import { MessagesRepo } from './messages.ts';
+import { OutboxRepo } from './outbox.ts';
+import { SeenIdsRepo } from './seen-ids.ts';
 
 /**
  * The store facade: one object per open database, with a repo per table family.
@@ -11,6 +15,10 @@ import { HistoryRepo } from './history.ts';
 export class Store {
   readonly config: ConfigRepo;
   readonly history: HistoryRepo;
+  readonly outbox: OutboxRepo;
+  readonly seenIds: SeenIdsRepo;
+  readonly messages: MessagesRepo;
+  readonly machines: MachinesRepo;
 
   constructor(
     readonly db: Db,
@@ -18,6 +26,10 @@ export class Store {
   ) {
     this.config = new ConfigRepo(db);
     this.history = new HistoryRepo(db, () => this.machineName());
+    this.outbox = new OutboxRepo(db);
+    this.seenIds = new SeenIdsRepo(db);
+    this.messages = new MessagesRepo(db);
+    this.machines = new MachinesRepo(db);
   }
 
   /** This machine's name: `machine.name`, else the hostname made into a valid machine name. */

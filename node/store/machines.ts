@@ -1,0 +1,94 @@
+import type { Db } from './db.ts';
+
+export interface MachineRow {
+  id: number;
+  name: string;
+  ip_address: string | null;
+  last_seen: number | null;
+  status: string;
+  sign_pk: Uint8Array | null;
+  box_pk: Uint8Array | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  added: number | null;
+  revoked: number | null;
+}
+
+export interface StatusUpdate {
+  state: 'online' | 'offline';
+  version?: string;
+  hostname?: string;
+  os?: string;
+  address?: string;
+  lastSeen?: number;
+}
+
+export interface RosterUpdate {
+  name: string;
+  signPk: Uint8Array;
+  boxPk: Uint8Array;
+  added: number;
+  revoked?: number | null;
+}
+
+/** The `machines` table, kept current from retained status topics and verified roster entries. */
+export class MachinesRepo {
+  constructor(private readonly db: Db) {}
+
+  applyStatus(name: string, s: StatusUpdate): void {
+    this.db
+      .prepare(
+        `INSERT INTO machines(name, status, version, hostname, os, ip_address, last_seen)
+         VALUES (@name, @state, @version, @hostname, @os, @address, @lastSeen)
+         ON CONFLICT(name) DO UPDATE SET
+           status = CASE WHEN machines.revoked IS NOT NULL THEN 'revoked' ELSE excluded.status END,
+           version = COALESCE(excluded.version, machines.version),
+           hostname = COALESCE(excluded.hostname, machines.hostname),
+           os = COALESCE(excluded.os, machines.os),
+           ip_address = COALESCE(excluded.ip_address, machines.ip_address),
+           last_seen = MAX(COALESCE(excluded.last_seen, 0), COALESCE(machines.last_seen, 0))`,
+      )
+      .run({
+        name,
+        state: s.state,
+        version: s.version ?? null,
+        hostname: s.hostname ?? null,
+        os: s.os ?? null,
+        address: s.address ?? null,
+        lastSeen: s.lastSeen ?? null,
+      });
+  }
+
+  applyRoster(r: RosterUpdate): void {
+    this.db
+      .prepare(
+        `INSERT INTO machines(name, sign_pk, box_pk, added, revoked, status)
+         VALUES (@name, @signPk, @boxPk, @added, @revoked, CASE WHEN @revoked IS NULL THEN 'unknown' ELSE 'revoked' END)
+         ON CONFLICT(name) DO UPDATE SET sign_pk = excluded.sign_pk, box_pk = excluded.box_pk,
+           added = excluded.added, revoked = excluded.revoked,
+           status = CASE WHEN excluded.revoked IS NOT NULL THEN 'revoked'
+                         WHEN machines.status = 'revoked' THEN 'unknown' ELSE machines.status END`,
+      )
+      .run({
+        name: r.name,
+        signPk: Buffer.from(r.signPk),
+        boxPk: Buffer.from(r.boxPk),
+        added: r.added,
+        revoked: r.revoked ?? null,
+      });
+  }
+
+  get(name: string): MachineRow | undefined {
+    return this.db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE name = ?').get(name);
+  }
+
+  list(): MachineRow[] {
+    return this.db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY name').all();
+  }
+
+  /** Members that may be addressed: in the roster (keys known) and not revoked. */
+  members(): MachineRow[] {
+    return this.list().filter((m) => m.box_pk !== null && m.revoked === null);
+  }
+}
