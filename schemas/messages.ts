@@ -1,0 +1,246 @@
+import { ProtocolError } from './errors.ts';
+import { isMachineName } from './names.ts';
+import type { InboxKind } from './topics.ts';
+
+/**
+ * The typed bodies carried inside envelopes, one per message `type`, with runtime validators.
+ * Validators copy only the fields they know into a fresh object, so unknown extra fields from a
+ * newer peer are ignored rather than passed along, and nothing unvalidated reaches the caller.
+ */
+
+export interface ExecRequest {
+  cmd: string;
+  cwd?: string;
+  timeoutMs: number;
+  /** true: send `exec-chunk`s as output is produced; false: only the `exec-result`. */
+  stream: boolean;
+}
+
+export interface ExecChunk {
+  stream: 'stdout' | 'stderr';
+  /** UTF-8 text; senders decode with a StringDecoder so a chunk never splits a character. */
+  data: string;
+  /** 0, 1, 2, ... per request, so the receiver can order chunks and spot gaps. */
+  n: number;
+}
+
+export interface ExecRefusal {
+  reason: string;
+  tier: number;
+}
+
+export interface ExecResult {
+  exit: number;
+  durationMs: number;
+  error?: string;
+  refused?: ExecRefusal;
+  /** Chunks sent before this result (so the receiver knows when it has all of them). */
+  chunks?: number;
+}
+
+export type Empty = Record<string, never>;
+
+export interface TextMessage {
+  text: string;
+}
+
+/** One immutable command record as it travels between peers (see DESIGN.md, "Local store"). */
+export interface HistoryRecordWire {
+  origin: string;
+  seq: number;
+  ts: number;
+  command: string;
+  output?: string;
+  cwd?: string;
+  exit?: number;
+  durationMs?: number;
+  session?: string;
+  source?: string;
+}
+
+export interface HistoryBatch {
+  records: HistoryRecordWire[];
+}
+
+export interface SyncRequest {
+  /** origin machine -> highest seq the sender holds without gaps */
+  have: Record<string, number>;
+}
+
+export interface MessageBodies {
+  exec: ExecRequest;
+  'exec-chunk': ExecChunk;
+  'exec-result': ExecResult;
+  'exec-cancel': Empty;
+  msg: TextMessage;
+  ping: Empty;
+  pong: Empty;
+  'history-batch': HistoryBatch;
+  'sync-request': SyncRequest;
+  ack: Empty;
+}
+
+export type MessageType = keyof MessageBodies;
+
+/** Which inbox topic each type travels on; a type arriving on another inbox is refused. */
+export const MESSAGE_INBOX: { readonly [K in MessageType]: InboxKind } = {
+  exec: 'exec',
+  'exec-cancel': 'exec',
+  msg: 'msg',
+  ping: 'msg',
+  'history-batch': 'history',
+  'sync-request': 'history',
+  'exec-chunk': 'reply',
+  'exec-result': 'reply',
+  pong: 'reply',
+  ack: 'reply',
+};
+
+export const MESSAGE_TYPES = Object.keys(MESSAGE_INBOX) as MessageType[];
+
+export function isMessageType(value: unknown): value is MessageType {
+  return typeof value === 'string' && Object.hasOwn(MESSAGE_INBOX, value);
+}
+
+export const MAX_COMMAND_LENGTH = 64 * 1024;
+export const MAX_TEXT_LENGTH = 64 * 1024;
+export const MAX_EXEC_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+export const SAFETY_TIERS = [1, 2, 2.5, 3, 4] as const;
+
+type Fields = Record<string, unknown>;
+
+function fail(type: string, what: string): never {
+  throw new ProtocolError(`malformed ${type} body: ${what}`);
+}
+
+function asMap(type: string, value: unknown): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    fail(type, 'not a map');
+  }
+  return value as Fields;
+}
+
+function str(type: string, m: Fields, key: string, max: number): string {
+  const v = m[key];
+  if (typeof v !== 'string') fail(type, `${key} must be text`);
+  if (v.length > max) fail(type, `${key} is longer than ${max}`);
+  return v;
+}
+
+function optStr(type: string, m: Fields, key: string, max: number): string | undefined {
+  return m[key] === undefined || m[key] === null ? undefined : str(type, m, key, max);
+}
+
+function int(type: string, m: Fields, key: string, min: number, max: number): number {
+  const v = m[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    fail(type, `${key} must be a whole number from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function optInt(type: string, m: Fields, key: string, min: number, max: number): number | undefined {
+  return m[key] === undefined || m[key] === null ? undefined : int(type, m, key, min, max);
+}
+
+/** Copies defined optional fields only, so encoded bodies never carry `undefined`. */
+function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+const MAX_TS = 8_640_000_000_000_000;
+
+function historyRecord(value: unknown): HistoryRecordWire {
+  const t = 'history-batch';
+  const r = asMap(t, value);
+  if (!isMachineName(r.origin)) fail(t, 'record origin is not a machine name');
+  return withOptional(
+    {
+      origin: r.origin,
+      seq: int(t, r, 'seq', 1, Number.MAX_SAFE_INTEGER),
+      ts: int(t, r, 'ts', 0, MAX_TS),
+      command: str(t, r, 'command', MAX_COMMAND_LENGTH),
+    },
+    {
+      output: optStr(t, r, 'output', 16 * 1024 * 1024),
+      cwd: optStr(t, r, 'cwd', 4096),
+      exit: optInt(t, r, 'exit', -(2 ** 31), 2 ** 31),
+      durationMs: optInt(t, r, 'durationMs', 0, Number.MAX_SAFE_INTEGER),
+      session: optStr(t, r, 'session', 256),
+      source: optStr(t, r, 'source', 256),
+    },
+  );
+}
+
+const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K] } = {
+  exec: (m) => {
+    if (typeof m.stream !== 'boolean') fail('exec', 'stream must be true or false');
+    const cmd = str('exec', m, 'cmd', MAX_COMMAND_LENGTH);
+    if (cmd.trim().length === 0) fail('exec', 'cmd is empty');
+    return withOptional(
+      { cmd, timeoutMs: int('exec', m, 'timeoutMs', 1, MAX_EXEC_TIMEOUT_MS), stream: m.stream },
+      { cwd: optStr('exec', m, 'cwd', 4096) },
+    );
+  },
+  'exec-chunk': (m) => {
+    if (m.stream !== 'stdout' && m.stream !== 'stderr') fail('exec-chunk', 'stream must be stdout or stderr');
+    return {
+      stream: m.stream,
+      data: str('exec-chunk', m, 'data', Number.MAX_SAFE_INTEGER),
+      n: int('exec-chunk', m, 'n', 0, Number.MAX_SAFE_INTEGER),
+    };
+  },
+  'exec-result': (m) => {
+    const t = 'exec-result';
+    let refused: ExecRefusal | undefined;
+    if (m.refused !== undefined && m.refused !== null) {
+      const r = asMap(t, m.refused);
+      const tier = r.tier;
+      if (typeof tier !== 'number' || !(SAFETY_TIERS as readonly number[]).includes(tier)) {
+        fail(t, 'refused.tier must be one of 1, 2, 2.5, 3, 4');
+      }
+      refused = { reason: str(t, r, 'reason', 4096), tier };
+    }
+    return withOptional(
+      {
+        exit: int(t, m, 'exit', -(2 ** 31), 2 ** 31),
+        durationMs: int(t, m, 'durationMs', 0, Number.MAX_SAFE_INTEGER),
+      },
+      {
+        error: optStr(t, m, 'error', 4096),
+        refused,
+        chunks: optInt(t, m, 'chunks', 0, Number.MAX_SAFE_INTEGER),
+      },
+    );
+  },
+  'exec-cancel': () => ({}),
+  msg: (m) => ({ text: str('msg', m, 'text', MAX_TEXT_LENGTH) }),
+  ping: () => ({}),
+  pong: () => ({}),
+  'history-batch': (m) => {
+    if (!Array.isArray(m.records)) fail('history-batch', 'records must be a list');
+    return { records: m.records.map(historyRecord) };
+  },
+  'sync-request': (m) => {
+    const have = asMap('sync-request', m.have);
+    const out: Record<string, number> = {};
+    for (const [origin, seq] of Object.entries(have)) {
+      if (!isMachineName(origin)) fail('sync-request', 'have has a key that is not a machine name');
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+        fail('sync-request', `have.${origin} must be a whole number >= 0`);
+      }
+      out[origin] = seq;
+    }
+    return { have: out };
+  },
+  ack: () => ({}),
+};
+
+/** Validates `body` as the body of a `type` message; throws ProtocolError on anything else. */
+export function validateMessageBody<K extends MessageType>(type: K, body: unknown): MessageBodies[K] {
+  if (!isMessageType(type)) throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
+  const validate = validators[type] as (m: Fields) => MessageBodies[K];
+  return validate(asMap(type, body));
+}

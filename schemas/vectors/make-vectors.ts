@@ -1,0 +1,113 @@
+/**
+ * Regenerates the golden vectors: `node --import tsx schemas/vectors/make-vectors.ts`.
+ * Only run this on purpose (a wire format change): the tests compare the code against the
+ * committed JSON, so regenerating hides any accidental change to the bytes.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nacl from 'tweetnacl';
+import { decodeCbor } from '../codec.ts';
+import { type SealInput, sealEnvelope } from '../envelope.ts';
+import type { MessageType } from '../messages.ts';
+import { openSealedBox, sealBox, sealedBoxNonce } from '../sealedbox.ts';
+import { hex, toJsonValue, vectorKeys } from './keys.ts';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const k = vectorKeys();
+const NOW = 1_764_000_000_000;
+const fill = (n: number, b: number) => new Uint8Array(n).fill(b);
+
+function envelopeCase<K extends MessageType>(
+  name: string,
+  input: SealInput<K>,
+  nowMs: number,
+  idByte: number,
+  ephByte: number,
+) {
+  const id = fill(16, idByte);
+  const eph = fill(32, ephByte);
+  const sealed = sealEnvelope(input, k.alice.sign.secretKey, k.bob.box.publicKey, nowMs, {
+    id,
+    ephemeral: nacl.box.keyPair.fromSecretKey(eph),
+  });
+  const [bodyBytes, signature] = decodeCbor(openSealedBox(sealed.payload, k.bob.box)!) as [
+    Uint8Array,
+    Uint8Array,
+  ];
+  return {
+    name,
+    input: toJsonValue(input),
+    nowMs,
+    id: hex(id),
+    ephemeralSecretKey: hex(eph),
+    bodyBytes: hex(bodyBytes),
+    signature: hex(signature),
+    payload: hex(sealed.payload),
+    topic: sealed.topic,
+  };
+}
+
+const envelopeVectors = {
+  description:
+    'Isaac envelopes from alice to bob: body = CBOR map, Ed25519 signature by alice over it, CBOR([body, sig]) in a libsodium sealed box to bob’s box key with the given ephemeral secret key. Binary inputs are {"hex": ...}. ts/exp are encoded as CBOR float64 when above 2^32.',
+  keys: k.json,
+  cases: [
+    envelopeCase(
+      'exec request',
+      {
+        type: 'exec',
+        from: 'alice',
+        to: 'bob',
+        ttlMs: 600_000,
+        body: { cmd: 'uptime', timeoutMs: 30_000, stream: true },
+      },
+      NOW,
+      0x11,
+      0x21,
+    ),
+    envelopeCase(
+      'message with unicode',
+      { type: 'msg', from: 'alice', to: 'bob', ttlMs: 3_600_000, body: { text: 'dinner is ready 🍝' } },
+      NOW + 1,
+      0x12,
+      0x22,
+    ),
+    envelopeCase(
+      'refused exec result answering a request',
+      {
+        type: 'exec-result',
+        from: 'alice',
+        to: 'bob',
+        ttlMs: 600_000,
+        corr: fill(16, 0x11),
+        body: { exit: 126, durationMs: 0, refused: { reason: 'tier 3 is above remote.max_tier 2', tier: 3 } },
+      },
+      NOW + 2,
+      0x13,
+      0x23,
+    ),
+  ],
+};
+writeFileSync(join(dir, 'envelope.json'), `${JSON.stringify(envelopeVectors, null, 2)}\n`);
+
+const boxVectors = {
+  description:
+    'libsodium crypto_box_seal to bob’s box key with a fixed ephemeral key; nonce = BLAKE2b-192(epk || pk); sealed = epk || box',
+  recipientSecretKey: hex(k.bob.box.secretKey),
+  recipientPublicKey: hex(k.bob.box.publicKey),
+  cases: [
+    { message: '', ephByte: 0x31 },
+    { message: hex(new TextEncoder().encode('libsodium crypto_box_seal')), ephByte: 0x32 },
+  ].map(({ message, ephByte }) => {
+    const ephemeral = nacl.box.keyPair.fromSecretKey(fill(32, ephByte));
+    return {
+      message,
+      ephemeralSecretKey: hex(ephemeral.secretKey),
+      nonce: hex(sealedBoxNonce(ephemeral.publicKey, k.bob.box.publicKey)),
+      sealed: hex(sealBox(Uint8Array.from(Buffer.from(message, 'hex')), k.bob.box.publicKey, ephemeral)),
+    };
+  }),
+};
+writeFileSync(join(dir, 'sealedbox.json'), `${JSON.stringify(boxVectors, null, 2)}\n`);
+console.log('wrote envelope.json and sealedbox.json');
