@@ -1,0 +1,458 @@
+/**
+ * An Aedes 1.2 persistence (aedes-persistence 11 async interface) backed by one SQLite file via
+ * better-sqlite3. Every write is a synchronous, committed transaction before the returned promise
+ * resolves, so whatever Aedes acknowledges after awaiting us is on disk. Subscriptions and
+ * retained messages are mirrored in memory for matching; queues, incoming QoS-2 packets and wills
+ * live only in SQLite.
+ */
+import { Readable } from 'node:stream';
+import { deserialize, serialize } from 'node:v8';
+import Database from 'better-sqlite3';
+import { StoreError } from '../../schemas/errors.ts';
+import { AckJournal } from './ack-journal.ts';
+import type {
+  AedesAsyncPersistence,
+  BrokerHandle,
+  SessionRef,
+  StoredPacket,
+  SubscriptionRecord,
+  TopicSubscription,
+} from './interface.ts';
+import { patternSet, type SubscriptionTrie, subscriptionTrie, toPacket } from './qlobber.ts';
+import { openSchema, type Synchronous } from './sqlite-schema.ts';
+import { prepareStatements, type Statements } from './sqlite-statements.ts';
+
+export interface QueueFullEvent {
+  clientId: string;
+  topic: string | undefined;
+  queued: number;
+  dropped: number;
+}
+
+export interface SqlitePersistenceOptions {
+  /** The database file (created with its directory's permissions; WAL files sit beside it). */
+  file: string;
+  /** Max QoS>0 packets queued per persistent session; further ones are refused. Default 10,000. */
+  maxQueuedPerSession?: number;
+  /** 'normal' (default) survives kill -9; 'full' also fsyncs each commit to survive power loss. */
+  synchronous?: Synchronous;
+  /** Called (after the counter is bumped) each time a full queue refuses a packet. */
+  onQueueFull?: (event: QueueFullEvent) => void;
+  /** pino-compatible; a full queue logs one warn line per session per 10 s. */
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export interface PersistenceStats {
+  queued: Record<string, number>;
+  dropped: Record<string, number>;
+  droppedTotal: number;
+  journalPending: number;
+}
+
+const DEFAULT_MAX_QUEUED = 10_000;
+const STREAM_PAGE = 64;
+const FULL_LOG_INTERVAL_MS = 10_000;
+
+type StoredRecord = Omit<SubscriptionRecord, 'topic'>;
+
+function encode(value: unknown): Buffer {
+  return serialize(value);
+}
+
+function decode<T>(blob: Buffer): T {
+  return deserialize(blob) as T;
+}
+
+function noSuchPacket(): Error {
+  return new StoreError('no such packet', { hint: 'the session no longer holds this message id' });
+}
+
+export class SqlitePersistence implements AedesAsyncPersistence {
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+  readonly #maxQueued: number;
+  readonly #options: SqlitePersistenceOptions;
+  readonly #trie: SubscriptionTrie = subscriptionTrie();
+  readonly #subscriptions = new Map<string, Map<string, StoredRecord>>();
+  readonly #retained = new Map<string, StoredPacket>();
+  readonly #queueDepth = new Map<string, number>();
+  readonly #dropped = new Map<string, number>();
+  readonly #lastFullLog = new Map<string, number>();
+  readonly #journal: AckJournal;
+  #droppedTotal = 0;
+  #broker: BrokerHandle | undefined;
+  #destroyed = false;
+
+  constructor(options: SqlitePersistenceOptions) {
+    this.#options = options;
+    this.#maxQueued = options.maxQueuedPerSession ?? DEFAULT_MAX_QUEUED;
+    try {
+      this.#db = new Database(options.file);
+      openSchema(this.#db, options.synchronous ?? 'normal');
+    } catch (err) {
+      throw new StoreError(`cannot open broker persistence ${options.file}: ${(err as Error).message}`, {
+        hint: 'check that the data directory exists, is writable, and is not used by another isaac-broker',
+      });
+    }
+    this.#sql = prepareStatements(this.#db);
+    this.#journal = new AckJournal(this.#db, this.#sql);
+    this.#load();
+  }
+
+  get broker(): BrokerHandle | undefined {
+    return this.#broker;
+  }
+
+  #load(): void {
+    for (const row of this.#sql.allRetained.all() as { topic: string; packet: Buffer }[]) {
+      this.#retained.set(row.topic, decode(row.packet));
+    }
+    for (const row of this.#sql.allSubscriptions.all() as {
+      client_id: string;
+      topic: string;
+      record: Buffer;
+    }[]) {
+      this.#addToMemory(row.client_id, row.topic, decode<StoredRecord>(row.record));
+    }
+    for (const row of this.#sql.queueDepths.all() as { client_id: string; n: number }[]) {
+      this.#queueDepth.set(row.client_id, row.n);
+    }
+  }
+
+  async setup(broker: BrokerHandle): Promise<void> {
+    this.#broker = broker;
+    // Counters restart at 0 with a process; keep them above any stored for a fixed broker id so
+    // brokerId+brokerCounter keeps naming one packet.
+    const max = (this.#sql.maxCounter.get(broker.id) as { m: number | null }).m ?? 0;
+    if (typeof broker.counter === 'number' && broker.counter < max) broker.counter = max;
+    if (typeof broker.authorizePublish === 'function') {
+      this.#journal.attach(broker);
+      await this.#journal.replay(broker);
+    }
+  }
+
+  // ---- retained ----------------------------------------------------------------------------
+
+  async storeRetained(pkt: StoredPacket): Promise<void> {
+    const packet = { ...pkt };
+    const empty = packet.payload === undefined || packet.payload.length === 0;
+    if (empty) {
+      this.#sql.deleteRetained.run(packet.topic);
+      this.#retained.delete(packet.topic ?? '');
+    } else {
+      this.#sql.putRetained.run(packet.topic, encode(packet));
+      this.#retained.set(packet.topic ?? '', packet);
+    }
+  }
+
+  createRetainedStream(pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern]);
+  }
+
+  createRetainedStreamCombi(patterns: string[]): Readable {
+    const retained = this.#retained;
+    const matchers = patterns.map((p) => patternSet([p]));
+    function* matching(): Generator<StoredPacket> {
+      // one pass per pattern, as the reference implementation does (a topic matched by two
+      // patterns is sent twice; Aedes dedupes by subscription)
+      for (const matcher of matchers) {
+        for (const [topic, packet] of retained) if (matcher.test(topic)) yield packet;
+      }
+    }
+    return Readable.from(matching());
+  }
+
+  // ---- subscriptions -----------------------------------------------------------------------
+
+  #addToMemory(clientId: string, topic: string, record: StoredRecord): void {
+    let stored = this.#subscriptions.get(clientId);
+    if (!stored) {
+      stored = new Map();
+      this.#subscriptions.set(clientId, stored);
+    }
+    const previous = stored.get(topic);
+    if (record.qos > 0) {
+      this.#trie.add(topic, {
+        clientId,
+        topic,
+        qos: record.qos,
+        rh: record.rh,
+        rap: record.rap,
+        nl: record.nl,
+      });
+    } else if (previous && previous.qos > 0) {
+      this.#trie.remove(topic, { clientId, topic });
+    }
+    stored.set(topic, record);
+  }
+
+  async addSubscriptions(client: SessionRef, subs: SubscriptionRecord[]): Promise<void> {
+    this.#db.transaction(() => {
+      for (const sub of subs) {
+        const record: StoredRecord = { qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl };
+        if (sub.subscriptionIdentifier !== undefined)
+          record.subscriptionIdentifier = sub.subscriptionIdentifier;
+        this.#sql.putSubscription.run(client.id, sub.topic, encode(record));
+        this.#addToMemory(client.id, sub.topic, record);
+      }
+    })();
+  }
+
+  async removeSubscriptions(client: SessionRef, topics: string[]): Promise<void> {
+    const stored = this.#subscriptions.get(client.id);
+    if (!stored) return;
+    this.#db.transaction(() => {
+      for (const topic of topics) {
+        const record = stored.get(topic);
+        if (record === undefined) continue;
+        if (record.qos > 0) this.#trie.remove(topic, { clientId: client.id, topic });
+        stored.delete(topic);
+        this.#sql.deleteSubscription.run(client.id, topic);
+      }
+    })();
+    if (stored.size === 0) this.#subscriptions.delete(client.id);
+  }
+
+  async subscriptionsByClient(client: SessionRef): Promise<SubscriptionRecord[]> {
+    const stored = this.#subscriptions.get(client.id);
+    if (!stored) return [];
+    return [...stored].map(([topic, record]) => ({ topic, ...record }));
+  }
+
+  async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
+    return { subsCount: this.#trie.subscriptionsCount, clientsCount: this.#subscriptions.size };
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<TopicSubscription[]> {
+    return this.#trie.match(topic);
+  }
+
+  async cleanSubscriptions(client: SessionRef): Promise<void> {
+    const stored = this.#subscriptions.get(client.id);
+    if (!stored) return;
+    for (const [topic, record] of stored) {
+      if (record.qos > 0) this.#trie.remove(topic, { clientId: client.id, topic });
+    }
+    this.#subscriptions.delete(client.id);
+    this.#sql.deleteSubscriptionsOf.run(client.id);
+  }
+
+  getClientList(topic: string): Readable {
+    const clients = [...this.#subscriptions].filter(([, topics]) => topics.has(topic)).map(([id]) => id);
+    return Readable.from(clients);
+  }
+
+  // ---- outgoing queues ---------------------------------------------------------------------
+
+  /** Inserts one queued packet unless the session's queue is full; returns whether it did. */
+  #enqueueOne(clientId: string, packet: StoredPacket, blob: Buffer): boolean {
+    const depth = this.#queueDepth.get(clientId) ?? 0;
+    if (depth >= this.#maxQueued) {
+      this.#refuse(clientId, packet.topic, depth);
+      return false;
+    }
+    this.#sql.enqueue.run(
+      clientId,
+      packet.brokerId ?? null,
+      packet.brokerCounter ?? null,
+      packet.messageId ?? null,
+      blob,
+    );
+    this.#queueDepth.set(clientId, depth + 1);
+    return true;
+  }
+
+  #refuse(clientId: string, topic: string | undefined, queued: number): void {
+    const dropped = (this.#dropped.get(clientId) ?? 0) + 1;
+    this.#dropped.set(clientId, dropped);
+    this.#droppedTotal++;
+    const now = Date.now();
+    if ((this.#lastFullLog.get(clientId) ?? 0) + FULL_LOG_INTERVAL_MS <= now) {
+      this.#lastFullLog.set(clientId, now);
+      const fields = { machine: clientId, topic, queued, dropped, reason: 'queue-full' };
+      if (this.#options.logger) this.#options.logger.warn(fields, 'offline queue full: message not queued');
+      else
+        process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'offline queue full', ...fields })}\n`);
+    }
+    this.#options.onQueueFull?.({ clientId, topic, queued, dropped });
+  }
+
+  async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
+    const queued = toPacket(packet);
+    this.#db.transaction(() => this.#enqueueOne(sub.clientId, queued, encode(queued)))();
+  }
+
+  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: StoredPacket): Promise<void> {
+    const queued = toPacket(packet);
+    const blob = encode(queued);
+    // queue rows and the removal of the packet's ack-journal entry commit together
+    this.#db.transaction(() => {
+      for (const sub of subs) this.#enqueueOne(sub.clientId, queued, blob);
+      this.#journal.settle(packet);
+    })();
+  }
+
+  #readQueued(row: { message_id: number | null; packet: Buffer }): StoredPacket {
+    const packet = decode<StoredPacket>(row.packet);
+    if (row.message_id !== null) packet.messageId = row.message_id;
+    return packet;
+  }
+
+  async outgoingUpdate(client: SessionRef, packet: StoredPacket): Promise<void> {
+    type Match = { seq: number; broker_id: string | null } | undefined;
+    // the packet's own row by brokerId+brokerCounter, else (a PUBREL) the row it follows by messageId
+    const brokerId = packet.brokerId ?? null;
+    const messageId = typeof packet.messageId === 'number' ? packet.messageId : null;
+    let row: Match;
+    if (brokerId !== null) {
+      row = this.#sql.findByCounter.get(client.id, brokerId, packet.brokerCounter ?? null) as Match;
+      if (!row && messageId !== null)
+        row = this.#sql.findOtherByMessageId.get(client.id, messageId, brokerId) as Match;
+    } else if (messageId !== null) {
+      row = this.#sql.findByMessageId.get(client.id, messageId) as Match;
+    }
+    if (!row) throw noSuchPacket();
+    if (brokerId !== null && row.broker_id === brokerId) {
+      this.#sql.setMessageId.run(packet.messageId ?? null, row.seq);
+    } else {
+      // a PUBREL replacing the PUBLISH it follows (QoS 2)
+      this.#sql.replaceQueued.run(
+        packet.brokerId ?? null,
+        packet.brokerCounter ?? null,
+        packet.messageId ?? null,
+        encode({ ...packet }),
+        row.seq,
+      );
+    }
+  }
+
+  async outgoingClearMessageId(client: SessionRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
+    if (typeof packet?.messageId !== 'number') return undefined;
+    const row = this.#sql.findByMessageId.get(client.id, packet.messageId) as
+      | { seq: number; message_id: number | null; packet: Buffer }
+      | undefined;
+    if (!row) return undefined;
+    this.#sql.deleteQueued.run(row.seq);
+    const depth = this.#queueDepth.get(client.id) ?? 1;
+    if (depth > 1) this.#queueDepth.set(client.id, depth - 1);
+    else this.#queueDepth.delete(client.id);
+    return this.#readQueued(row);
+  }
+
+  outgoingStream(client: SessionRef): Readable {
+    // bounded by the queue as it is now, like the reference's snapshot: packets enqueued later
+    // reach an online client live, not through this stream
+    const last = (this.#sql.lastSeqOf.get(client.id) as { m: number | null }).m ?? 0;
+    const sql = this.#sql;
+    const read = (row: { message_id: number | null; packet: Buffer }) => this.#readQueued(row);
+    function* pages(): Generator<StoredPacket> {
+      let after = 0;
+      for (;;) {
+        const rows = sql.queuePage.all(client.id, after, last, STREAM_PAGE) as {
+          seq: number;
+          message_id: number | null;
+          packet: Buffer;
+        }[];
+        if (rows.length === 0) return;
+        for (const row of rows) {
+          after = row.seq;
+          yield read(row);
+        }
+      }
+    }
+    return Readable.from(pages());
+  }
+
+  // ---- incoming QoS 2 ----------------------------------------------------------------------
+
+  async incomingStorePacket(client: SessionRef, packet: StoredPacket): Promise<void> {
+    const stored = toPacket(packet);
+    stored.messageId = packet.messageId;
+    this.#sql.putIncoming.run(client.id, packet.messageId, encode(stored));
+  }
+
+  async incomingGetPacket(
+    client: SessionRef,
+    packet: Pick<StoredPacket, 'messageId'>,
+  ): Promise<StoredPacket> {
+    const row = this.#sql.getIncoming.get(client.id, packet.messageId ?? null) as
+      | { packet: Buffer }
+      | undefined;
+    if (!row) throw noSuchPacket();
+    return decode(row.packet);
+  }
+
+  async incomingDelPacket(client: SessionRef, packet: Pick<StoredPacket, 'messageId'>): Promise<void> {
+    const result = this.#sql.deleteIncoming.run(client.id, packet.messageId ?? null);
+    if (result.changes === 0) throw noSuchPacket();
+  }
+
+  async cleanIncoming(client: SessionRef): Promise<void> {
+    this.#sql.deleteIncomingOf.run(client.id);
+  }
+
+  // ---- wills -------------------------------------------------------------------------------
+
+  async putWill(client: SessionRef, packet: StoredPacket): Promise<void> {
+    packet.brokerId = this.#broker?.id;
+    packet.clientId = client.id;
+    this.#sql.putWill.run(client.id, packet.brokerId ?? null, encode({ ...packet }));
+  }
+
+  async getWill(client: SessionRef): Promise<StoredPacket | undefined> {
+    const row = this.#sql.getWill.get(client.id) as { packet: Buffer } | undefined;
+    return row ? decode(row.packet) : undefined;
+  }
+
+  async delWill(client: SessionRef): Promise<StoredPacket | undefined> {
+    const will = await this.getWill(client);
+    this.#sql.deleteWill.run(client.id);
+    return will;
+  }
+
+  streamWill(brokers: Record<string, number> = {}): Readable {
+    const rows = this.#sql.allWills.all() as { broker_id: string | null; packet: Buffer }[];
+    const orphaned = rows.filter((r) => !(r.broker_id !== null && brokers[r.broker_id]));
+    return Readable.from(orphaned.map((r) => decode<StoredPacket>(r.packet)));
+  }
+
+  // ---- for the broker's status and admin ---------------------------------------------------
+
+  /** Queued packets of one session (what `isaac-broker status` shows as its depth). */
+  queueDepth(clientId: string): number {
+    return this.#queueDepth.get(clientId) ?? 0;
+  }
+
+  stats(): PersistenceStats {
+    return {
+      queued: Object.fromEntries(this.#queueDepth),
+      dropped: Object.fromEntries(this.#dropped),
+      droppedTotal: this.#droppedTotal,
+      journalPending: this.#journal.pending(),
+    };
+  }
+
+  /** Forgets everything of one session: subscriptions, queue, incoming packets, will (revoke). */
+  async dropSession(clientId: string): Promise<number> {
+    const queued = this.queueDepth(clientId);
+    await this.cleanSubscriptions({ id: clientId });
+    this.#db.transaction(() => {
+      this.#sql.deleteQueueOf.run(clientId);
+      this.#sql.deleteIncomingOf.run(clientId);
+      this.#sql.deleteWill.run(clientId);
+    })();
+    this.#queueDepth.delete(clientId);
+    return queued;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#journal.detach();
+    this.#db.close();
+  }
+}
+
+export function createSqlitePersistence(options: SqlitePersistenceOptions): SqlitePersistence {
+  return new SqlitePersistence(options);
+}
