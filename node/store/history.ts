@@ -186,6 +186,14 @@ export class HistoryRepo {
       .immediate();
   }
 
+  /** Ctrl-R: the `skip`-th most recent distinct command containing `text` (optionally one origin's). */
+  findContaining(text: string, skip: number, origin?: string): { command: string; origin: string } | undefined {
+    const sql = `SELECT command, origin FROM commands WHERE instr(command, ?) > 0 ${origin === undefined ? '' : 'AND origin = ?'}
+       GROUP BY command ORDER BY MAX(id) DESC LIMIT 1 OFFSET ?`;
+    const params = origin === undefined ? [text, skip] : [text, origin, skip];
+    return this.db.prepare(sql).get(...params) as { command: string; origin: string } | undefined;
+  }
+
   /** `{origin: max seq}` over every series held here: the input to sync planning. */
   maxSeqByOrigin(): Record<string, number> {
     const rows = this.db

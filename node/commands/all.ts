@@ -1,0 +1,11 @@
+import { CORE_COMMANDS } from './core.ts';
+import { SLASH_COMMANDS } from './registry.ts';
+
+let registered = false;
+
+/** Fills the registry once with every module's / commands. */
+export function registerAllCommands(): void {
+  if (registered) return;
+  registered = true;
+  SLASH_COMMANDS.push(...CORE_COMMANDS);
+}

@@ -1,0 +1,44 @@
+/**
+ * The rc file of Isaac's persistent bash. Bash runs interactive (aliases, job control, the user's
+ * ~/.bashrc) but never reads commands from the terminal: PROMPT_COMMAND enters a loop that reads
+ * NUL-terminated commands from fd 3 (a FIFO only Isaac writes), so nothing typed while a command
+ * runs can ever reach bash as a command and skip the safety tiers. After each command it prints an
+ * OSC marker with the exit status and cwd. If Ctrl-C aborts the loop, bash returns to its top
+ * level, runs PROMPT_COMMAND again, reports 130 for the interrupted command and resumes.
+ */
+export const MARKER_PREFIX = '\x1b]6973;';
+export const MARKER_END = '\x07';
+
+export function bashRc(options: { sourceUserRc: boolean; nonce: string }): string {
+  return `
+${options.sourceUserRc ? '[ -r ~/.bashrc ] && . ~/.bashrc' : ''}
+PS1=''; PS2=''; PS0=''
+unset PROMPT_COMMAND
+HISTFILE=/dev/null
+__isaac_ret() { return "$1"; }
+__isaac_loop() {
+  if [ -n "$__isaac_inflight" ]; then
+    __isaac_inflight=
+    __isaac_prev=130
+    printf '\\033]6973;${options.nonce};done;%s;%s\\007' 130 "$PWD"
+  fi
+  printf '\\033]6973;${options.nonce};ready\\007'
+  while IFS= read -r -d '' __isaac_cmd <&3; do
+    __isaac_inflight=1
+    if [ "\${__isaac_cmd:0:1}" = $'\\001' ]; then
+      __isaac_ret "\${__isaac_prev:-0}"
+      eval "\${__isaac_cmd:1}" </dev/null
+    else
+      __isaac_ret "\${__isaac_prev:-0}"
+      eval "$__isaac_cmd"
+    fi
+    __isaac_prev=$?
+    __isaac_inflight=
+    printf '\\033]6973;${options.nonce};done;%s;%s\\007' "$__isaac_prev" "$PWD"
+  done
+  exit 0
+}
+exec 3<"$ISAAC_CMD_FIFO"
+PROMPT_COMMAND=__isaac_loop
+`;
+}

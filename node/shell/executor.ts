@@ -1,0 +1,74 @@
+import type { ShellHost } from './host.ts';
+import { classifyWithSettings } from './tier-settings.ts';
+
+/** Exit status of a line Isaac refused to run (tier 4, or a declined/unanswerable confirmation). */
+export const EXIT_REFUSED = 126;
+
+/**
+ * A shell line's whole path: tier validation (with correction and confirmation), then the
+ * persistent shell, then history. `record` is false for a line typed with a leading space.
+ */
+export async function executeShellLine(line: string, host: ShellHost, record: boolean): Promise<number> {
+  const { io } = host;
+  let toRun = line;
+  let verdict = classifyWithSettings(line, host.store);
+
+  if (verdict.correction !== undefined && verdict.tier <= 2.5) {
+    const corrected = verdict.correction;
+    if (verdict.tier === 2) {
+      io.err(`isaac: corrected to: ${corrected}\n`);
+      toRun = corrected;
+    } else if (await io.confirm(`isaac: did you mean: ${corrected} ?`)) {
+      toRun = corrected;
+    }
+    if (toRun !== line) verdict = classifyWithSettings(toRun, host.store);
+  }
+
+  if (verdict.tier === 4) {
+    io.err(`isaac: refused (tier 4, never runs): ${verdict.reason}\n`);
+    return EXIT_REFUSED;
+  }
+  if (verdict.tier === 3) {
+    io.err(`isaac: tier 3: ${verdict.reason}\n`);
+    const review = host.reviewRisk ? await host.reviewRisk(toRun, verdict.reason).catch(() => undefined) : undefined;
+    if (review) io.err(`${review.trimEnd()}\n`);
+    if (!io.isTTY && !host.assumeYes) {
+      io.err('isaac: refused: tier 3 needs a confirmation; run with --yes to allow it without a terminal\n');
+      return EXIT_REFUSED;
+    }
+    if (!(await io.confirm(`Run \`${toRun}\`?`))) {
+      io.err('isaac: not run\n');
+      return EXIT_REFUSED;
+    }
+  }
+  return await runInShell(toRun, host, record);
+}
+
+async function runInShell(line: string, host: ShellHost, record: boolean): Promise<number> {
+  const session = await host.shell();
+  const cwdBefore = session.cwd;
+  const started = Date.now();
+  host.beforeCommand?.(session);
+  let result: Awaited<ReturnType<typeof session.run>>;
+  try {
+    result = await session.run(line, {
+      stdinNull: !host.interactive,
+      onOutput: (text) => host.io.out(text),
+    });
+  } finally {
+    host.afterCommand?.(session);
+  }
+  if (record && host.store.config.get('history.record') !== 'off') {
+    host.store.history.record({
+      command: line,
+      output: result.output,
+      cwd: cwdBefore,
+      exit: result.exit,
+      durationMs: result.durationMs,
+      session: host.sessionId,
+      ts: started,
+      source: host.interactive ? 'shell' : 'script',
+    });
+  }
+  return result.exit;
+}

@@ -1,0 +1,28 @@
+import type { CommandContext, CommandIO } from '../commands/types.ts';
+import type { Store } from '../store/store.ts';
+import type { ShellSession } from './pty-session.ts';
+
+/** What the router needs from the running `isaac` (interactive shell, -c or script mode). */
+export interface ShellHost {
+  store: Store;
+  io: CommandIO;
+  env: NodeJS.ProcessEnv;
+  assumeYes: boolean;
+  /** A person is at a terminal: output goes raw to it and keystrokes reach the running command. */
+  interactive: boolean;
+  /** A session id recorded with each command (one per isaac process). */
+  sessionId: string;
+  /** The persistent shell, started on first use. */
+  shell(): Promise<ShellSession>;
+  /** Called around a shell command so an interactive host can hand the keyboard to it. */
+  beforeCommand?(session: ShellSession): void;
+  afterCommand?(session: ShellSession): void;
+  /** Asks the host to leave after this line. */
+  requestExit(status: number): void;
+  /** Optional AI review of a tier-3 line (explains the risk); must fail closed. */
+  reviewRisk?(line: string, localReason: string): Promise<string | undefined>;
+}
+
+export function commandContext(host: ShellHost, runLine: (line: string) => Promise<number>): CommandContext {
+  return { store: host.store, io: host.io, env: host.env, assumeYes: host.assumeYes, runLine };
+}

@@ -1,0 +1,216 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pty from 'node-pty';
+import { IsaacError } from '../../schemas/errors.ts';
+import { bashRc } from './bash-rc.ts';
+import { BoundedText } from './bounded-text.ts';
+import { MarkerParser } from './marker-parser.ts';
+
+export interface RunResult {
+  exit: number;
+  cwd: string;
+  /** The last `outputLimit` characters of output, ANSI escapes removed. */
+  output: string;
+  durationMs: number;
+}
+
+export interface ShellSessionOptions {
+  /** Interactive: source ~/.bashrc, keep the terminal's own line discipline (echo, CR-LF). */
+  interactive: boolean;
+  shell?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  cols?: number;
+  rows?: number;
+  outputLimit?: number;
+}
+
+export interface RunOptions {
+  /** Called with output as it arrives (raw bytes as the terminal should show them). */
+  onOutput?: (data: string) => void;
+  /** Give the command /dev/null as stdin (script and -c mode, where nobody can type). */
+  stdinNull?: boolean;
+}
+
+interface Pending {
+  resolve: (result: RunResult) => void;
+  reject: (err: Error) => void;
+  started: number;
+  output: BoundedText;
+  onOutput: ((data: string) => void) | undefined;
+}
+
+/**
+ * One persistent bash inside a pty. Commands go in through a private FIFO (see bash-rc.ts) and
+ * their end is signalled by a marker carrying the exit status and cwd, so cd, export, aliases and
+ * functions persist while full-screen programs own the terminal as usual.
+ */
+export class ShellSession {
+  private readonly parser: MarkerParser;
+  private pending: Pending | undefined;
+  private readyWaiters: Array<() => void> = [];
+  private isReady = false;
+  private exited = false;
+  private currentCwd: string;
+
+  private constructor(
+    private readonly term: pty.IPty,
+    private readonly fifoFd: number,
+    private readonly dir: string,
+    nonce: string,
+    private readonly outputLimit: number,
+    cwd: string,
+  ) {
+    this.currentCwd = cwd;
+    this.parser = new MarkerParser(nonce, {
+      text: (text) => this.onText(text),
+      marker: (fields) => this.onMarker(fields),
+    });
+    term.onData((data) => this.parser.push(data));
+    term.onExit(({ exitCode }) => this.onExit(exitCode));
+  }
+
+  static async start(options: ShellSessionOptions): Promise<ShellSession> {
+    const dir = mkdtempSync(join(tmpdir(), 'isaac-sh-'));
+    const fifo = join(dir, 'cmd');
+    const made = spawnSync('mkfifo', ['-m', '600', fifo]);
+    if (made.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new IsaacError('cannot create the command pipe for the shell', { hint: 'check that mkfifo works in $TMPDIR' });
+    }
+    const nonce = randomBytes(8).toString('hex');
+    const rcFile = join(dir, 'rc.bash');
+    const rc = bashRc({ sourceUserRc: options.interactive, nonce });
+    writeFileSync(rcFile, options.interactive ? rc : `stty -echo -onlcr 2>/dev/null\n${rc}`, { mode: 0o600 });
+    // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
+    const fifoFd = openSync(fifo, 'r+');
+    const cwd = options.cwd ?? process.cwd();
+    const env = { ...(options.env ?? process.env), ISAAC_CMD_FIFO: fifo, ISAAC_SHELL: '1' } as Record<string, string>;
+    const term = pty.spawn(options.shell ?? 'bash', ['--noprofile', '--rcfile', rcFile, '-i'], {
+      name: env.TERM ?? 'xterm-256color',
+      cols: options.cols ?? 80,
+      rows: options.rows ?? 24,
+      cwd,
+      env,
+    });
+    const session = new ShellSession(term, fifoFd, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
+    await session.waitReady(10_000);
+    return session;
+  }
+
+  get cwd(): string {
+    return this.currentCwd;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get busy(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** Runs one command line; resolves when bash reports it finished. */
+  run(command: string, options: RunOptions = {}): Promise<RunResult> {
+    if (this.exited) return Promise.reject(new IsaacError('the shell has exited'));
+    if (this.pending) return Promise.reject(new IsaacError('a command is already running'));
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending = {
+        resolve,
+        reject,
+        started: performance.now(),
+        output: new BoundedText(this.outputLimit),
+        onOutput: options.onOutput,
+      };
+      const prefix = options.stdinNull ? '\x01' : '';
+      writeSync(this.fifoFd, `${prefix}${command.replaceAll('\0', '')}\0`);
+    });
+  }
+
+  /** Keystrokes for the running command (the terminal turns \x03 into SIGINT for its job). */
+  write(data: string): void {
+    if (!this.exited) this.term.write(data);
+  }
+
+  interrupt(): void {
+    this.write('\x03');
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.exited) this.term.resize(Math.max(cols, 2), Math.max(rows, 1));
+  }
+
+  close(): void {
+    if (!this.exited) {
+      this.exited = true;
+      this.term.kill('SIGHUP');
+    }
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    try {
+      closeSync(this.fifoFd);
+    } catch {
+      // already closed
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    if (this.isReady) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.close();
+        reject(new IsaacError('the shell did not start', { hint: 'check that bash runs: bash --version' }));
+      }, timeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private onText(text: string): void {
+    const pending = this.pending;
+    if (!pending) return; // start-up noise from ~/.bashrc
+    pending.output.append(text);
+    pending.onOutput?.(text);
+  }
+
+  private onMarker(fields: string[]): void {
+    if (fields[0] === 'ready') {
+      this.isReady = true;
+      for (const waiter of this.readyWaiters.splice(0)) waiter();
+      return;
+    }
+    if (fields[0] !== 'done') return;
+    const exit = Number(fields[1]);
+    this.currentCwd = fields.slice(2).join(';') || this.currentCwd;
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.resolve({
+      exit: Number.isInteger(exit) ? exit : 1,
+      cwd: this.currentCwd,
+      output: pending.output.text(),
+      durationMs: Math.round(performance.now() - pending.started),
+    });
+  }
+
+  private onExit(exitCode: number): void {
+    this.exited = true;
+    const pending = this.pending;
+    this.pending = undefined;
+    this.cleanup();
+    pending?.resolve({
+      exit: exitCode,
+      cwd: this.currentCwd,
+      output: pending.output.text(),
+      durationMs: Math.round(performance.now() - pending.started),
+    });
+    for (const waiter of this.readyWaiters.splice(0)) waiter();
+  }
+}

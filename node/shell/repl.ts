@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandIO } from '../commands/types.ts';
+import type { Store } from '../store/store.ts';
+import { completeLine } from './completion.ts';
+import type { ShellHost } from './host.ts';
+import { LineEditor } from './line-editor.ts';
+import { formatPrompt } from './prompt.ts';
+import { ShellSession } from './pty-session.ts';
+import { routeLine } from './router.ts';
+
+const NOTIFY_POLL_MS = 1000;
+
+/**
+ * The interactive `isaac` shell. The terminal stays in raw mode for the whole session: the line
+ * editor owns the keys at the prompt, and while a command runs every key goes to the pty, so
+ * Ctrl-C reaches the command (not Isaac) and full-screen programs work.
+ */
+export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: boolean): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdout.write('\x1b[?2004h'); // bracketed paste: a pasted block is one edit, not many Enters
+
+  const editor = new LineEditor({
+    input: stdin,
+    output: stdout,
+    history: () => store.history.recentLines(1000),
+    search: (query, skip, here) => store.history.findContaining(query, skip, here ? store.machineName() : undefined),
+    complete: (line, cursor) => completeLine(line, cursor, store, session?.cwd ?? process.cwd()),
+  });
+
+  let session: ShellSession | undefined;
+  let starting: Promise<ShellSession> | undefined;
+  const startShell = (): Promise<ShellSession> => {
+    if (session?.alive) return Promise.resolve(session);
+    starting ??= ShellSession.start({
+      interactive: true,
+      shell: store.config.get('shell.program') ?? 'bash',
+      cols: stdout.columns,
+      rows: stdout.rows,
+      env,
+      outputLimit: store.config.getNumber('shell.output_limit'),
+    }).then((s) => {
+      session = s;
+      starting = undefined;
+      return s;
+    });
+    return starting;
+  };
+  void startShell().catch(() => undefined); // warm up while the user types; errors surface on first use
+
+  const io: CommandIO = {
+    out: (text) => void stdout.write(text),
+    err: (text) => void stdout.write(text.replace(/\r?\n/g, '\r\n')),
+    isTTY: true,
+    get columns() {
+      return stdout.columns || 80;
+    },
+    confirm: async (question) => {
+      const answer = await editor.read(`${question} [y/N] `);
+      return /^y(es)?$/i.test((answer ?? '').trim());
+    },
+    ask: async (question, initial) => (await editor.read(`${question} `, initial)) ?? undefined,
+  };
+
+  let exitStatus: number | undefined;
+  let forward: ((data: Buffer) => void) | undefined;
+  const onResize = () => session?.resize(stdout.columns, stdout.rows);
+  stdout.on('resize', onResize);
+
+  const host: ShellHost = {
+    store,
+    io,
+    env,
+    assumeYes,
+    interactive: true,
+    sessionId: randomUUID(),
+    shell: startShell,
+    beforeCommand(running) {
+      forward = (data) => running.write(data.toString('utf8'));
+      stdin.on('data', forward);
+    },
+    afterCommand() {
+      if (forward) stdin.off('data', forward);
+      forward = undefined;
+    },
+    requestExit(status) {
+      exitStatus = status;
+    },
+  };
+
+  const showNotifications = () => {
+    const unshown = store.messages.unshown();
+    if (unshown.length === 0) return;
+    for (const m of unshown) editor.printAbove(`\x1b[1;33m[${m.kind} from ${m.peer}]\x1b[0m ${m.body}`);
+    store.messages.markShown(unshown.map((m) => m.id));
+  };
+  const poll = setInterval(() => {
+    if (editor.reading) showNotifications();
+  }, NOTIFY_POLL_MS);
+
+  let lastStatus = 0;
+  try {
+    while (exitStatus === undefined) {
+      showNotifications();
+      const prompt = formatPrompt(store.machineName(), session?.cwd ?? process.cwd(), lastStatus);
+      const line = await editor.read(prompt);
+      if (line === null) break;
+      lastStatus = await routeLine(line, host);
+      if (session && !session.alive && exitStatus === undefined) {
+        stdout.write('isaac: the shell exited; a new one starts with the next command\r\n');
+        session = undefined;
+      }
+    }
+  } finally {
+    clearInterval(poll);
+    stdout.off('resize', onResize);
+    stdout.write('\x1b[?2004l');
+    stdin.setRawMode(false);
+    stdin.pause();
+    session?.close();
+  }
+  return exitStatus ?? 0;
+}

@@ -1,0 +1,50 @@
+import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
+import { splitArgs } from '../commands/args.ts';
+import { runIsaacWords } from '../commands/isaac-words.ts';
+import { findSlashCommand } from '../commands/registry.ts';
+import { runBangCommand } from '../commands/remote.ts';
+import type { CommandContext } from '../commands/types.ts';
+import { executeShellLine } from './executor.ts';
+import { commandContext, type ShellHost } from './host.ts';
+
+/** Exit status for a line Isaac could not understand (unknown / command, bad arguments). */
+export const EXIT_USAGE = 2;
+
+/**
+ * The prefix router (DESIGN.md "The shell"): `/` local commands, `!` other machines, `isaac <words>`
+ * subcommands or natural language, anything else a shell command behind tier validation.
+ * Every path returns the line's exit status; errors become one line on stderr, never a crash.
+ */
+export async function routeLine(rawLine: string, host: ShellHost): Promise<number> {
+  const record = !/^\s/.test(rawLine);
+  const line = rawLine.trim();
+  if (line === '' || line.startsWith('#')) return 0;
+  const ctx = commandContext(host, (next) => routeLine(next, host));
+  try {
+    if (line.startsWith('/')) return await runSlash(line.slice(1), ctx, host);
+    if (line.startsWith('!')) return await runBangCommand(line, ctx);
+    if (/^isaac(\s|$)/.test(line)) return await runIsaacWords(line.slice(5).trim(), ctx);
+    if (/^(exit|logout)(\s+\d+)?$/.test(line)) {
+      host.requestExit(Number(line.split(/\s+/)[1] ?? 0));
+      return 0;
+    }
+    return await executeShellLine(record ? line : rawLine.replace(/^\s+/, ''), host, record);
+  } catch (err) {
+    host.io.err(`isaac: ${errorLine(err)}\n`);
+    if (!(err instanceof IsaacError)) host.io.err('isaac: (this is a bug; the line was not completed)\n');
+    return err instanceof UsageError || (err instanceof IsaacError && err.code === 'CONFIG') ? EXIT_USAGE : 1;
+  }
+}
+
+async function runSlash(text: string, ctx: CommandContext, host: ShellHost): Promise<number> {
+  const words = splitArgs(text);
+  if (words[0] === 'exit' || words[0] === 'quit') {
+    host.requestExit(0);
+    return 0;
+  }
+  const found = findSlashCommand(words);
+  if (!found) {
+    throw new UsageError(`unknown command /${words.slice(0, 2).join(' ')}`, { hint: 'see /help' });
+  }
+  return await found.command.run(found.args, ctx);
+}
