@@ -1,1 +1,218 @@
-process.stdout.write('usage: isaac-broker <init|start|status> (not built yet: see issue 3)\n');
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Logger, pino } from 'pino';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { errorLine, IsaacError, UsageError } from '../schemas/errors.ts';
+import {
+  type BrokerConfig,
+  CONFIG_FILE,
+  CONFIG_HELP,
+  DEFAULT_CONFIG,
+  envName,
+  loadConfig,
+} from './config.ts';
+import type { StatusSnapshot } from './counters.ts';
+import { initDataDir } from './init.ts';
+import type { AedesPersistence } from './queue-bound.ts';
+import { STATUS_FILE, type StartBrokerOptions, startBroker } from './server.ts';
+
+function dataDirOf(value: unknown): string {
+  const dir = typeof value === 'string' && value ? value : process.env.ISAAC_BROKER_DATA;
+  if (!dir)
+    throw new UsageError('no data directory given', { hint: 'pass --data DIR or set ISAAC_BROKER_DATA' });
+  return resolve(dir);
+}
+
+function makeLogger(level: string): Logger {
+  if (process.stdout.isTTY)
+    return pino({ level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
+  return pino({ level }, pino.destination({ dest: 1, sync: false }));
+}
+
+/** Cluster mode lives in broker/cluster.ts (persistence helper): `createClusterBackends(url, ctx)`. */
+async function clusterBackends(
+  url: string,
+  dataDir: string,
+  log: Logger,
+): Promise<Pick<StartBrokerOptions, 'persistence' | 'mq'>> {
+  const modulePath = new URL('./cluster.ts', import.meta.url).href;
+  const mod = (await import(modulePath)) as {
+    createClusterBackends?: (
+      u: string,
+      ctx: { dataDir: string; log: Logger },
+    ) => Promise<{ persistence: AedesPersistence; mq: unknown }>;
+  };
+  if (!mod.createClusterBackends)
+    throw new UsageError('this build has no cluster mode', { hint: 'remove --redis' });
+  return await mod.createClusterBackends(url, { dataDir, log });
+}
+
+async function start(dataDir: string, flags: Partial<Record<keyof BrokerConfig, unknown>>): Promise<void> {
+  const config = loadConfig(dataDir, flags);
+  const log = makeLogger(config.logLevel);
+  const backends = config.redis ? await clusterBackends(config.redis, dataDir, log) : {};
+  const broker = await startBroker({
+    dataDir,
+    host: config.host,
+    tlsPort: config.tlsPort,
+    tcpPort: config.tcpPort,
+    insecureTcp: config.insecureTcp,
+    wsPort: config.wsPort,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    limits: config,
+    logger: log,
+    ...backends,
+  });
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', ...broker.ports, fingerprint: broker.fingerprint, pid: process.pid })}\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    broker.close().then(
+      () => {
+        log.flush();
+        setTimeout(() => process.exit(0), 50);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function status(dataDir: string, json: boolean): void {
+  const file = join(dataDir, STATUS_FILE);
+  if (!existsSync(file)) {
+    throw new UsageError(`no broker status in ${dataDir}`, {
+      hint: 'start it with `isaac-broker start --data DIR`',
+    });
+  }
+  const snap = JSON.parse(readFileSync(file, 'utf8')) as StatusSnapshot & { stopped?: boolean };
+  const running = !snap.stopped && Date.now() - snap.at < 5000;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ running, ...snap })}\n`);
+    return;
+  }
+  const lines = [
+    running
+      ? `isaac-broker running (pid ${snap.pid}), tls ${snap.ports?.tls ?? 'off'}, tcp ${snap.ports?.tcp ?? 'off'}, ws ${snap.ports?.ws ?? 'off'}`
+      : `isaac-broker not running (last status ${new Date(snap.at).toISOString()})`,
+    `connected machines (${snap.connected.length}): ${snap.connected.join(', ') || '-'}`,
+    `queued for offline machines: ${
+      Object.entries(snap.queueDepth)
+        .map(([m, n]) => `${m}=${n}`)
+        .join(', ') || '-'
+    }`,
+    `refusals: ${
+      Object.entries(snap.refusals)
+        .map(([r, n]) => `${r}=${n}`)
+        .join(', ') || '-'
+    }`,
+    `messages/s: ${snap.messagesPerSecond}  (published ${snap.published}, delivered ${snap.delivered}, dropped ${snap.dropped})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (!running) process.exitCode = 3;
+}
+
+const configEpilogue = [
+  `Configuration: DATA/${CONFIG_FILE} (JSON object), then ISAAC_BROKER_* environment, then flags.`,
+  ...Object.entries(CONFIG_HELP).map(
+    ([key, help]) =>
+      `  ${key} (${envName(key)}, default ${String(DEFAULT_CONFIG[key as keyof BrokerConfig] ?? 'unset')}): ${help}`,
+  ),
+].join('\n');
+
+export async function main(argv: string[]): Promise<void> {
+  await yargs(argv)
+    .scriptName('isaac-broker')
+    .usage(
+      '$0 <command> --data DIR\n\nThe Isaac relay: an MQTT broker with TLS, TTL-token logins and per-machine ACLs.',
+    )
+    .option('data', { type: 'string', describe: 'broker data directory (or ISAAC_BROKER_DATA)' })
+    .command(
+      'init',
+      'create DIR: TLS key + self-signed certificate (prints its fingerprint), state DB, one-time setup token',
+      (y) =>
+        y
+          .option('host-name', {
+            type: 'string',
+            array: true,
+            describe: 'DNS name or IP for the certificate (repeatable)',
+          })
+          .option('json', { type: 'boolean', describe: 'print the result as one JSON line' }),
+      (args) => {
+        const result = initDataDir(dataDirOf(args.data), (args.hostName as string[] | undefined) ?? []);
+        if (args.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        process.stdout.write(
+          [
+            `initialized ${result.dataDir}`,
+            `certificate fingerprint: ${result.fingerprint}`,
+            `setup token (one-time; the first machine binds the network with it): ${result.setupToken}`,
+            `next: isaac-broker start --data ${result.dataDir}`,
+            '',
+          ].join('\n'),
+        );
+      },
+    )
+    .command(
+      'start',
+      'serve MQTT: TLS, loopback TCP, optional WebSocket; prints {"event":"listening",...} and writes DATA/ports.json',
+      (y) =>
+        y
+          .option('host', { type: 'string', describe: CONFIG_HELP.host })
+          .option('tls-port', { type: 'string', describe: CONFIG_HELP.tlsPort })
+          .option('tcp-port', { type: 'string', describe: CONFIG_HELP.tcpPort })
+          .option('insecure-tcp', { type: 'boolean', describe: CONFIG_HELP.insecureTcp })
+          .option('ws-port', { type: 'string', describe: CONFIG_HELP.wsPort })
+          .option('redis', { type: 'string', describe: CONFIG_HELP.redis })
+          .option('log-level', { type: 'string', describe: CONFIG_HELP.logLevel })
+          .option('max-payload', { type: 'number', describe: CONFIG_HELP.maxPayload })
+          .option('publish-rate', { type: 'number', describe: CONFIG_HELP.publishRate })
+          .option('publish-burst', { type: 'number', describe: CONFIG_HELP.publishBurst })
+          .option('max-queued', { type: 'number', describe: CONFIG_HELP.maxQueued })
+          .option('connect-timeout-ms', { type: 'number', describe: CONFIG_HELP.connectTimeoutMs })
+          .option('drain-timeout-ms', { type: 'number', describe: CONFIG_HELP.drainTimeoutMs })
+          .option('max-inflight', { type: 'number', describe: CONFIG_HELP.maxInflight })
+          .option('heartbeat-interval-ms', { type: 'number', describe: CONFIG_HELP.heartbeatIntervalMs })
+          .epilogue(configEpilogue),
+      async (args) => {
+        const flags: Partial<Record<keyof BrokerConfig, unknown>> = {};
+        for (const key of Object.keys(DEFAULT_CONFIG) as (keyof BrokerConfig)[]) {
+          const value = (args as Record<string, unknown>)[key];
+          if (value !== undefined) flags[key] = value;
+        }
+        await start(dataDirOf(args.data), flags);
+      },
+    )
+    .command(
+      'status',
+      'show connected machines, queue depths, refusals by reason and messages/s of the running broker',
+      (y) => y.option('json', { type: 'boolean', describe: 'print the raw status as JSON' }),
+      (args) => status(dataDirOf(args.data), Boolean(args.json)),
+    )
+    .demandCommand(1, 'name a command: init, start or status')
+    .strict()
+    .help()
+    .fail((message, err) => {
+      if (err) throw err;
+      throw new UsageError(message, { hint: 'see isaac-broker --help' });
+    })
+    .parseAsync();
+}
+
+try {
+  await main(hideBin(process.argv));
+} catch (err) {
+  process.stderr.write(`isaac-broker: ${errorLine(err)}\n`);
+  process.exitCode = err instanceof UsageError ? 2 : err instanceof IsaacError ? 1 : 1;
+}

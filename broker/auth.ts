@@ -1,0 +1,120 @@
+import {
+  ADMIN_CLIENT_PREFIX,
+  ADMIN_MAX_SKEW_MS,
+  type AdminRequest,
+  decodeAdminRequest,
+  verifyAdminSignature,
+} from '../schemas/admin.ts';
+import { isMachineName } from '../schemas/names.ts';
+import { verifyToken } from '../schemas/token.ts';
+import type { BrokerState } from './state.ts';
+
+/** Why a login or an admin request was refused; each is a counter and a log field. */
+export type LoginRefusal =
+  | 'no-credentials'
+  | 'unknown-machine'
+  | 'revoked'
+  | 'client-id-mismatch'
+  | 'malformed'
+  | 'bad-mac'
+  | 'expired'
+  | 'far-future'
+  | 'replayed-nonce';
+
+export type AdminRefusal =
+  | 'admin-client-id'
+  | 'admin-malformed'
+  | 'admin-skew'
+  | 'admin-not-bound'
+  | 'admin-already-bound'
+  | 'admin-bad-setup-token'
+  | 'admin-bad-signature'
+  | 'admin-replayed-nonce'
+  | 'admin-unknown-machine';
+
+export type Verdict<R> = { ok: true } | { ok: false; reason: R };
+
+/** Checks a machine login: username = client id = an enrolled, unrevoked machine with a fresh token. */
+export function checkLogin(
+  state: BrokerState,
+  clientId: string,
+  username: string | undefined,
+  password: Buffer | undefined,
+  nowMs = Date.now(),
+): Verdict<LoginRefusal> {
+  if (!username || !password) return { ok: false, reason: 'no-credentials' };
+  if (!isMachineName(username)) return { ok: false, reason: 'unknown-machine' };
+  if (clientId !== username) return { ok: false, reason: 'client-id-mismatch' };
+  const machine = state.machine(username);
+  if (!machine) return { ok: false, reason: 'unknown-machine' };
+  if (machine.revokedAt !== null) return { ok: false, reason: 'revoked' };
+  const check = verifyToken(password.toString('utf8'), username, machine.secret, nowMs);
+  if (!check.ok) return check;
+  if (!state.rememberNonce(`t:${username}:${check.nonce}`, check.expiry * 1000)) {
+    return { ok: false, reason: 'replayed-nonce' };
+  }
+  return { ok: true };
+}
+
+export type AdminOutcome =
+  | { ok: true; request: AdminRequest }
+  | { ok: false; reason: AdminRefusal; detail?: string; request?: AdminRequest };
+
+/**
+ * Verifies and applies one signed admin request (schemas/admin.ts). Nothing changes unless every
+ * check passes; the caller disconnects a revoked machine and drops its queue.
+ */
+export function applyAdminRequest(
+  state: BrokerState,
+  clientId: string,
+  password: Buffer | undefined,
+  nowMs = Date.now(),
+): AdminOutcome {
+  if (!/^\$admin-[0-9a-f]{1,64}$/.test(clientId) || !clientId.startsWith(ADMIN_CLIENT_PREFIX)) {
+    return { ok: false, reason: 'admin-client-id' };
+  }
+  if (!password) return { ok: false, reason: 'admin-malformed', detail: 'no request in the password' };
+  let decoded: ReturnType<typeof decodeAdminRequest>;
+  try {
+    decoded = decodeAdminRequest(password);
+  } catch (err) {
+    return { ok: false, reason: 'admin-malformed', detail: err instanceof Error ? err.message : String(err) };
+  }
+  const { request, body, sig } = decoded;
+  const fail = (reason: AdminRefusal, detail?: string): AdminOutcome => ({
+    ok: false,
+    reason,
+    detail,
+    request,
+  });
+  if (Math.abs(nowMs - request.ts) > ADMIN_MAX_SKEW_MS) return fail('admin-skew');
+
+  const bound = state.networkPk();
+  if (request.op === 'bind') {
+    if (bound) return fail('admin-already-bound');
+    const networkPk = request.networkPk as Uint8Array;
+    if (!state.setupTokenMatches(request.setupToken as string)) return fail('admin-bad-setup-token');
+    // the binder proves it holds the network key it binds
+    if (!verifyAdminSignature(body, sig, networkPk)) return fail('admin-bad-signature');
+    if (!rememberAdminNonce(state, request)) return fail('admin-replayed-nonce');
+    state.bind(networkPk, request.name, request.secret as Uint8Array, nowMs);
+    return { ok: true, request };
+  }
+  if (!bound) return fail('admin-not-bound');
+  if (!verifyAdminSignature(body, sig, bound)) return fail('admin-bad-signature');
+  if (!rememberAdminNonce(state, request)) return fail('admin-replayed-nonce');
+  if (request.op === 'enroll') {
+    state.enroll(request.name, request.secret as Uint8Array, nowMs);
+    return { ok: true, request };
+  }
+  if (!state.machine(request.name)) return fail('admin-unknown-machine');
+  state.revoke(request.name, nowMs);
+  return { ok: true, request };
+}
+
+function rememberAdminNonce(state: BrokerState, request: AdminRequest): boolean {
+  return state.rememberNonce(
+    `a:${Buffer.from(request.nonce).toString('hex')}`,
+    request.ts + ADMIN_MAX_SKEW_MS,
+  );
+}

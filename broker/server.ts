@@ -1,0 +1,312 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import memoryPersistence from 'aedes-persistence';
+import { type Logger, pino } from 'pino';
+import { ADMIN_USERNAME } from '../schemas/admin.ts';
+import { checkPublish, checkSubscribe } from './acl.ts';
+import { applyAdminRequest, checkLogin } from './auth.ts';
+import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
+import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from './limits.ts';
+import { type AedesPersistence, boundQueues } from './queue-bound.ts';
+import { BrokerState } from './state.ts';
+import { loadTls } from './tls.ts';
+
+export const STATUS_FILE = 'status.json';
+export const PORTS_FILE = 'ports.json';
+
+export type PersistenceFactory = (ctx: {
+  dataDir: string;
+  log: Logger;
+}) => AedesPersistence | Promise<AedesPersistence>;
+
+export interface StartBrokerOptions {
+  /** Directory made by `isaac-broker init` (TLS key/cert, state DB). */
+  dataDir: string;
+  /** Address the TLS and WebSocket listeners bind to (and TCP with insecureTcp). Default 0.0.0.0. */
+  host?: string;
+  /** TLS port; 0 = ephemeral, false = off. Default 8883. */
+  tlsPort?: number | false;
+  /** Plain TCP port, on 127.0.0.1 unless insecureTcp; 0 = ephemeral, false = off. Default 1883. */
+  tcpPort?: number | false;
+  insecureTcp?: boolean;
+  /** MQTT over WebSocket (plain; put it behind a TLS proxy) — opt-in. Default off. */
+  wsPort?: number | false;
+  limits?: Partial<BrokerLimits>;
+  /** An Aedes 1.x persistence instance or a factory; default: see defaultPersistence below. */
+  persistence?: AedesPersistence | PersistenceFactory;
+  /** An mqemitter (e.g. mqemitter-redis for a cluster); default Aedes' in-process one. */
+  mq?: unknown;
+  brokerId?: string;
+  /** $SYS/<id>/heartbeat period. Default 60 s. */
+  heartbeatIntervalMs?: number;
+  logger?: Logger;
+  /** Rewrite DATA/status.json every second for `isaac-broker status`. Default true. */
+  statusFile?: boolean;
+}
+
+export interface RunningBroker {
+  ports: ListeningPorts;
+  fingerprint: string;
+  counters: Counters;
+  aedes: Aedes;
+  state: BrokerState;
+  limits: BrokerLimits;
+  status(): StatusSnapshot;
+  /** Closes the live session of a machine and drops its queued messages (used after a revoke). */
+  evict(name: string): Promise<number>;
+  /** Graceful: stop accepting, close clients, flush and close persistence and state. */
+  close(): Promise<void>;
+}
+
+/**
+ * Injection point for the durable persistence (broker/persistence/, persistence helper):
+ * replace the body with the SQLite persistence, e.g. `return createSqlitePersistence({ dataDir })`.
+ * Until then Aedes' in-memory persistence is the default.
+ */
+async function defaultPersistence(_ctx: { dataDir: string; log: Logger }): Promise<AedesPersistence> {
+  return (memoryPersistence as unknown as () => AedesPersistence)();
+}
+
+export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
+  const { dataDir } = options;
+  const log = options.logger ?? pino({ level: 'info' });
+  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const tls = loadTls(dataDir);
+  const state = new BrokerState(dataDir);
+  const counters = new Counters();
+
+  const chosen = options.persistence ?? defaultPersistence;
+  const persistence = typeof chosen === 'function' ? await chosen({ dataDir, log }) : chosen;
+  const queues = boundQueues(persistence, limits.maxQueued, counters, log);
+
+  const admins = new WeakSet<Client>();
+  const buckets = new WeakMap<Client, TokenBucket>();
+  const machineOf = (client: Client): string => client.id;
+
+  function refuse(reason: string, fields: Record<string, unknown>, message: string): Error {
+    counters.refuse(reason);
+    log.warn({ ...fields, reason }, message);
+    return Object.assign(new Error(reason), { returnCode: 5 });
+  }
+
+  const aedesOptions: AedesOptions = {
+    persistence,
+    mq: options.mq,
+    id: options.brokerId,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 60_000,
+    connectTimeout: limits.connectTimeoutMs,
+    drainTimeout: limits.drainTimeoutMs,
+    maxInflightInbound: limits.maxInflight,
+    concurrency: limits.concurrency,
+    maxClientsIdLength: 64,
+    maxTopicLevels: 8,
+    authenticate(client, username, password, done) {
+      const remote = remoteOf(client);
+      if (username === ADMIN_USERNAME) {
+        const outcome = applyAdminRequest(state, client.id, password ?? undefined);
+        if (!outcome.ok) {
+          done(
+            refuse(
+              outcome.reason,
+              { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
+              'admin request refused',
+            ) as never,
+            false,
+          );
+          return;
+        }
+        log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
+        admins.add(client);
+        if (outcome.request.op === 'revoke') {
+          evict(outcome.request.name).then(
+            () => done(null, true),
+            (err: unknown) => {
+              log.error({ err, name: outcome.request.name }, 'revoke: could not drop the session');
+              done(null, true);
+            },
+          );
+          return;
+        }
+        done(null, true);
+        return;
+      }
+      const verdict = checkLogin(state, client.id, username ?? undefined, password ?? undefined);
+      if (!verdict.ok) {
+        done(
+          refuse(
+            verdict.reason,
+            { machine: username, clientId: client.id.slice(0, 80), remote },
+            'login refused',
+          ) as never,
+          false,
+        );
+        return;
+      }
+      const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
+      if (will && checkPublish(client.id, will) !== undefined) {
+        done(
+          refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
+          false,
+        );
+        return;
+      }
+      buckets.set(client, new TokenBucket(limits.publishRate, limits.publishBurst));
+      queues.seed(client.id).then(
+        () => done(null, true),
+        () => done(null, true),
+      );
+    },
+    authorizePublish(client, packet, done) {
+      // client is null only for a will of a broker that died; wills were checked at CONNECT
+      if (!client) return done(null);
+      const machine = machineOf(client);
+      const fields = { machine, topic: packet.topic.slice(0, 200) };
+      if (admins.has(client)) return done(refuse('publish-denied', fields, 'publish refused'));
+      const size = packet.payload ? Buffer.byteLength(packet.payload as Buffer) : 0;
+      if (size > limits.maxPayload) return done(refuse('oversized', { ...fields, size }, 'publish refused'));
+      const acl = checkPublish(machine, { topic: packet.topic, retain: packet.retain });
+      if (acl) return done(refuse(acl, fields, 'publish refused'));
+      if (!buckets.get(client)?.take()) return done(refuse('rate-limited', fields, 'publish refused'));
+      counters.published++;
+      done(null);
+    },
+    authorizeSubscribe(client, sub, done) {
+      const machine = machineOf(client);
+      const acl = admins.has(client) ? 'subscribe-denied' : checkSubscribe(machine, sub.topic);
+      if (acl) {
+        refuse(acl, { machine, topic: sub.topic.slice(0, 200) }, 'subscribe refused');
+        return done(null, null);
+      }
+      done(null, sub);
+    },
+    authorizeForward(_client, packet) {
+      counters.delivered++;
+      return packet;
+    },
+  };
+
+  const aedes = await Aedes.createBroker(aedesOptions);
+  aedes.on('connackSent', (_packet, client) => {
+    if (admins.has(client)) setImmediate(() => client.close());
+  });
+  aedes.on('clientError', (client, err) => {
+    log.debug({ clientId: client.id?.slice(0, 80), err: err.message }, 'client error');
+  });
+  aedes.on('connectionError', (client, err) => {
+    log.debug({ remote: remoteOf(client), err: err.message }, 'connection error');
+  });
+  aedes.on('clientReady', (client) => {
+    if (!admins.has(client)) log.info({ machine: client.id, remote: remoteOf(client) }, 'connected');
+  });
+  aedes.on('clientDisconnect', (client) => {
+    if (!admins.has(client)) log.info({ machine: client.id }, 'disconnected');
+  });
+
+  function handle(socket: Socket): void {
+    socket.on('error', () => undefined);
+    const client = aedes.handle(socket);
+    guardFrameSize(client, limits.maxPayload, () => {
+      counters.refuse('oversized');
+      log.warn({ remote: socket.remoteAddress, reason: 'oversized' }, 'packet refused');
+    });
+  }
+
+  async function evict(name: string): Promise<number> {
+    const live = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[name];
+    if (live) await new Promise<void>((resolve) => live.close(() => resolve()));
+    const dropped = await queues.drop(name);
+    log.info({ machine: name, dropped }, 'revoked machine evicted');
+    return dropped;
+  }
+
+  const servers: Server[] = [];
+  const listen = (server: Server, port: number, host: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        servers.push(server);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+
+  const host = options.host ?? '0.0.0.0';
+  const ports: ListeningPorts = { tls: null, tcp: null, ws: null };
+  try {
+    const tlsPort = options.tlsPort ?? 8883;
+    if (tlsPort !== false) {
+      const server = createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, handle);
+      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+      ports.tls = await listen(server, tlsPort, host);
+    }
+    const tcpPort = options.tcpPort ?? 1883;
+    if (tcpPort !== false) {
+      ports.tcp = await listen(createTcpServer(handle), tcpPort, options.insecureTcp ? host : '127.0.0.1');
+    }
+    if (options.wsPort !== undefined && options.wsPort !== false) {
+      const { listenWebSocket } = await import('./websocket.ts');
+      const ws = await listenWebSocket(aedes, options.wsPort, host);
+      servers.push(ws.server);
+      ports.ws = ws.port;
+    }
+  } catch (err) {
+    for (const server of servers) server.close();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    state.close();
+    throw err;
+  }
+  log.info({ ...ports, fingerprint: tls.fingerprint, id: aedes.id }, 'listening');
+  writeJson(join(dataDir, PORTS_FILE), { ...ports, pid: process.pid });
+
+  const status = (): StatusSnapshot => {
+    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
+    counters.connected.clear();
+    for (const [id, client] of Object.entries(clients)) if (!admins.has(client)) counters.connected.add(id);
+    return { ...counters.snapshot(), pid: process.pid, ports };
+  };
+  const timers = [
+    setInterval(() => state.pruneNonces(), 60_000),
+    ...(options.statusFile === false
+      ? []
+      : [setInterval(() => writeJson(join(dataDir, STATUS_FILE), status()), 1000)]),
+  ];
+  for (const timer of timers) timer.unref();
+  if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), status());
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const timer of timers) clearInterval(timer);
+      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(stopped);
+      await persistence.destroy?.();
+      if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), { ...status(), stopped: true });
+      state.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+
+  return { ports, fingerprint: tls.fingerprint, counters, aedes, state, limits, status, evict, close };
+}
+
+function remoteOf(client: Client): string | undefined {
+  const conn = client.conn as Partial<Socket> | undefined;
+  return conn?.remoteAddress;
+}
+
+/** Best effort: a status file that cannot be written must not take the broker down. */
+function writeJson(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(value)}\n`);
+    renameSync(tmp, path);
+  } catch {
+    // the directory vanished or is read-only; `isaac-broker status` will report it stale
+  }
+}

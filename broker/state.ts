@@ -1,0 +1,148 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../schemas/errors.ts';
+
+/**
+ * The broker's own small state DB (separate from the MQTT persistence): which machines may log in
+ * with which HMAC secret, the bound network key, the setup token (hashed) and remembered nonces.
+ */
+export const STATE_DB_FILE = 'broker-state.db';
+
+export interface MachineRow {
+  name: string;
+  secret: Buffer;
+  enrolledAt: number;
+  revokedAt: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS machines (
+  name TEXT PRIMARY KEY,
+  secret BLOB NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
+`;
+
+export class BrokerState {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    try {
+      this.db = new Database(join(dataDir, STATE_DB_FILE));
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      throw new StoreError(`cannot open the broker state in ${dataDir}`, {
+        cause: err,
+        hint: 'run `isaac-broker init --data DIR` first and check the directory permissions',
+      });
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  machine(name: string): MachineRow | undefined {
+    const row = this.db
+      .prepare('SELECT name, secret, enrolled_at, revoked_at FROM machines WHERE name = ?')
+      .get(name) as
+      | { name: string; secret: Buffer; enrolled_at: number; revoked_at: number | null }
+      | undefined;
+    if (!row) return undefined;
+    return { name: row.name, secret: row.secret, enrolledAt: row.enrolled_at, revokedAt: row.revoked_at };
+  }
+
+  machines(): MachineRow[] {
+    const rows = this.db
+      .prepare('SELECT name, secret, enrolled_at, revoked_at FROM machines ORDER BY name')
+      .all() as { name: string; secret: Buffer; enrolled_at: number; revoked_at: number | null }[];
+    return rows.map((r) => ({
+      name: r.name,
+      secret: r.secret,
+      enrolledAt: r.enrolled_at,
+      revokedAt: r.revoked_at,
+    }));
+  }
+
+  /** Adds or re-keys a machine; re-enrolling a revoked name makes it a member again. */
+  enroll(name: string, secret: Uint8Array, nowMs = Date.now()): void {
+    this.db
+      .prepare(
+        `INSERT INTO machines (name, secret, enrolled_at, revoked_at) VALUES (?, ?, ?, NULL)
+         ON CONFLICT(name) DO UPDATE SET secret = excluded.secret, enrolled_at = excluded.enrolled_at, revoked_at = NULL`,
+      )
+      .run(name, Buffer.from(secret), nowMs);
+  }
+
+  /** Keeps the row (so the refusal says "revoked", not "unknown") but forgets the secret. */
+  revoke(name: string, nowMs = Date.now()): boolean {
+    const result = this.db
+      .prepare(
+        'UPDATE machines SET revoked_at = ?, secret = zeroblob(32) WHERE name = ? AND revoked_at IS NULL',
+      )
+      .run(nowMs, name);
+    return result.changes > 0;
+  }
+
+  private meta(key: string): Buffer | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      | { value: Buffer }
+      | undefined;
+    return row?.value;
+  }
+
+  private setMeta(key: string, value: Uint8Array | string): void {
+    this.db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, typeof value === 'string' ? Buffer.from(value) : Buffer.from(value));
+  }
+
+  networkPk(): Uint8Array | undefined {
+    const value = this.meta('network_pk');
+    return value ? new Uint8Array(value) : undefined;
+  }
+
+  setSetupToken(token: string): void {
+    this.setMeta('setup_token_sha256', sha256(token));
+  }
+
+  /** Constant-time check of the one-time setup token; false once it has been used. */
+  setupTokenMatches(token: string): boolean {
+    const stored = this.meta('setup_token_sha256') ?? Buffer.alloc(0);
+    if (stored.length !== 32) return false;
+    return timingSafeEqual(stored, sha256(token));
+  }
+
+  /** Binds the network key, consumes the setup token and enrolls the first machine, atomically. */
+  bind(networkPk: Uint8Array, name: string, secret: Uint8Array, nowMs = Date.now()): void {
+    this.db.transaction(() => {
+      this.setMeta('network_pk', networkPk);
+      this.db.prepare("DELETE FROM meta WHERE key = 'setup_token_sha256'").run();
+      this.enroll(name, secret, nowMs);
+    })();
+  }
+
+  /** Records a nonce until it expires; false if it was already there (a replay). */
+  rememberNonce(nonce: string, expiresMs: number): boolean {
+    const result = this.db
+      .prepare('INSERT OR IGNORE INTO nonces (nonce, expires_ms) VALUES (?, ?)')
+      .run(nonce, expiresMs);
+    return result.changes > 0;
+  }
+
+  pruneNonces(nowMs = Date.now()): number {
+    return this.db.prepare('DELETE FROM nonces WHERE expires_ms < ?').run(nowMs).changes;
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
