@@ -42,7 +42,7 @@ export function checkLogin(
   password: Buffer | undefined,
   nowMs = Date.now(),
 ): Verdict<LoginRefusal> {
-  if (!username || !password) return { ok: false, reason: 'no-credentials' };
+  if (!username || !password || password.length === 0) return { ok: false, reason: 'no-credentials' };
   if (!isMachineName(username)) return { ok: false, reason: 'unknown-machine' };
   if (clientId !== username) return { ok: false, reason: 'client-id-mismatch' };
   const machine = state.machine(username);
