@@ -14,7 +14,9 @@ describe('/ commands', () => {
     const bad = await runIsaac(ienv, ['-c', '/set config remote.max_tier 4']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /invalid value "4" for remote.max_tier: use one of/);
-    const before = lastJson<Array<{ key: string; value: string }>>((await runIsaac(ienv, ['-c', '/show config --json'])).stdout);
+    const before = lastJson<Array<{ key: string; value: string }>>(
+      (await runIsaac(ienv, ['-c', '/show config --json'])).stdout,
+    );
     assert.equal(before.find((e) => e.key === 'remote.max_tier')?.value, '2');
 
     const good = await runIsaac(ienv, ['-c', '/set config remote.max_tier 3']);
@@ -46,7 +48,8 @@ describe('/ commands', () => {
   test('/clear history asks; without a terminal it deletes nothing unless --yes, and nothing comes back', async (t) => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, [], 'echo one\necho two\n');
-    const status = () => runIsaac(ienv, ['-c', '/show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
+    const status = () =>
+      runIsaac(ienv, ['-c', '/show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
     assert.equal((await status()).commands, 2);
     const declined = await runIsaac(ienv, ['-c', '/clear history']);
     assert.equal(declined.status, 1);

@@ -73,7 +73,11 @@ describe('isaac script mode and -c', () => {
     assert.equal(rows.find((r) => r.command === 'sh -c "exit 4"')?.exit, 4);
     assert.ok((rows.find((r) => r.command === 'sleep 0.2')?.duration_ms ?? 0) >= 150);
     const seqs = rows.map((r) => r.seq).sort((a, b) => a - b);
-    assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'one series numbered from 1');
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => i + 1),
+      'one series numbered from 1',
+    );
   });
 
   test('output kept in history is bounded by shell.output_limit', async (t) => {
@@ -92,7 +96,13 @@ describe('tiers at the shell', () => {
     const ienv = isaacEnv(t);
     const canary = join(ienv.userHome, 'canary');
     writeFileSync(canary, 'alive');
-    for (const line of ['rm -rf ~', 'rm -rf $HOME', '\\rm -rf ~/', 'bash -c "rm -rf ~"', 'echo ok && rm -rf ~']) {
+    for (const line of [
+      'rm -rf ~',
+      'rm -rf $HOME',
+      '\\rm -rf ~/',
+      'bash -c "rm -rf ~"',
+      'echo ok && rm -rf ~',
+    ]) {
       const result = await runIsaac(ienv, ['--yes', '-c', line]);
       assert.equal(result.status, 126, `${line}: ${result.stderr}`);
       assert.match(result.stderr, /tier 4/);

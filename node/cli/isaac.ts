@@ -50,7 +50,14 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
 }
 
 /** Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null. */
-function streamHost(store: Store, assumeYes: boolean): { host: ShellHost; close(): void; exitRequested(): number | undefined } {
+function streamHost(
+  store: Store,
+  assumeYes: boolean,
+): {
+  host: ShellHost;
+  close(): Promise<void>;
+  exitRequested(): number | undefined;
+} {
   let session: Promise<ShellSession> | undefined;
   let exitStatus: number | undefined;
   const host: ShellHost = {
@@ -74,7 +81,9 @@ function streamHost(store: Store, assumeYes: boolean): { host: ShellHost; close(
   };
   return {
     host,
-    close: () => void session?.then((s) => s.close()).catch(() => undefined),
+    close: async () => {
+      await session?.then((s) => s.close()).catch(() => undefined);
+    },
     exitRequested: () => exitStatus,
   };
 }
@@ -89,7 +98,7 @@ async function runScript(store: Store, assumeYes: boolean): Promise<number> {
       if (exit !== undefined) return exit;
     }
   } finally {
-    close();
+    await close();
   }
   return status;
 }
@@ -113,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
       } finally {
-        close();
+        await close();
       }
     }
     if (parsed.words.length > 0) {

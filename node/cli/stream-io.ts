@@ -11,7 +11,9 @@ export function streamIO(options: { assumeYes: boolean }): CommandIO {
     isTTY: false,
     columns: process.stdout.columns || 80,
     confirm: async (question) => {
-      process.stderr.write(`${question} [y/N] ${options.assumeYes ? 'yes (--yes)' : 'no (no terminal to ask; --yes allows)'}\n`);
+      process.stderr.write(
+        `${question} [y/N] ${options.assumeYes ? 'yes (--yes)' : 'no (no terminal to ask; --yes allows)'}\n`,
+      );
       return options.assumeYes;
     },
   };

@@ -2,9 +2,9 @@ import { ConfigError, UsageError } from '../../schemas/errors.ts';
 import { networkConfigured } from '../bus/network-state.ts';
 import { maskSecret } from '../store/config-keys.ts';
 import { takeOptions } from './args.ts';
-import type { CommandContext, SlashCommand } from './types.ts';
-import { SLASH_COMMANDS } from './registry.ts';
 import { formatWhen, printTable } from './format.ts';
+import { SLASH_COMMANDS } from './registry.ts';
+import type { CommandContext, SlashCommand } from './types.ts';
 
 const VERSION = '0.1.0';
 
@@ -26,7 +26,9 @@ const help: SlashCommand = {
       ['isaac WORDS', 'ask the AI for a command or an answer'],
       ['isaac tier LINE', 'show the safety tier of a line without running it'],
     );
-    ctx.io.out('Lines starting with / are Isaac commands, ! go to other machines, anything else runs in your shell.\n');
+    ctx.io.out(
+      'Lines starting with / are Isaac commands, ! go to other machines, anything else runs in your shell.\n',
+    );
     printTable(ctx.io, ['command', 'what it does'], rows);
     return 0;
   },
@@ -48,7 +50,9 @@ const showConfig: SlashCommand = {
   summary: 'configuration keys and values (API keys masked)',
   run(args, ctx) {
     const { options } = takeOptions(args, { json: 'boolean' });
-    const entries = ctx.store.config.all().map((e) => ({ ...e, value: e.secret ? maskSecret(e.value) : e.value }));
+    const entries = ctx.store.config
+      .all()
+      .map((e) => ({ ...e, value: e.secret ? maskSecret(e.value) : e.value }));
     if (options.json) return json(ctx, entries);
     printTable(
       ctx.io,
@@ -69,7 +73,9 @@ const setConfig: SlashCommand = {
       throw new UsageError('usage: /set config KEY VALUE', { hint: 'see /show config for the keys' });
     }
     const stored = ctx.store.config.set(key, valueParts.join(' '));
-    ctx.io.out(`${key} = ${ctx.store.config.all().find((e) => e.key === key)?.secret ? maskSecret(stored) : stored}\n`);
+    ctx.io.out(
+      `${key} = ${ctx.store.config.all().find((e) => e.key === key)?.secret ? maskSecret(stored) : stored}\n`,
+    );
     return 0;
   },
 };
@@ -81,7 +87,8 @@ const unsetConfig: SlashCommand = {
   run(args, ctx) {
     const [key] = args;
     if (!key) throw new UsageError('usage: /unset config KEY');
-    if (!ctx.store.config.unset(key)) throw new ConfigError(`${key} is not set`, { hint: 'see /show config' });
+    if (!ctx.store.config.unset(key))
+      throw new ConfigError(`${key} is not set`, { hint: 'see /show config' });
     ctx.io.out(`${key} reset to its default\n`);
     return 0;
   },
@@ -121,7 +128,8 @@ const showMessages: SlashCommand = {
   run(args, ctx) {
     const { options, rest } = takeOptions(args, { json: 'boolean' });
     const limit = rest[0] === undefined ? 50 : Number(rest[0]);
-    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError('usage: /show messages [n]', { hint: 'n is a positive number' });
+    if (!Number.isInteger(limit) || limit <= 0)
+      throw new UsageError('usage: /show messages [n]', { hint: 'n is a positive number' });
     const rows = ctx.store.messages.recent(limit);
     ctx.store.messages.markShown(rows.map((r) => r.id));
     if (options.json) {
@@ -150,7 +158,9 @@ const clearHistory: SlashCommand = {
   async run(args, ctx) {
     const { options } = takeOptions(args, { all: 'boolean' });
     const store = ctx.store;
-    const scope = options.all ? 'every command held here (all machines)' : `this machine’s commands (${store.machineName()})`;
+    const scope = options.all
+      ? 'every command held here (all machines)'
+      : `this machine’s commands (${store.machineName()})`;
     if (!(await ctx.io.confirm(`Delete ${scope}? This cannot be undone.`))) {
       ctx.io.out('nothing deleted\n');
       return 1;

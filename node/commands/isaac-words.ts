@@ -16,7 +16,11 @@ export function runIsaacWords(text: string, ctx: CommandContext): Promise<number
 }
 
 /** `words` as the shell split them; `text` the original wording for the AI. */
-export async function runIsaacArgs(words: string[], ctx: CommandContext, text = words.join(' ')): Promise<number> {
+export async function runIsaacArgs(
+  words: string[],
+  ctx: CommandContext,
+  text = words.join(' '),
+): Promise<number> {
   const [first, ...rest] = words;
   switch (first) {
     case undefined:

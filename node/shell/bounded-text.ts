@@ -1,5 +1,4 @@
 /** Keeps the last `limit` characters of a stream of text, ANSI escapes removed. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are control characters
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\r(?=\n)/g;
 
 export function stripAnsi(text: string): string {

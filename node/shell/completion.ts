@@ -14,13 +14,18 @@ export function completeLine(line: string, cursor: number, store: Store, cwd: st
   const from = before.search(/\S*$/);
   const word = before.slice(from);
   const previous = before.slice(0, from).trim().split(/\s+/).filter(Boolean);
-  const pick = (options: Iterable<string>) => ({ from, candidates: [...new Set(options)].filter((o) => o.startsWith(word)).sort() });
+  const pick = (options: Iterable<string>) => ({
+    from,
+    candidates: [...new Set(options)].filter((o) => o.startsWith(word)).sort(),
+  });
 
   if (before.startsWith('/')) {
     if (previous.length === 0) return pick(SLASH_COMMANDS.map((c) => `/${c.name.split(' ')[0]}`));
     const first = previous[0]!.slice(1);
     if (previous.length === 1) {
-      const seconds = SLASH_COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]!);
+      const seconds = SLASH_COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map(
+        (c) => c.name.split(' ')[1]!,
+      );
       if (seconds.length > 0) return pick(seconds);
     }
     if ((first === 'set' || first === 'unset') && previous[1] === 'config' && previous.length === 2) {

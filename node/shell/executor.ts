@@ -30,7 +30,9 @@ export async function executeShellLine(line: string, host: ShellHost, record: bo
   }
   if (verdict.tier === 3) {
     io.err(`isaac: tier 3: ${verdict.reason}\n`);
-    const review = host.reviewRisk ? await host.reviewRisk(toRun, verdict.reason).catch(() => undefined) : undefined;
+    const review = host.reviewRisk
+      ? await host.reviewRisk(toRun, verdict.reason).catch(() => undefined)
+      : undefined;
     if (review) io.err(`${review.trimEnd()}\n`);
     if (!io.isTTY && !host.assumeYes) {
       io.err('isaac: refused: tier 3 needs a confirmation; run with --yes to allow it without a terminal\n');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from 'node-pty';
@@ -54,6 +54,8 @@ export class ShellSession {
   private readyWaiters: Array<() => void> = [];
   private isReady = false;
   private exited = false;
+  private fifoClosed = false;
+  private exitWaiters: Array<() => void> = [];
   private currentCwd: string;
 
   private constructor(
@@ -79,7 +81,9 @@ export class ShellSession {
     const made = spawnSync('mkfifo', ['-m', '600', fifo]);
     if (made.status !== 0) {
       rmSync(dir, { recursive: true, force: true });
-      throw new IsaacError('cannot create the command pipe for the shell', { hint: 'check that mkfifo works in $TMPDIR' });
+      throw new IsaacError('cannot create the command pipe for the shell', {
+        hint: 'check that mkfifo works in $TMPDIR',
+      });
     }
     const nonce = randomBytes(8).toString('hex');
     const rcFile = join(dir, 'rc.bash');
@@ -88,7 +92,10 @@ export class ShellSession {
     // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
     const fifoFd = openSync(fifo, 'r+');
     const cwd = options.cwd ?? process.cwd();
-    const env = { ...(options.env ?? process.env), ISAAC_CMD_FIFO: fifo, ISAAC_SHELL: '1' } as Record<string, string>;
+    const env = { ...(options.env ?? process.env), ISAAC_CMD_FIFO: fifo, ISAAC_SHELL: '1' } as Record<
+      string,
+      string
+    >;
     const term = pty.spawn(options.shell ?? 'bash', ['--noprofile', '--rcfile', rcFile, '-i'], {
       name: env.TERM ?? 'xterm-256color',
       cols: options.cols ?? 80,
@@ -143,20 +150,39 @@ export class ShellSession {
     if (!this.exited) this.term.resize(Math.max(cols, 2), Math.max(rows, 1));
   }
 
-  close(): void {
-    if (!this.exited) {
-      this.exited = true;
-      this.term.kill('SIGHUP');
+  /**
+   * Ends bash by closing its command pipe (its loop reads EOF and exits), and resolves once the
+   * pty has gone. Waiting matters: node-pty reuses file descriptors, and a pty started before the
+   * old one is fully torn down can lose its output.
+   */
+  close(): Promise<void> {
+    if (this.exited) {
+      this.cleanup();
+      return Promise.resolve();
     }
-    this.cleanup();
+    return new Promise((resolve) => {
+      const killer = setTimeout(() => this.term.kill('SIGKILL'), 2000);
+      this.exitWaiters.push(() => {
+        clearTimeout(killer);
+        resolve();
+      });
+      this.closeFifo();
+      if (this.pending) this.term.kill('SIGHUP');
+    });
   }
 
-  private cleanup(): void {
+  private closeFifo(): void {
+    if (this.fifoClosed) return;
+    this.fifoClosed = true;
     try {
       closeSync(this.fifoFd);
     } catch {
       // already closed
     }
+  }
+
+  private cleanup(): void {
+    this.closeFifo();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -164,7 +190,7 @@ export class ShellSession {
     if (this.isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.close();
+        void this.close();
         reject(new IsaacError('the shell did not start', { hint: 'check that bash runs: bash --version' }));
       }, timeoutMs);
       this.readyWaiters.push(() => {
@@ -212,5 +238,6 @@ export class ShellSession {
       durationMs: Math.round(performance.now() - pending.started),
     });
     for (const waiter of this.readyWaiters.splice(0)) waiter();
+    for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
 }

@@ -26,7 +26,8 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     input: stdin,
     output: stdout,
     history: () => store.history.recentLines(1000),
-    search: (query, skip, here) => store.history.findContaining(query, skip, here ? store.machineName() : undefined),
+    search: (query, skip, here) =>
+      store.history.findContaining(query, skip, here ? store.machineName() : undefined),
     complete: (line, cursor) => completeLine(line, cursor, store, session?.cwd ?? process.cwd()),
   });
 
@@ -119,7 +120,7 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     stdout.write('\x1b[?2004l');
     stdin.setRawMode(false);
     stdin.pause();
-    session?.close();
+    await session?.close();
   }
   return exitStatus ?? 0;
 }

@@ -43,7 +43,12 @@ export interface IsaacResult {
 }
 
 /** Runs the real `isaac` program with args and optional stdin; resolves when it exits. */
-export function runIsaac(ienv: IsaacEnv, args: string[], input?: string, timeoutMs = 60_000): Promise<IsaacResult> {
+export function runIsaac(
+  ienv: IsaacEnv,
+  args: string[],
+  input?: string,
+  timeoutMs = 60_000,
+): Promise<IsaacResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [ISAAC_BIN, ...args], { env: ienv.env, cwd: ienv.userHome });
     let stdout = '';
@@ -94,7 +99,6 @@ export class IsaacTerminal {
 
   /** Output with escape sequences removed, for assertions. */
   get plain(): string {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes
     return this.output.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[=>]/g, '');
   }
 
