@@ -194,6 +194,34 @@ export class HistoryRepo {
     return this.db.prepare(sql).get(...params) as { command: string; origin: string } | undefined;
   }
 
+  /**
+   * Deletes the given records (any origin), leaving tombstones so sync never revives them.
+   * Returns the tombstones written, for sync to send to peers.
+   */
+  forget(ids: readonly number[], deletedBy: string): { origin: string; seq: number; deleted_at: number }[] {
+    const select = this.db.prepare<[number], { origin: string; seq: number }>(
+      'SELECT origin, seq FROM commands WHERE id = ?',
+    );
+    const tombstone = this.db.prepare(
+      'INSERT OR IGNORE INTO tombstones(origin, seq, deleted_at, deleted_by) VALUES (?, ?, ?, ?)',
+    );
+    const remove = this.db.prepare('DELETE FROM commands WHERE id = ?');
+    return this.db
+      .transaction(() => {
+        const now = Date.now();
+        const written: { origin: string; seq: number; deleted_at: number }[] = [];
+        for (const id of ids) {
+          const row = select.get(id);
+          if (!row) continue;
+          tombstone.run(row.origin, row.seq, now, deletedBy);
+          remove.run(id);
+          written.push({ ...row, deleted_at: now });
+        }
+        return written;
+      })
+      .immediate();
+  }
+
   /** `{origin: max seq}` over every series held here: the input to sync planning. */
   maxSeqByOrigin(): Record<string, number> {
     const rows = this.db

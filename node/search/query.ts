@@ -1,0 +1,108 @@
+/**
+ * Turns what a user typed after `/search` into an FTS5 MATCH expression that can never be a
+ * syntax error or an injection: every token is emitted as a double-quoted FTS5 string, so
+ * operators (`AND`, `NEAR`, `OR`, `NOT`), column filters, `^`, `+`, `(` and `"` are plain text.
+ */
+
+/** Characters the unicode61 tokenizer keeps inside a token (letters, digits, private use). */
+const TOKEN = /[\p{L}\p{N}\p{Co}\p{M}]+/gu;
+
+export interface QueryTerm {
+  /** Lower-cased tokens that must appear next to each other, in order. */
+  tokens: string[];
+  /** The last token matches as a prefix (`git*`, or the implicit prefix on the last word). */
+  prefix: boolean;
+}
+
+export interface ParsedQuery {
+  terms: QueryTerm[];
+  /** The FTS5 expression, or undefined when the pattern has no searchable token (`|`, `&&`). */
+  match: string | undefined;
+  /** The pattern stripped of quotes, for the substring fallback when there is no token. */
+  literal: string;
+}
+
+export function tokenize(text: string): string[] {
+  return (text.toLowerCase().match(TOKEN) ?? []).map((t) => t);
+}
+
+/** Splits on whitespace outside double quotes; a quoted run is one phrase. */
+function chunks(pattern: string): { text: string; quoted: boolean }[] {
+  const out: { text: string; quoted: boolean }[] = [];
+  const re = /"([^"]*)"?|(\S+?)(?=\s|"|$)/g;
+  for (const m of pattern.matchAll(re)) {
+    if (m[1] !== undefined) out.push({ text: m[1], quoted: true });
+    else if (m[2] !== undefined) out.push({ text: m[2], quoted: false });
+  }
+  return out;
+}
+
+/**
+ * `git*` and a bare last word are prefix terms (a one-letter implicit prefix is not, it would
+ * match half the history); a `"quoted phrase"` is exact; `docker-compose` is the phrase
+ * "docker compose", as the tokenizer stores it.
+ */
+export function parseQuery(pattern: string, options: { implicitPrefix?: boolean } = {}): ParsedQuery {
+  const implicitPrefix = options.implicitPrefix ?? true;
+  const parts = chunks(pattern.trim());
+  const terms: QueryTerm[] = [];
+  parts.forEach((part, index) => {
+    const tokens = tokenize(part.text);
+    if (tokens.length === 0) return;
+    const explicit = !part.quoted && part.text.endsWith('*');
+    const last = tokens[tokens.length - 1]!;
+    const implicit = implicitPrefix && !part.quoted && index === parts.length - 1 && last.length >= 2;
+    terms.push({ tokens, prefix: explicit || implicit });
+  });
+  const literal = pattern.replace(/"/g, '').trim();
+  if (terms.length === 0) return { terms, match: undefined, literal };
+  const body = terms
+    .map((t) => `"${t.tokens.join(' ').replace(/"/g, '""')}"${t.prefix ? '*' : ''}`)
+    .join(' ');
+  return { terms, match: `command : (${body})`, literal };
+}
+
+/** [start, end) character ranges of `command` that a term matched, merged and sorted. */
+export function matchSpans(command: string, terms: readonly QueryTerm[]): [number, number][] {
+  const words = [...command.matchAll(TOKEN)].map((m) => ({
+    start: m.index,
+    end: m.index + m[0].length,
+    text: m[0].toLowerCase(),
+  }));
+  const spans: [number, number][] = [];
+  for (const term of terms) {
+    const n = term.tokens.length;
+    for (let i = 0; i + n <= words.length; i++) {
+      let ok = true;
+      for (let k = 0; k < n && ok; k++) {
+        const want = term.tokens[k]!;
+        const got = words[i + k]!.text;
+        ok = k === n - 1 && term.prefix ? got.startsWith(want) : got === want;
+      }
+      if (!ok) continue;
+      for (let k = 0; k < n; k++) {
+        const w = words[i + k]!;
+        const end = k === n - 1 && term.prefix ? w.start + term.tokens[k]!.length : w.end;
+        spans.push([w.start, Math.min(end, w.end)]);
+      }
+    }
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const s of spans) {
+    const prev = merged[merged.length - 1];
+    if (prev && s[0] <= prev[1]) prev[1] = Math.max(prev[1], s[1]);
+    else merged.push([s[0], s[1]]);
+  }
+  return merged;
+}
+
+/** Substring spans for the no-token fallback (case-sensitive, as instr() matched). */
+export function literalSpans(command: string, literal: string): [number, number][] {
+  const spans: [number, number][] = [];
+  if (literal.length === 0) return spans;
+  for (let i = command.indexOf(literal); i >= 0; i = command.indexOf(literal, i + literal.length)) {
+    spans.push([i, i + literal.length]);
+  }
+  return spans;
+}
