@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { TestContext } from 'node:test';
 
 export type FakeKind = 'openai' | 'anthropic' | 'ollama';
 
@@ -51,8 +50,9 @@ export interface FakeProvider {
   close(): Promise<void>;
 }
 
+/** `t` is a test context, or anything that collects cleanups the same way (benchmarks). */
 export async function startFakeProvider(
-  t: Pick<TestContext, 'after'>,
+  t: { after(fn: () => unknown): void },
   kind: FakeKind,
   fallback: Reply = { text: 'ok' },
 ): Promise<FakeProvider> {
