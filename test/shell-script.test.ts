@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { isaacEnv, runIsaac } from './helpers/isaac.ts';
 
 interface HistoryRow {
@@ -14,12 +15,14 @@ interface HistoryRow {
   seq: number;
 }
 
-async function historyJson(ienv: ReturnType<typeof isaacEnv>): Promise<HistoryRow[]> {
-  const result = await runIsaac(ienv, ['-c', '/show history 100 --json']);
-  assert.equal(result.status, 0, result.stderr);
-  const lines = result.stdout.trim().split('\n').filter(Boolean);
-  const parsed = JSON.parse(lines.at(-1)!) as HistoryRow[] | { records: HistoryRow[] };
-  return Array.isArray(parsed) ? parsed : parsed.records;
+/** The rows as stored: read straight from the SQLite file the shell wrote. */
+function storedHistory(ienv: ReturnType<typeof isaacEnv>): HistoryRow[] {
+  const db = new Database(join(ienv.home, 'isaac.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM commands ORDER BY id').all() as HistoryRow[];
+  } finally {
+    db.close();
+  }
 }
 
 describe('isaac script mode and -c', () => {
@@ -59,10 +62,28 @@ describe('isaac script mode and -c', () => {
     assert.equal(result.stdout, 'done\n');
   });
 
+  test('/show history --json lists what ran, newest first, one JSON object per line', async (t) => {
+    const ienv = isaacEnv(t);
+    await runIsaac(ienv, [], 'echo alpha\necho beta\n');
+    const result = await runIsaac(ienv, ['-c', '/show history 5 --json']);
+    assert.equal(result.status, 0, result.stderr);
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { command: string; exit: number });
+    assert.deepEqual(
+      rows
+        .map((r) => r.command)
+        .filter((c) => c.startsWith('echo'))
+        .sort(),
+      ['echo alpha', 'echo beta'],
+    );
+  });
+
   test('history records exit, cwd, duration and bounded output; a leading space is not recorded', async (t) => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, [], 'cd /tmp\necho visible-output\n echo secret-line\nsh -c "exit 4"\nsleep 0.2\n');
-    const rows = await historyJson(ienv);
+    const rows = storedHistory(ienv);
     const commands = rows.map((r) => r.command);
     assert.ok(!commands.some((c) => c.includes('secret-line')), 'leading-space line must not be recorded');
     const echo = rows.find((r) => r.command === 'echo visible-output');
@@ -84,7 +105,7 @@ describe('isaac script mode and -c', () => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, ['-c', '/set config shell.output_limit 1000']);
     await runIsaac(ienv, ['-c', 'head -c 50000 /dev/zero | tr "\\0" x; echo END']);
-    const row = (await historyJson(ienv)).find((r) => r.command.startsWith('head'));
+    const row = storedHistory(ienv).find((r) => r.command.startsWith('head'));
     assert.ok(row);
     assert.ok(row.output.length <= 1000, `kept ${row.output.length} characters`);
     assert.match(row.output, /END/);

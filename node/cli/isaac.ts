@@ -4,6 +4,7 @@ import { errorLine, IsaacError } from '../../schemas/errors.ts';
 import { registerAllCommands } from '../commands/all.ts';
 import { runIsaacArgs } from '../commands/isaac-words.ts';
 import { isaacHome } from '../paths.ts';
+import { aiReviewRisk, aiSuggestFix } from '../shell/ai-hooks.ts';
 import type { ShellHost } from '../shell/host.ts';
 import { ShellSession } from '../shell/pty-session.ts';
 import { routeLine } from '../shell/router.ts';
@@ -78,6 +79,8 @@ function streamHost(
     requestExit: (status) => {
       exitStatus = status;
     },
+    reviewRisk: (line, reason) => aiReviewRisk({ store, env: process.env }, line, reason),
+    suggestFix: (line, exit, output) => aiSuggestFix({ store, env: process.env }, line, exit, output),
   };
   return {
     host,

@@ -1,6 +1,7 @@
 import { UsageError } from '../../schemas/errors.ts';
 import { classifyWithSettings } from '../shell/tier-settings.ts';
 import { formatTierReport } from '../tiers/index.ts';
+import { runNaturalLanguage } from './ai.ts';
 import { splitArgs, takeOptions } from './args.ts';
 import type { CommandContext } from './types.ts';
 
@@ -38,9 +39,4 @@ function runTier(args: string[], ctx: CommandContext): number {
   if (line.trim() === '') throw new UsageError('usage: isaac tier [--json] "LINE"');
   ctx.io.out(`${formatTierReport(classifyWithSettings(line, ctx.store), options.json === true)}\n`);
   return 0;
-}
-
-async function runNaturalLanguage(_text: string, ctx: CommandContext): Promise<number> {
-  ctx.io.err('no AI provider configured: /set config ai.provider ollama (or set ANTHROPIC_API_KEY)\n');
-  return 2;
 }

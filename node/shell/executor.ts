@@ -1,4 +1,5 @@
 import type { ShellHost } from './host.ts';
+import type { RunResult } from './pty-session.ts';
 import { classifyWithSettings } from './tier-settings.ts';
 
 /** Exit status of a line Isaac refused to run (tier 4, or a declined/unanswerable confirmation). */
@@ -43,15 +44,27 @@ export async function executeShellLine(line: string, host: ShellHost, record: bo
       return EXIT_REFUSED;
     }
   }
-  return await runInShell(toRun, host, record);
+  const result = await runInShell(toRun, host, record);
+  if (result.exit !== 0 && host.suggestFix) await offerFix(toRun, result.exit, result.output, host);
+  return result.exit;
 }
 
-async function runInShell(line: string, host: ShellHost, record: boolean): Promise<number> {
+/** Shows the AI's fix for a failed line; it runs only if the user says so, through the tiers again. */
+async function offerFix(line: string, exit: number, output: string, host: ShellHost): Promise<void> {
+  const fix = await host.suggestFix?.(line, exit, output).catch(() => undefined);
+  if (!fix || fix.trim() === line.trim()) return;
+  host.io.err(`isaac: AI suggests: ${fix}\n`);
+  if (host.interactive && (await host.io.confirm('Run it?'))) {
+    await executeShellLine(fix, host, true);
+  }
+}
+
+async function runInShell(line: string, host: ShellHost, record: boolean): Promise<RunResult> {
   const session = await host.shell();
   const cwdBefore = session.cwd;
   const started = Date.now();
   host.beforeCommand?.(session);
-  let result: Awaited<ReturnType<typeof session.run>>;
+  let result: RunResult;
   try {
     result = await session.run(line, {
       stdinNull: !host.interactive,
@@ -72,5 +85,5 @@ async function runInShell(line: string, host: ShellHost, record: boolean): Promi
       source: host.interactive ? 'shell' : 'script',
     });
   }
-  return result.exit;
+  return result;
 }

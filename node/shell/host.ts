@@ -21,6 +21,8 @@ export interface ShellHost {
   requestExit(status: number): void;
   /** Optional AI review of a tier-3 line (explains the risk); must fail closed. */
   reviewRisk?(line: string, localReason: string): Promise<string | undefined>;
+  /** Optional AI fix for a line that failed as "command not found" or with a usage error. */
+  suggestFix?(line: string, exit: number, output: string): Promise<string | undefined>;
 }
 
 export function commandContext(host: ShellHost, runLine: (line: string) => Promise<number>): CommandContext {

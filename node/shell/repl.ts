@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { configureAi } from '../commands/ai.ts';
 import type { CommandIO } from '../commands/types.ts';
 import type { Store } from '../store/store.ts';
+import { aiReviewRisk, aiSuggestFix, drainQueuedQuestions } from './ai-hooks.ts';
 import { completeLine } from './completion.ts';
 import type { ShellHost } from './host.ts';
 import { LineEditor } from './line-editor.ts';
@@ -9,6 +11,8 @@ import { ShellSession } from './pty-session.ts';
 import { routeLine } from './router.ts';
 
 const NOTIFY_POLL_MS = 1000;
+/** Questions queued while offline are retried every this many polls. */
+const DRAIN_EVERY_POLLS = 30;
 
 /**
  * The interactive `isaac` shell. The terminal stays in raw mode for the whole session: the line
@@ -79,17 +83,32 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     sessionId: randomUUID(),
     shell: startShell,
     beforeCommand(running) {
+      stdin.off('data', onBusyKey);
       forward = (data) => running.write(data.toString('utf8'));
       stdin.on('data', forward);
     },
     afterCommand() {
       if (forward) stdin.off('data', forward);
       forward = undefined;
+      stdin.on('data', onBusyKey);
     },
     requestExit(status) {
       exitStatus = status;
     },
+    reviewRisk: (line, reason) => aiReviewRisk({ store, env }, line, reason),
+    suggestFix: (line, exit, output) => aiSuggestFix({ store, env }, line, exit, output),
   };
+
+  // Ctrl-C while Isaac itself is busy (an AI answer streaming, a / command) cancels that work.
+  let busy: AbortController | undefined;
+  const onBusyKey = (data: Buffer) => {
+    if (data.includes(3)) busy?.abort();
+  };
+  configureAi({
+    cwd: () => session?.cwd ?? process.cwd(),
+    shell: () => store.config.get('shell.program') ?? 'bash',
+    signal: () => busy?.signal,
+  });
 
   const showNotifications = () => {
     const unshown = store.messages.unshown();
@@ -97,8 +116,17 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     for (const m of unshown) editor.printAbove(`\x1b[1;33m[${m.kind} from ${m.peer}]\x1b[0m ${m.body}`);
     store.messages.markShown(unshown.map((m) => m.id));
   };
+  let draining = false;
+  let polls = 0;
   const poll = setInterval(() => {
-    if (editor.reading) showNotifications();
+    if (!editor.reading) return;
+    showNotifications();
+    if (++polls % DRAIN_EVERY_POLLS === 1 && !draining) {
+      draining = true;
+      void drainQueuedQuestions(store, env).finally(() => {
+        draining = false;
+      });
+    }
   }, NOTIFY_POLL_MS);
 
   let lastStatus = 0;
@@ -108,7 +136,14 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
       const prompt = formatPrompt(store.machineName(), session?.cwd ?? process.cwd(), lastStatus);
       const line = await editor.read(prompt);
       if (line === null) break;
-      lastStatus = await routeLine(line, host);
+      busy = new AbortController();
+      stdin.on('data', onBusyKey);
+      try {
+        lastStatus = await routeLine(line, host);
+      } finally {
+        stdin.off('data', onBusyKey);
+        busy = undefined;
+      }
       if (session && !session.alive && exitStatus === undefined) {
         stdout.write('isaac: the shell exited; a new one starts with the next command\r\n');
         session = undefined;
