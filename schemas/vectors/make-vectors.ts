@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import nacl from 'tweetnacl';
 import { decodeCbor } from '../codec.ts';
 import { type SealInput, sealEnvelope } from '../envelope.ts';
+import { encodeInvite } from '../invite.ts';
 import type { MessageType } from '../messages.ts';
+import { encodeRosterEntry } from '../roster.ts';
 import { openSealedBox, sealBox, sealedBoxNonce } from '../sealedbox.ts';
 import { hex, toJsonValue, vectorKeys } from './keys.ts';
 
@@ -110,4 +112,41 @@ const boxVectors = {
   }),
 };
 writeFileSync(join(dir, 'sealedbox.json'), `${JSON.stringify(boxVectors, null, 2)}\n`);
-console.log('wrote envelope.json and sealedbox.json');
+const rosterInputs = [
+  { name: 'alice', signPk: k.alice.sign.publicKey, boxPk: k.alice.box.publicKey, added: NOW },
+  {
+    name: 'bob',
+    signPk: k.bob.sign.publicKey,
+    boxPk: k.bob.box.publicKey,
+    added: NOW,
+    revoked: NOW + 60_000,
+  },
+];
+const rosterVectors = {
+  description:
+    'roster entries signed by the network key (seed in keys.network): CBOR([entryBytes, Ed25519 signature])',
+  keys: k.json,
+  cases: rosterInputs.map((entry) => ({
+    entry: toJsonValue(entry),
+    encoded: hex(encodeRosterEntry(entry, k.network.secretKey)),
+  })),
+};
+writeFileSync(join(dir, 'roster.json'), `${JSON.stringify(rosterVectors, null, 2)}\n`);
+
+const inviteInput = {
+  brokers: ['mqtts://nas.local:8883', 'mqtts://192.168.1.10:8883'],
+  fingerprint: `sha256:${'ab'.repeat(32)}`,
+  networkSecretKey: k.network.secretKey,
+  networkPk: k.network.publicKey,
+  name: 'laptop',
+  expires: NOW + 86_400_000,
+};
+const inviteVectors = {
+  description:
+    'invite code: isaac1- + base64url(CBOR [1, brokers, fingerprint bytes, network seed, name, expires] || first 4 bytes of SHA-256 of that CBOR)',
+  input: toJsonValue({ ...inviteInput, networkSecretKey: undefined }),
+  networkSeed: k.json.network.seed,
+  code: encodeInvite(inviteInput),
+};
+writeFileSync(join(dir, 'invite.json'), `${JSON.stringify(inviteVectors, null, 2)}\n`);
+console.log('wrote envelope.json, sealedbox.json, roster.json and invite.json');
