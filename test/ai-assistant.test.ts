@@ -252,3 +252,27 @@ test('every query lands in the AI history, apart from the command history', asyn
   assert.match(history[0]!.error ?? '', /malformed JSON/);
   assert.equal(store.history.count(), 0, 'nothing was added to the command history');
 });
+
+test('offline queue: a question the provider keeps failing on is reported after 5 tries, not kept for ever', async (t) => {
+  const fake = await startFakeProvider(t, 'ollama', { text: 'x', malformed: true });
+  const store = aiStore(t, { 'ai.provider': 'ollama', 'ai.ollama.base_url': fake.baseUrl });
+  const repo = new AiRepo(store.db);
+  repo.enqueue('ask', 'poison?', Date.now());
+  const assistant = aiAssistant(store);
+  for (let i = 0; i < 4; i++)
+    assert.deepEqual(await assistant.drainPending(), { delivered: 0, remaining: 1 });
+  assert.deepEqual(await assistant.drainPending(), { delivered: 1, remaining: 0 });
+  assert.match(
+    repo.answers()[0]?.body ?? '',
+    /the AI could not answer “poison\?”: Ollama sent malformed JSON/,
+  );
+});
+
+test('/show context --full is the whole system prompt exactly as sent', async (t) => {
+  const fake = await startFakeProvider(t, 'anthropic', { text: 'ok' });
+  const store = aiStore(t, { 'ai.provider': 'anthropic', 'ai.anthropic.base_url': fake.baseUrl });
+  store.history.insertRemote([{ origin: 'nas', seq: 1, ts: Date.now() - 5, command: 'df -h', exit: 0 }]);
+  const assistant = aiAssistant(store, { ANTHROPIC_API_KEY: 'sk-ant-api03-GGGGGGGGGGGGGGGGGGGGGGGGGG' });
+  await assistant.ask('disk?');
+  assert.equal(systemOf(fake.requests[0]?.body), assistant.systemPrompt());
+});

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ConfigError, errorLine, NetworkError } from '../../schemas/errors.ts';
+import { ConfigError, errorLine, NetworkError, ProviderError } from '../../schemas/errors.ts';
 import type { CommandRecord } from '../store/history.ts';
 import { redactSecrets } from '../store/redact.ts';
 import type { Store } from '../store/store.ts';
@@ -64,6 +64,8 @@ export interface Assistant {
   explain(record: CommandRecord, options?: AiCallOptions): Promise<AskResult>;
   /** The context block exactly as it is sent (`/show context`). */
   buildContext(): string;
+  /** The whole system prompt of `isaac <words>`, as sent (`/show context --full`). */
+  systemPrompt(): string;
   /** Answers queued questions if a provider is reachable; each answer becomes one `messages` row. */
   drainPending(options?: { signal?: AbortSignal }): Promise<DrainResult>;
   pendingCount(): number;
@@ -73,6 +75,7 @@ export interface Assistant {
 }
 
 const OUTPUT_FOR_AI = 4000;
+const MAX_ATTEMPTS = 5;
 
 export function createAssistant(options: AssistantOptions): Assistant {
   const { store } = options;
@@ -192,7 +195,14 @@ export function createAssistant(options: AssistantOptions): Assistant {
         result = await complete(instructions, item.question, { signal });
       } catch (err) {
         repo.noteFailure(item.id, errorLine(err));
-        if (err instanceof CancelledError || err instanceof NetworkError) break;
+        if (err instanceof CancelledError || err instanceof NetworkError || isKeyRejected(err)) break;
+        // a question the provider keeps failing on must not sit in the queue for ever
+        if (
+          item.attempts + 1 >= MAX_ATTEMPTS &&
+          repo.deliver(item.id, failureMessage(item.question, err), now())
+        ) {
+          delivered++;
+        }
         continue;
       }
       const proposal = parseProposal(result.text);
@@ -257,6 +267,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     },
 
     buildContext: context,
+    systemPrompt: () => redactSecrets(systemPrompt(translateInstructions(shell()), context())),
 
     drainPending(drain = {}) {
       // one drain at a time in this process; across processes the delete-then-insert transaction decides
@@ -281,6 +292,14 @@ function instructionsFor(kind: PendingKind, shell: string): string {
   if (kind === 'fix') return FIX_INSTRUCTIONS;
   if (kind === 'review') return REVIEW_INSTRUCTIONS;
   return translateInstructions(shell);
+}
+
+function isKeyRejected(err: unknown): boolean {
+  return err instanceof ProviderError && err.message.startsWith('key rejected');
+}
+
+function failureMessage(question: string, err: unknown): string {
+  return `the AI could not answer “${question.length > 120 ? `${question.slice(0, 120)}…` : question}”: ${errorLine(err)}`;
 }
 
 function answerMessage(kind: PendingKind, question: string, proposal: Proposal): string {

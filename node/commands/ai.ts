@@ -267,10 +267,13 @@ export const AI_COMMANDS: SlashCommand[] = [
   },
   {
     name: 'show context',
-    usage: '/show context',
-    summary: 'print exactly the context (recent commands of all machines, this machine) sent to the AI',
-    run: (_args, ctx) => {
-      ctx.io.out(`${assistantFor(ctx).buildContext()}\n`);
+    usage: '/show context [--full]',
+    summary: 'print exactly the context sent to the AI (--full: with the instructions of isaac <words>)',
+    run: (args, ctx) => {
+      const { options, rest } = takeOptions(args, { full: 'boolean' });
+      if (rest.length > 0) throw new UsageError('usage: /show context [--full]');
+      const assistant = assistantFor(ctx);
+      ctx.io.out(`${options.full ? assistant.systemPrompt() : assistant.buildContext()}\n`);
       return 0;
     },
   },
