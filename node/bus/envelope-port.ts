@@ -1,0 +1,28 @@
+import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
+
+/**
+ * The daemon's view of envelopes: what it asks to seal, and what it gets from a verified open.
+ */
+export interface OutgoingEnvelope<K extends MessageType = MessageType> {
+  type: K;
+  to: string;
+  body: MessageBodies[K];
+  /** ms since epoch after which the recipient must not act on it */
+  exp: number;
+  corr?: Uint8Array;
+}
+
+export interface OpenedEnvelope {
+  id: Uint8Array;
+  type: MessageType;
+  from: string;
+  to: string;
+  ts: number;
+  exp: number;
+  corr: Uint8Array | undefined;
+  body: unknown;
+}
+
+export function idHex(id: Uint8Array): string {
+  return Buffer.from(id).toString('hex');
+}

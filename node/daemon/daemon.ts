@@ -1,0 +1,463 @@
+import { hostname, platform, release } from 'node:os';
+import type { IClientOptions } from 'mqtt';
+import { EnvelopeError } from '../../schemas/envelope.ts';
+import { errorLine, UsageError } from '../../schemas/errors.ts';
+import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messages.ts';
+import { type InboxKind, parseTopic, topics } from '../../schemas/topics.ts';
+import type { EnvelopeCodec } from '../bus/codec.ts';
+import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
+import { BusSession } from '../bus/session.ts';
+import { resolveTargets } from '../bus/targets.ts';
+import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
+import type { Classifier } from '../remote/policy.ts';
+import type { Store } from '../store/store.ts';
+import { ExecJobs } from './exec-jobs.ts';
+import { RefusalCounter } from './refusals.ts';
+import { commandFigures, parseStatusPayload } from './status-payload.ts';
+
+export const DEFAULT_EXEC_TTL_MS = 10 * 60 * 1000;
+/** Replies (results, pongs) live long enough for a sender that is off for a week. */
+const REPLY_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+const MAX_SKEW_MS = 5 * 60 * 1000;
+/** Kinds whose stale rows are dropped from the outbox instead of being sent. */
+const EPHEMERAL = new Set<MessageType>(['ping', 'pong', 'exec-cancel']);
+
+export interface DaemonOptions {
+  store: Store;
+  codec: EnvelopeCodec;
+  urls: readonly string[];
+  connectOptions(url: string): IClientOptions;
+  classify: Classifier;
+  version: string;
+  log(line: string): void;
+  /** Verifies a retained roster payload (signed by the network key); undefined when it is not. */
+  verifyRoster?(
+    name: string,
+    payload: Uint8Array,
+  ): { signPk: Uint8Array; boxPk: Uint8Array; added: number; revoked?: number | null } | undefined;
+  /** This machine's own signed roster entry, re-published retained on every connect. */
+  rosterPayload?(): Uint8Array | undefined;
+  /** Extra retained publications on connect and on homeassistant/status "online" (HA discovery). */
+  discovery?(): { topic: string; payload: string }[];
+}
+
+interface OutgoingExec {
+  target: string;
+  cmd: string;
+  emit?: (event: ExecEvent) => void;
+  output: string;
+}
+
+export class NodeDaemon {
+  readonly session: BusSession;
+  readonly refusals: RefusalCounter;
+  private readonly jobs: ExecJobs;
+  private readonly execs = new Map<string, OutgoingExec>();
+  private readonly pings = new Map<string, (rtt: number) => void>();
+  private readonly retained = new Map<string, Record<string, unknown>>();
+  private readonly listeners = new Set<(n: Notification) => void>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  readonly me: string;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.me = o.codec.me;
+    this.refusals = new RefusalCounter(o.log);
+    this.jobs = new ExecJobs({
+      store: o.store,
+      classify: o.classify,
+      send: (type, to, body, corr) => this.enqueue(type, to, body, Date.now() + REPLY_TTL_MS, corr),
+      log: o.log,
+    });
+    this.session = new BusSession({
+      name: this.me,
+      urls: o.urls,
+      connectOptions: o.connectOptions,
+      outbox: o.store.outbox,
+      statusPayload: () => this.statusPayload(),
+      onConnected: (s) => {
+        this.dropStaleEphemeral();
+        const roster = o.rosterPayload?.();
+        if (roster) s.publishRetained(topics.roster(this.me), roster);
+        for (const d of o.discovery?.() ?? []) s.publishRetained(d.topic, d.payload);
+      },
+      onMessage: (topic, payload) => this.onMessage(topic, payload),
+      log: o.log,
+    });
+  }
+
+  start(): void {
+    this.session.start();
+    this.heartbeat = setInterval(() => {
+      this.session.publishStatus();
+      this.o.store.seenIds.purge();
+    }, 30_000);
+    this.heartbeat.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.jobs.cancelAll();
+    await this.session.stop();
+  }
+
+  onNotification(cb: (n: Notification) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  // ---- requests from local shells -------------------------------------------------------------
+
+  /** Starts `cmd` on every target; events stream to `emit`. Returns a cancel function. */
+  exec(
+    spec: string,
+    cmd: string,
+    options: { timeoutMs?: number; ttlMs?: number },
+    emit: (event: ExecEvent) => void,
+  ): () => void {
+    let targets: string[];
+    try {
+      targets = resolveTargets(spec, this.memberNames());
+    } catch (err) {
+      emit({ event: 'error', message: errorLine(err) });
+      emit({ event: 'done' });
+      return () => {};
+    }
+    const timeoutMs = options.timeoutMs ?? this.o.store.config.getNumber('remote.timeout') * 1000;
+    const exp = Date.now() + (options.ttlMs ?? DEFAULT_EXEC_TTL_MS);
+    const waiting = new Set<string>();
+    const corrs: { target: string; corr: Uint8Array }[] = [];
+    const finish = (target: string) => {
+      waiting.delete(target);
+      if (waiting.size === 0) emit({ event: 'done' });
+    };
+    for (const target of targets) {
+      try {
+        const id = this.enqueue('exec', target, { cmd, timeoutMs, stream: true }, exp);
+        const online = this.isOnline(target);
+        corrs.push({ target, corr: id });
+        waiting.add(target);
+        const entry: OutgoingExec = { target, cmd, output: '' };
+        entry.emit = (event) => {
+          emit(event);
+          if (event.event === 'result') {
+            entry.emit = undefined;
+            finish(target);
+          }
+        };
+        this.execs.set(idHex(id), entry);
+        emit(online ? { event: 'sent', target, online } : { event: 'queued', target });
+        if (!online) {
+          entry.emit = undefined; // the result arrives later, as a notification
+          waiting.delete(target);
+        }
+      } catch (err) {
+        emit({ event: 'error', target, message: errorLine(err) });
+      }
+    }
+    if (waiting.size === 0) emit({ event: 'done' });
+    return () => {
+      for (const { target, corr } of corrs) {
+        if (!waiting.has(target)) continue;
+        this.enqueue('exec-cancel', target, {}, Date.now() + 60_000, corr);
+      }
+    };
+  }
+
+  msg(target: string, text: string): { online: boolean } {
+    if (!this.memberNames().includes(target)) {
+      throw new UsageError(`${target} is not a member of this network`, { hint: 'see /show machines' });
+    }
+    const id = this.enqueue('msg', target, { text }, Date.now() + REPLY_TTL_MS);
+    this.o.store.messages.add({
+      envelopeId: id,
+      direction: 'out',
+      peer: target,
+      kind: 'msg',
+      body: text,
+      shown: true,
+    });
+    return { online: this.isOnline(target) };
+  }
+
+  async machineStatus(target: string, pingTimeoutMs = 3000): Promise<MachineStatus> {
+    const row = this.o.store.machines.get(target);
+    if (!row) throw new UsageError(`unknown machine ${target}`, { hint: 'see /show machines' });
+    const status: MachineStatus = {
+      name: row.name,
+      state: row.status,
+      lastSeen: row.last_seen,
+      address: row.ip_address,
+      version: row.version,
+      hostname: row.hostname,
+      os: row.os,
+    };
+    const retained = this.retained.get(target);
+    if (retained) status.retained = retained;
+    if (row.status === 'online' && this.session.state.connected && row.box_pk && row.revoked === null) {
+      const started = performance.now();
+      const id = this.enqueue('ping', target, {}, Date.now() + pingTimeoutMs);
+      const rtt = await new Promise<number | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          this.pings.delete(idHex(id));
+          resolve(undefined);
+        }, pingTimeoutMs);
+        this.pings.set(idHex(id), () => {
+          clearTimeout(timer);
+          resolve(performance.now() - started);
+        });
+      });
+      if (rtt !== undefined) status.rttMs = Math.round(rtt * 10) / 10;
+    }
+    return status;
+  }
+
+  nodeStatus(): NodeStatus {
+    const s = this.session.state;
+    return {
+      name: this.me,
+      connected: s.connected,
+      broker: s.broker,
+      brokers: [...this.o.urls],
+      lastError: s.lastError,
+      connectedSince: s.connected ? s.lastConnectedAt : undefined,
+      outbox: this.o.store.outbox.count(),
+      outboxByPeer: this.o.store.outbox.countByPeer(),
+      refusals: this.refusals.snapshot(),
+      runningExecs: this.jobs.running(),
+      version: this.o.version,
+      pid: process.pid,
+    };
+  }
+
+  // ---- outgoing ------------------------------------------------------------------------------
+
+  /** Seals, writes to the outbox, and publishes when connected. Returns the envelope id. */
+  enqueue<K extends MessageType>(
+    type: K,
+    to: string,
+    body: MessageBodies[K],
+    exp: number,
+    corr?: Uint8Array,
+  ): Uint8Array {
+    const sealed = this.o.codec.seal({ type, to, body, exp, ...(corr ? { corr } : {}) });
+    this.o.store.outbox.add({
+      id: sealed.id,
+      topic: sealed.topic,
+      payload: sealed.payload,
+      kind: type,
+      peer: to,
+      expires_at: sealed.exp,
+    });
+    const row = {
+      id: sealed.id,
+      topic: sealed.topic,
+      payload: sealed.payload,
+      kind: type,
+      peer: to,
+      created_at: Date.now(),
+      expires_at: sealed.exp,
+      attempts: 0,
+    };
+    this.session.send(row);
+    return sealed.id;
+  }
+
+  private dropStaleEphemeral(): void {
+    const now = Date.now();
+    for (const row of this.o.store.outbox.pending()) {
+      if (row.expires_at < now && EPHEMERAL.has(row.kind as MessageType)) this.o.store.outbox.delete(row.id);
+    }
+  }
+
+  // ---- incoming ------------------------------------------------------------------------------
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    if (topic === topics.haStatus) {
+      if (payload.toString() === 'online')
+        for (const d of this.o.discovery?.() ?? []) this.session.publishRetained(d.topic, d.payload);
+      return;
+    }
+    const parsed = parseTopic(topic);
+    if (!parsed) return this.refusals.refuse('unknown-topic', topic);
+    if (parsed.kind === 'status') return this.onStatus(parsed.machine, payload);
+    if (parsed.kind === 'roster') return this.onRoster(parsed.machine, payload);
+    if (parsed.machine !== this.me) return this.refusals.refuse('topic-mismatch', `message on ${topic}`);
+    this.onEnvelope(parsed.kind, payload);
+  }
+
+  private onStatus(name: string, payload: Buffer): void {
+    if (payload.length === 0) return;
+    const status = parseStatusPayload(payload);
+    if (!status) return this.refusals.refuse('bad-status', `unreadable status of ${name}`);
+    this.retained.set(name, status.raw);
+    this.o.store.machines.applyStatus(name, status.update);
+  }
+
+  private onRoster(name: string, payload: Buffer): void {
+    if (payload.length === 0 || !this.o.verifyRoster) return;
+    const entry = this.o.verifyRoster(name, payload);
+    if (!entry)
+      return this.refusals.refuse('bad-roster', `roster entry for ${name} is not signed by the network key`);
+    this.o.store.machines.applyRoster({ name, ...entry });
+  }
+
+  private onEnvelope(kind: InboxKind, payload: Buffer): void {
+    let env: OpenedEnvelope;
+    try {
+      env = this.o.codec.open(payload, this.me, kind);
+    } catch (err) {
+      const reason = err instanceof EnvelopeError ? err.reason : 'malformed';
+      return this.refusals.refuse(reason, `${payload.length}-byte payload on ${kind}: ${errorLine(err)}`);
+    }
+    const now = Date.now();
+    const seen = this.o.store.seenIds;
+    const what = `${env.type} ${idHex(env.id).slice(0, 8)} from ${env.from}`;
+    if (seen.has(env.id)) return this.refusals.refuse('replay', `${what} was already received`);
+    if (env.ts > now + MAX_SKEW_MS)
+      return this.refusals.refuse('from-future', `${what} sent ${env.ts - now} ms in the future`);
+    if (env.exp <= now) {
+      this.refusals.refuse('expired', `${what} expired ${now - env.exp} ms ago`);
+      if (env.type === 'exec') {
+        this.o.store.db.transaction(() => {
+          seen.add(env.id, env.exp + MAX_SKEW_MS);
+          const result: ExecResult = {
+            exit: 125,
+            durationMs: 0,
+            refused: { reason: 'request expired before it could run', tier: 1 },
+          };
+          this.enqueue('exec-result', env.from, result, now + REPLY_TTL_MS, env.id);
+        })();
+      }
+      return;
+    }
+    this.o.store.db.transaction(() => {
+      seen.add(env.id, env.exp + MAX_SKEW_MS);
+      this.apply(env);
+    })();
+    this.afterApply(env);
+  }
+
+  /** Runs inside the seen-id transaction: only database writes and outbox rows here. */
+  private apply(env: OpenedEnvelope): void {
+    const store = this.o.store;
+    switch (env.type) {
+      case 'msg': {
+        const body = env.body as MessageBodies['msg'];
+        store.messages.add({
+          envelopeId: env.id,
+          direction: 'in',
+          peer: env.from,
+          kind: 'msg',
+          body: body.text,
+          ts: env.ts,
+        });
+        break;
+      }
+      case 'ping':
+        this.enqueue('pong', env.from, {}, Math.min(env.exp, Date.now() + 60_000), env.id);
+        break;
+      case 'exec':
+        this.jobs.admit(env);
+        break;
+      case 'exec-result': {
+        const entry = env.corr ? this.execs.get(idHex(env.corr)) : undefined;
+        if (!entry?.emit) {
+          const body = env.body as ExecResult;
+          store.messages.add({
+            envelopeId: env.id,
+            direction: 'in',
+            peer: env.from,
+            kind: 'exec-result',
+            body: lateResultText(entry, body),
+            ts: env.ts,
+          });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Side effects after the transaction committed: start processes, tell the shells. */
+  private afterApply(env: OpenedEnvelope): void {
+    switch (env.type) {
+      case 'msg': {
+        const text = (env.body as MessageBodies['msg']).text;
+        this.notify({ kind: 'msg', from: env.from, text, ts: env.ts });
+        break;
+      }
+      case 'exec':
+        this.jobs.start(env);
+        break;
+      case 'exec-cancel':
+        if (env.corr) this.jobs.cancel(env.from, env.corr);
+        break;
+      case 'pong':
+        if (env.corr) this.pings.get(idHex(env.corr))?.(0);
+        break;
+      case 'exec-chunk': {
+        const entry = env.corr ? this.execs.get(idHex(env.corr)) : undefined;
+        if (!entry || entry.target !== env.from) return;
+        const chunk = env.body as MessageBodies['exec-chunk'];
+        if (entry.emit)
+          entry.emit({ event: 'chunk', target: env.from, stream: chunk.stream, data: chunk.data });
+        else if (entry.output.length < 16 * 1024) entry.output += chunk.data;
+        break;
+      }
+      case 'exec-result': {
+        const key = env.corr ? idHex(env.corr) : '';
+        const entry = this.execs.get(key);
+        const body = env.body as ExecResult;
+        if (entry?.emit && entry.target === env.from) {
+          entry.emit({
+            event: 'result',
+            target: env.from,
+            exit: body.exit,
+            durationMs: body.durationMs,
+            ...(body.error ? { error: body.error } : {}),
+            ...(body.refused ? { refused: body.refused } : {}),
+          });
+        } else {
+          this.notify({ kind: 'exec-result', from: env.from, text: lateResultText(entry, body), ts: env.ts });
+        }
+        this.execs.delete(key);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private notify(n: Notification): void {
+    for (const cb of this.listeners) cb(n);
+  }
+
+  private memberNames(): string[] {
+    return this.o.store.machines.members().map((m) => m.name);
+  }
+
+  private isOnline(target: string): boolean {
+    return this.session.state.connected && this.o.store.machines.get(target)?.status === 'online';
+  }
+
+  private statusPayload(): Record<string, unknown> {
+    return {
+      state: 'online',
+      name: this.me,
+      version: this.o.version,
+      hostname: hostname(),
+      os: `${platform()} ${release()}`,
+      last_seen: Date.now(),
+      outbox: this.o.store.outbox.count(),
+      ...commandFigures(this.o.store),
+    };
+  }
+}
+
+function lateResultText(entry: OutgoingExec | undefined, body: ExecResult): string {
+  const what = entry ? `!exec ${entry.cmd}` : '!exec';
+  if (body.refused) return `${what}: refused: ${body.refused.reason}`;
+  const tail = entry?.output ? `\n${entry.output.trimEnd()}` : '';
+  return `${what}: exit ${body.exit}${body.error ? ` (${body.error})` : ''}${tail}`;
+}

@@ -1,0 +1,149 @@
+import { connect, type Socket } from 'node:net';
+import { NetworkError, UsageError } from '../../schemas/errors.ts';
+import { paths } from '../paths.ts';
+import { readJsonLines, writeJsonLine } from './lines.ts';
+import type { ExecEvent, IpcResponse, MachineStatus, NodeStatus, Notification } from './protocol.ts';
+
+export type { ExecEvent, MachineStatus, NodeStatus, Notification } from './protocol.ts';
+
+export interface ExecRequestOptions {
+  /** a name, comma list, glob (`web*`) or `all` */
+  targets: string;
+  cmd: string;
+  timeoutMs?: number;
+  ttlMs?: number;
+}
+
+export interface ExecHandle {
+  /** resolves after the `done` event */
+  done: Promise<void>;
+  /** asks every target still running to stop (Ctrl-C) */
+  cancel(): void;
+}
+
+/** A local shell's connection to its machine's isaac-node. */
+export class NodeClient {
+  private nextRid = 1;
+  private readonly handlers = new Map<number, (r: IpcResponse) => void>();
+  private readonly notificationListeners = new Set<(n: Notification) => void>();
+  private closed = false;
+
+  constructor(private readonly socket: Socket) {
+    readJsonLines(socket, (value) => {
+      const r = value as IpcResponse;
+      if (r.event === 'notification') {
+        const { event: _e, ...n } = r;
+        for (const cb of this.notificationListeners) cb(n);
+        return;
+      }
+      this.handlers.get(r.rid)?.(r);
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const [rid, handler] of this.handlers)
+        handler({ rid, event: 'fail', message: 'isaac-node closed the connection' });
+      this.handlers.clear();
+    });
+    socket.on('error', () => {});
+  }
+
+  get connected(): boolean {
+    return !this.closed;
+  }
+
+  exec(options: ExecRequestOptions, onEvent: (event: ExecEvent) => void): ExecHandle {
+    const rid = this.nextRid++;
+    const done = new Promise<void>((resolve) => {
+      this.handlers.set(rid, (r) => {
+        if (r.event === 'fail') {
+          onEvent({ event: 'error', message: r.message });
+          onEvent({ event: 'done' });
+        } else {
+          onEvent(r as ExecEvent);
+        }
+        if (r.event === 'done' || r.event === 'fail') {
+          this.handlers.delete(rid);
+          resolve();
+        }
+      });
+    });
+    this.send({ rid, op: 'exec', ...options });
+    return {
+      done,
+      cancel: () => this.send({ rid: this.nextRid++, op: 'cancel', execRid: rid }),
+    };
+  }
+
+  /** Resolves once the message is in the outbox; `online` says whether the target is reachable now. */
+  async msg(target: string, text: string): Promise<{ online: boolean }> {
+    const r = await this.request({ op: 'msg', target, text });
+    return { online: r.event === 'ok' && r.online === true };
+  }
+
+  async status(target: string): Promise<MachineStatus> {
+    const r = await this.request({ op: 'status', target });
+    if (r.event !== 'status') throw new NetworkError('unexpected answer from isaac-node');
+    return r.status;
+  }
+
+  async nodeStatus(): Promise<NodeStatus> {
+    const r = await this.request({ op: 'node-status' });
+    if (r.event !== 'node-status') throw new NetworkError('unexpected answer from isaac-node');
+    return r.status;
+  }
+
+  onNotification(cb: (n: Notification) => void): () => void {
+    this.notificationListeners.add(cb);
+    return () => this.notificationListeners.delete(cb);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.end();
+    this.socket.destroy();
+  }
+
+  private send(value: object): void {
+    if (this.closed)
+      throw new NetworkError('isaac-node is not connected', { hint: 'start it with `isaac-node start`' });
+    writeJsonLine(this.socket, value);
+  }
+
+  private request(body: object): Promise<IpcResponse> {
+    const rid = this.nextRid++;
+    return new Promise((resolve, reject) => {
+      this.handlers.set(rid, (r) => {
+        this.handlers.delete(rid);
+        if (r.event === 'fail') reject(new UsageError(r.message));
+        else resolve(r);
+      });
+      try {
+        this.send({ rid, ...body });
+      } catch (err) {
+        this.handlers.delete(rid);
+        reject(err);
+      }
+    });
+  }
+}
+
+/** Connects to $home/node.sock; undefined when no daemon is running there. */
+export async function connectNode(home: string, timeoutMs = 1000): Promise<NodeClient | undefined> {
+  const socket = connect(paths.nodeSocket(home));
+  const ok = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  if (!ok) {
+    socket.destroy();
+    return undefined;
+  }
+  return new NodeClient(socket);
+}

@@ -1,0 +1,74 @@
+/**
+ * The local socket protocol between `isaac` shells and `isaac-node`: one JSON object per line.
+ * Requests carry a client-chosen `rid`; every event for it echoes that `rid`.
+ * Notifications (incoming !msg, late exec results) have no `rid` and go to every client.
+ */
+export type IpcRequest =
+  | { rid: number; op: 'exec'; targets: string; cmd: string; timeoutMs?: number; ttlMs?: number }
+  | { rid: number; op: 'cancel'; execRid: number }
+  | { rid: number; op: 'msg'; target: string; text: string }
+  | { rid: number; op: 'status'; target: string }
+  | { rid: number; op: 'node-status' };
+
+export type ExecEvent =
+  /** the request for `target` is sealed and in the outbox; `online` says whether it can run now */
+  | { event: 'sent'; target: string; online: boolean }
+  | { event: 'queued'; target: string }
+  | { event: 'chunk'; target: string; stream: 'stdout' | 'stderr'; data: string }
+  | {
+      event: 'result';
+      target: string;
+      exit: number;
+      durationMs: number;
+      error?: string;
+      refused?: { reason: string; tier: number };
+    }
+  | { event: 'error'; target?: string; message: string }
+  /** every target has a result or was queued: nothing more comes for this request */
+  | { event: 'done' };
+
+export interface MachineStatus {
+  name: string;
+  /** online | offline | unknown | revoked */
+  state: string;
+  lastSeen: number | null;
+  address: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  /** the retained status payload as last received */
+  retained?: Record<string, unknown>;
+  /** live round trip in ms when the machine answered a ping */
+  rttMs?: number;
+}
+
+export interface NodeStatus {
+  name: string;
+  connected: boolean;
+  broker: string | undefined;
+  brokers: string[];
+  lastError: string | undefined;
+  connectedSince: number | undefined;
+  outbox: number;
+  outboxByPeer: Record<string, number>;
+  refusals: Record<string, number>;
+  runningExecs: number;
+  version: string;
+  pid: number;
+}
+
+export interface Notification {
+  kind: 'msg' | 'exec-result';
+  from: string;
+  text: string;
+  ts: number;
+  messageId?: number;
+}
+
+export type IpcResponse =
+  | ({ rid: number } & ExecEvent)
+  | { rid: number; event: 'ok'; queued?: boolean; online?: boolean }
+  | { rid: number; event: 'status'; status: MachineStatus }
+  | { rid: number; event: 'node-status'; status: NodeStatus }
+  | { rid: number; event: 'fail'; message: string }
+  | ({ event: 'notification' } & Notification);

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * Runs one remote command in a fresh login shell of this node's user, in its home directory,
+ * with a time limit. Output is handed out in chunks (bounded size, flushed on a short timer) so
+ * the caller can seal each into an envelope under the payload cap.
+ */
+export interface RunOptions {
+  cmd: string;
+  timeoutMs: number;
+  onChunk(stream: 'stdout' | 'stderr', data: string): void;
+  chunkBytes?: number;
+  flushMs?: number;
+  shell?: string;
+}
+
+export interface RunOutcome {
+  exit: number;
+  durationMs: number;
+  error?: string;
+  /** bounded copy of the output for the history record */
+  output: string;
+}
+
+export interface RunningCommand {
+  done: Promise<RunOutcome>;
+  cancel(): void;
+}
+
+const HISTORY_OUTPUT_LIMIT = 64 * 1024;
+
+export function runRemoteCommand(options: RunOptions): RunningCommand {
+  const started = Date.now();
+  const chunkBytes = options.chunkBytes ?? 32 * 1024;
+  const flushMs = options.flushMs ?? 30;
+  const home = homedir();
+  const child: ChildProcess = spawn(options.shell ?? 'bash', ['-lc', options.cmd], {
+    cwd: home,
+    env: { ...process.env, HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let kept = '';
+  let error: string | undefined;
+  const pending: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (stream: 'stdout' | 'stderr') => {
+    const data = pending[stream];
+    if (data.length === 0) return;
+    pending[stream] = '';
+    options.onChunk(stream, data);
+  };
+  const flushAll = () => {
+    timer = undefined;
+    flush('stdout');
+    flush('stderr');
+  };
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const decoder = new StringDecoder('utf8');
+    child[stream]?.on('data', (buf: Buffer) => {
+      const text = decoder.write(buf);
+      if (kept.length < HISTORY_OUTPUT_LIMIT) kept += text.slice(0, HISTORY_OUTPUT_LIMIT - kept.length);
+      pending[stream] += text;
+      while (Buffer.byteLength(pending[stream]) >= chunkBytes) {
+        const head = pending[stream].slice(0, chunkBytes / 4);
+        pending[stream] = pending[stream].slice(head.length);
+        options.onChunk(stream, head);
+      }
+      timer ??= setTimeout(flushAll, flushMs);
+    });
+  }
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (child.pid === undefined || child.exitCode !== null) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      child.kill(signal);
+    }
+  };
+  const limit = setTimeout(() => {
+    error = `timed out after ${Math.round(options.timeoutMs / 1000)} s`;
+    killGroup('SIGTERM');
+    setTimeout(() => killGroup('SIGKILL'), 2000).unref();
+  }, options.timeoutMs);
+  const done = new Promise<RunOutcome>((resolve) => {
+    child.on('error', (err) => {
+      error = err.message;
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      if (timer) clearTimeout(timer);
+      flushAll();
+      const exit = code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1);
+      resolve({
+        exit,
+        durationMs: Date.now() - started,
+        output: kept,
+        ...(error === undefined ? {} : { error }),
+      });
+    });
+  });
+  return {
+    done,
+    cancel() {
+      error ??= 'cancelled by the sender';
+      killGroup('SIGINT');
+      setTimeout(() => killGroup('SIGKILL'), 2000).unref();
+    },
+  };
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return table[signal];
+}
