@@ -49,6 +49,9 @@ export interface PersistenceStats {
   journalPending: number;
 }
 
+/** The file `isaac-broker start` keeps sessions, queues and retained messages in, in its data dir. */
+export const SESSIONS_DB_FILE = 'sessions.db';
+
 const DEFAULT_MAX_QUEUED = 10_000;
 const STREAM_PAGE = 64;
 const FULL_LOG_INTERVAL_MS = 10_000;
