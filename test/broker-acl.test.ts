@@ -180,3 +180,17 @@ test('broker limits: oversized payloads and a publish flood are refused while ot
   const flood = betaSeen.filter((m) => m.includes('flood')).length;
   assert.ok(flood <= 110, `at most the burst got through (${flood})`);
 });
+
+test('broker WebSocket listener (opt-in) applies the same login and ACL', async (t) => {
+  const broker = await startTestBroker(t, { machines: ['alpha', 'beta'], wsPort: 0 });
+  assert.match(broker.wsUrl, /^ws:\/\/127\.0\.0\.1:\d+$/);
+  const beta = await broker.connect('beta', { ws: true });
+  const seen = collect(beta);
+  await beta.subscribeAsync('isaac/beta/msg', { qos: 1 });
+  assert.equal(await subackCode(beta, 'isaac/alpha/msg'), 128);
+  const alpha = await broker.connect('alpha', { ws: true });
+  await alpha.publishAsync('isaac/beta/msg', 'over ws', { qos: 1 });
+  await waitFor(() => seen.length === 1, 'delivery over ws');
+  assert.deepEqual(seen, ['isaac/beta/msg over ws']);
+  assert.equal((await broker.tryConnect('alpha', { ws: true, token: 'v1.bad' })).code, 5);
+});

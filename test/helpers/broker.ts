@@ -34,6 +34,8 @@ export interface TestBrokerOptions {
   /** Fixed ports (e.g. the previous run's); default ephemeral. */
   tlsPort?: number;
   tcpPort?: number;
+  /** Also listen for MQTT over WebSocket (0 = ephemeral); `wsUrl` is then set. */
+  wsPort?: number;
   /** Extra `isaac-broker start` flags (process mode). */
   args?: string[];
   env?: NodeJS.ProcessEnv;
@@ -42,6 +44,8 @@ export interface TestBrokerOptions {
 export interface ConnectOptions extends IClientOptions {
   /** Connect over TLS with the certificate fingerprint pinned (default plain TCP on loopback). */
   tls?: boolean;
+  /** Connect over the WebSocket listener (needs wsPort). */
+  ws?: boolean;
   /** Override the minted token (to test refusals). */
   token?: string;
   tokenOptions?: MintTokenOptions;
@@ -50,6 +54,8 @@ export interface ConnectOptions extends IClientOptions {
 export interface TestBroker {
   url: string;
   tlsUrl: string;
+  /** ws://127.0.0.1:<port> when started with wsPort, else ''. */
+  wsUrl: string;
   ports: ListeningPorts;
   fingerprint: string;
   caPem: string;
@@ -119,6 +125,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
       host: '127.0.0.1',
       tlsPort: options.tlsPort ?? 0,
       tcpPort: options.tcpPort ?? 0,
+      wsPort: options.wsPort ?? false,
       limits: options.limits,
       persistence: options.persistence,
       heartbeatIntervalMs: 1000,
@@ -130,6 +137,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
 
   const url = `mqtt://127.0.0.1:${ports.tcp}`;
   const tlsUrl = `mqtts://127.0.0.1:${ports.tls}`;
+  const wsUrl = ports.ws === null ? '' : `ws://127.0.0.1:${ports.ws}`;
   let stopped = false;
 
   const admin = (request: Uint8Array): Promise<number> =>
@@ -156,6 +164,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
   const broker: TestBroker = {
     url,
     tlsUrl,
+    wsUrl,
     ports,
     fingerprint,
     caPem,
@@ -190,11 +199,11 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
       return mintToken(name, secret, tokenOptions);
     },
     async tryConnect(name, connectOptions = {}) {
-      const { tls, token, tokenOptions, ...rest } = connectOptions;
+      const { tls, ws, token, tokenOptions, ...rest } = connectOptions;
       const password =
         token ??
         (secrets.has(name) ? mintToken(name, secrets.get(name) as Uint8Array, tokenOptions) : 'none');
-      const client = mqtt.connect(tls ? tlsUrl : url, {
+      const client = mqtt.connect(ws ? wsUrl : tls ? tlsUrl : url, {
         clientId: name,
         username: name,
         password,
@@ -271,6 +280,7 @@ async function spawnBroker(
     String(options.tcpPort ?? 0),
     '--heartbeat-interval-ms',
     '1000',
+    ...(options.wsPort === undefined ? [] : ['--ws-port', String(options.wsPort)]),
     ...limitFlags(options.limits ?? {}),
     ...(options.args ?? []),
   ];
