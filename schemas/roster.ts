@@ -93,7 +93,13 @@ export function verifyRosterEntry(
   if (expectedName !== undefined && name !== expectedName) {
     throw new ProtocolError(`roster entry for ${name} arrived on ${expectedName}'s roster topic`);
   }
-  const entry: RosterEntry = { v: ROSTER_VERSION, name, signPk, boxPk, added };
+  const entry: RosterEntry = {
+    v: ROSTER_VERSION,
+    name,
+    signPk: new Uint8Array(signPk),
+    boxPk: new Uint8Array(boxPk),
+    added,
+  };
   if (revoked !== undefined) entry.revoked = revoked;
   return entry;
 }
