@@ -1,0 +1,415 @@
+import { type Arg, expandWords, pipelineOutput } from './expand.ts';
+import { parseScript } from './parser.ts';
+import { evaluateRules, type RuleSet, type Tier } from './rules.ts';
+import { commandText, type Script, type SimpleCommand, type Word } from './syntax.ts';
+import { classifyTarget, normalizePath } from './targets.ts';
+import { INTERPRETERS, SHELLS, SSH_VALUE_OPTIONS, unwrap, WRAPPERS } from './wrappers.ts';
+
+/**
+ * The classification walk: every simple command of the line, unwrapped and expanded, checked
+ * against the rules; the line's verdict is the highest. Nested strings (`bash -c`, `eval`,
+ * `ssh host CMD`, `| sh` of a known text) are classified as lines of their own.
+ */
+
+export interface Verdict {
+  tier: Tier;
+  reason: string;
+  part: string;
+}
+
+export interface NameUse {
+  name: string;
+  word: Word;
+}
+
+export interface Walk {
+  rules: RuleSet;
+  overrides: Readonly<Record<string, Tier>>;
+  defaultTier: Tier;
+  vars: Map<string, string>;
+  functions: Set<string>;
+  cwd: string | undefined;
+  depth: number;
+  /** Command names as typed at the top level, for did-you-mean corrections. */
+  names: NameUse[];
+}
+
+const MAX_NESTING = 16;
+/** Commands whose tier-4 argument rules are tried when the command name is computed at run time. */
+const CATASTROPHIC = ['rm', 'chmod', 'chown', 'mkfs', 'dd', 'shred', 'wipefs', 'mv'];
+const ROOT_SHELL_FLAGS = ['i', 's', '--login', '--shell'];
+
+function higher(a: Verdict, b: Verdict): Verdict {
+  return b.tier > a.tier ? b : a;
+}
+
+function basename(text: string): string {
+  const slash = text.lastIndexOf('/');
+  return slash < 0 ? text : text.slice(slash + 1);
+}
+
+function quoteForLine(arg: Arg): string {
+  return /^[A-Za-z0-9_@%+=:,./~-]+$/.test(arg.text) ? arg.text : `'${arg.text.replace(/'/g, `'\\''`)}'`;
+}
+
+export function classifyLine(line: string, walk: Walk, topLevel = true): Verdict {
+  if (walk.depth > MAX_NESTING) {
+    return { tier: 3, reason: 'commands nested too deeply to check', part: line.trim() };
+  }
+  const script = parseScript(line, topLevel);
+  let verdict = classifyScript(script, walk);
+  if (script.incomplete) {
+    // The shell would wait for more input; judge what the visible words would do unquoted too,
+    // and the text after each quote as a line of its own.
+    const variants = [line.replace(/["'`]/g, ' ')];
+    for (let q = 0, found = 0; q < line.length && found < 8; q++) {
+      if (line[q] === '"' || line[q] === "'" || line[q] === '`') {
+        variants.push(line.slice(q + 1));
+        found++;
+      }
+    }
+    for (const visible of variants) {
+      const again = classifyScript(parseScript(visible, false), {
+        ...walk,
+        names: [],
+        depth: walk.depth + 1,
+      });
+      if (again.tier > verdict.tier) verdict = { ...again, reason: `${again.reason} (unterminated quote)` };
+    }
+  }
+  return verdict;
+}
+
+export function classifyScript(script: Script, walk: Walk): Verdict {
+  for (const cmd of script.commands) {
+    for (const a of cmd.assigns) recordAssignment(a.text, walk);
+    if (cmd.words[0] && /^(export|declare|typeset|local|readonly)$/.test(cmd.words[0].text)) {
+      for (const w of cmd.words.slice(1)) recordAssignment(w.text, walk);
+    }
+  }
+  for (const f of script.functions) walk.functions.add(f.name);
+  let verdict: Verdict = { tier: 1, reason: 'runs nothing', part: '' };
+  script.commands.forEach((cmd, k) => {
+    const v = classifySimple(cmd, walk);
+    verdict = k === 0 ? v : higher(verdict, v);
+  });
+  for (const f of script.functions) {
+    const selfCalls = f.body.filter((c) => c.words[0]?.text === f.name);
+    if (selfCalls.some((c) => c.background || c.pipeline.length > 1)) {
+      verdict = higher(verdict, {
+        tier: 4,
+        reason: `a fork bomb: ${f.name} starts copies of itself without end`,
+        part: f.text,
+      });
+    }
+  }
+  return verdict;
+}
+
+function recordAssignment(text: string, walk: Walk): void {
+  const eq = text.indexOf('=');
+  if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*\+?$/.test(text.slice(0, eq))) return;
+  const name = text.slice(0, eq).replace(/\+$/, '');
+  if (!text.includes('$(') && !text.includes('`')) walk.vars.set(name, text.slice(eq + 1));
+}
+
+function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
+  const part = commandText(cmd);
+  const args = expandWords(cmd.words, walk);
+  let verdict: Verdict;
+  if (args.length === 0) {
+    verdict = { tier: 1, reason: cmd.assigns.length > 0 ? 'sets shell variables' : 'redirects output', part };
+  } else {
+    const stdin = stdinText(cmd, walk);
+    const piped = cmd.piped && !cmd.redirects.some((r) => r.op.startsWith('<'));
+    const from = piped ? cmd.pipeline[cmd.pipeline.indexOf(cmd) - 1]?.words[0]?.text : undefined;
+    verdict = evaluate(args, { part, piped, stdin, topLevel: cmd.topLevel, from }, walk);
+  }
+  for (const r of cmd.redirects) verdict = higher(verdict, redirectVerdict(r.op, r.target, part, walk));
+  return verdict;
+}
+
+function redirectVerdict(op: string, target: Word | undefined, part: string, walk: Walk): Verdict {
+  const none: Verdict = { tier: 1, reason: 'redirects output', part };
+  if (!target || !/^(>|>>|>\||&>|&>>|<>|>&)$/.test(op)) return none;
+  const [arg] = expandWords([target], walk);
+  if (!arg || /^\d+$|^-$/.test(arg.text)) return none;
+  const cls = classifyTarget(arg.text, walk.cwd);
+  if (cls === 'device') return { tier: 4, reason: `writes raw data onto the disk device ${arg.text}`, part };
+  if (cls === 'systemfile') return { tier: 4, reason: `overwrites the system file ${arg.text}`, part };
+  if (cls === 'etc') return { tier: 3, reason: `overwrites the system configuration file ${arg.text}`, part };
+  return none;
+}
+
+function stdinText(cmd: SimpleCommand, walk: Walk): string | undefined {
+  const here = cmd.redirects.find((r) => r.body !== undefined && r.op.startsWith('<<'));
+  if (here) return here.body;
+  if (!cmd.piped) return undefined;
+  const index = cmd.pipeline.indexOf(cmd);
+  if (index <= 0) return undefined;
+  return pipelineOutput(cmd.pipeline.slice(0, index), walk);
+}
+
+interface Site {
+  part: string;
+  /** Name of the command feeding this one's stdin through a pipe. */
+  from?: string | undefined;
+  piped: boolean;
+  stdin: string | undefined;
+  topLevel: boolean;
+}
+
+function nested(line: string, walk: Walk): Verdict {
+  return classifyLine(line, { ...walk, depth: walk.depth + 1, names: [], vars: new Map(walk.vars) }, false);
+}
+
+function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
+  const first = args[0];
+  if (!first) return { tier: 1, reason: 'runs nothing', part: site.part };
+  if (first.dynamic || (first.glob && /[*?]|\[.*\]/.test(first.text))) return dynamicName(args, site, walk);
+  const name = basename(first.text);
+  if (first.word && site.topLevel && !first.text.includes('/'))
+    walk.names.push({ name: first.text, word: first.word });
+  const wrapper = WRAPPERS[name];
+  if (wrapper) return evaluateWrapper(name, args, site, walk);
+  if (SHELLS.has(name)) return evaluateShell(name, args, site, walk);
+  switch (name) {
+    case 'eval': {
+      const line = args
+        .slice(1)
+        .map((a) => a.text)
+        .join(' ');
+      const inner = nested(line, walk);
+      if (args.some((a) => a.dynamic) && inner.tier < 3) {
+        return { tier: 3, reason: 'evaluates a command computed at run time', part: site.part };
+      }
+      return overrideFloor(name, inner, walk);
+    }
+    case 'source':
+    case '.':
+      if (args.slice(1).some((a) => a.dynamic)) {
+        return { tier: 3, reason: 'runs a script produced by another command', part: site.part };
+      }
+      break;
+    case 'alias':
+    case 'trap': {
+      let verdict = ruleVerdict(name, args, site, walk);
+      const bodies =
+        name === 'alias'
+          ? args.slice(1).map((a) => a.text.slice(a.text.indexOf('=') + 1))
+          : args.slice(1, 2).map((a) => a.text);
+      for (const body of bodies) if (body) verdict = higher(verdict, nested(body, walk));
+      return verdict;
+    }
+    case 'ssh': {
+      const u = unwrap({ short: SSH_VALUE_OPTIONS, positional: 1 }, args);
+      if (u.inner.length === 0) return ruleVerdict(name, args, site, walk);
+      const inner = nested(u.inner.map((a) => a.text).join(' '), walk);
+      const host = args[args.length - u.inner.length - 1]?.text ?? 'the remote machine';
+      return higher(ruleVerdict(name, args, site, walk), { ...inner, reason: `on ${host}: ${inner.reason}` });
+    }
+    case 'find':
+      return higher(ruleVerdict(name, args, site, walk), findExec(args, site, walk));
+    case 'cd':
+    case 'pushd': {
+      const target = args[1];
+      if (!target) walk.cwd = '~';
+      else walk.cwd = target.dynamic ? undefined : normalizePath(target.text, walk.cwd);
+      break;
+    }
+  }
+  const code = INTERPRETERS[name];
+  if (code) return higher(ruleVerdict(name, args, site, walk), inlineCode(code, args, site, walk));
+  return ruleVerdict(name, args, site, walk);
+}
+
+function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  const rules = walk.rules.lookup(name);
+  const base = rules
+    ? evaluateRules(rules, { args: args.slice(1).map((a) => a.text), piped: site.piped, cwd: walk.cwd })
+    : {
+        tier: walk.defaultTier,
+        reason: walk.functions.has(name) ? 'runs a shell function' : 'not a known command',
+      };
+  const override = walk.overrides[name];
+  if (override === undefined || base.tier === 4 || override === base.tier)
+    return { ...base, part: site.part };
+  return { tier: override, reason: `${base.reason} (tier.${name} is ${override})`, part: site.part };
+}
+
+/** A wrapper's own override acts as a floor under what it runs; it never lowers a tier 4. */
+function overrideFloor(name: string, inner: Verdict, walk: Walk): Verdict {
+  const floor = walk.overrides[name];
+  if (floor === undefined || floor <= inner.tier) return inner;
+  return { ...inner, tier: floor, reason: `${inner.reason} (tier.${name} is ${floor})` };
+}
+
+function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  const spec = WRAPPERS[name]!;
+  const u = unwrap(spec, args);
+  const stringValue = RUNS_STRING.has(name) ? commandOption(u.values, args) : undefined;
+  let inner: Verdict;
+  if (name === 'command' && (u.flags.has('v') || u.flags.has('V'))) {
+    return { tier: 1, reason: 'looks up a command', part: site.part };
+  }
+  if (stringValue) {
+    const text = stringValue;
+    inner = text.dynamic
+      ? { tier: 3, reason: 'runs a command computed at run time', part: site.part }
+      : nested(text.text, walk);
+  } else if (name === 'env' && (u.values.get('S') ?? u.values.get('--split-string'))) {
+    const split = (u.values.get('S') ?? u.values.get('--split-string'))!;
+    inner = nested([split.text, ...u.inner.map(quoteForLine)].join(' '), walk);
+  } else if (name === 'watch') {
+    inner =
+      u.inner.length === 0
+        ? ruleOf(1, 'shows usage', site)
+        : nested(u.inner.map((a) => a.text).join(' '), walk);
+  } else if (u.inner.length === 0) {
+    if (name === 'sudo' && (u.flags.has('e') || u.flags.has('--edit')))
+      inner = ruleOf(3, 'edits files as root', site);
+    else if (
+      spec.elevates &&
+      (ROOT_SHELL_FLAGS.some((f) => u.flags.has(f)) || name === 'su' || name === 'doas')
+    ) {
+      inner = ruleOf(3, 'opens a root shell', site);
+    } else inner = ruleOf(1, name === 'sudo' ? 'checks or lists sudo rights' : 'runs nothing', site);
+    return overrideFloor(name, inner, walk);
+  } else {
+    const innerSite = name === 'xargs' ? { ...site, piped: false, stdin: undefined } : site;
+    inner = evaluate(u.inner, innerSite, walk);
+  }
+  if (!spec.elevates || inner.tier === 4) return overrideFloor(name, inner, walk);
+  const floor = walk.overrides[name] ?? (inner.tier <= 1 ? 2 : 3);
+  if (inner.tier >= floor) return inner;
+  return { tier: floor, reason: `runs as root: ${inner.reason}`, part: inner.part };
+}
+
+const RUNS_STRING = new Set(['su', 'runuser', 'flock']);
+
+/** `-c CMD` may follow the user or lock file (`su root -c CMD`, `flock FILE -c CMD`). */
+function commandOption(values: Map<string, Arg>, args: readonly Arg[]): Arg | undefined {
+  const direct = values.get('c') ?? values.get('--command');
+  if (direct) return direct;
+  for (let k = 1; k < args.length - 1; k++) {
+    if (args[k]!.text === '-c' || args[k]!.text === '--command') return args[k + 1];
+  }
+  const joined = args.find((a) => a.text.startsWith('--command='));
+  return joined ? { text: joined.text.slice(10), dynamic: joined.dynamic } : undefined;
+}
+
+function ruleOf(tier: Tier, reason: string, site: Site): Verdict {
+  return { tier, reason, part: site.part };
+}
+
+function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  let commandString = false;
+  let readsStdin = false;
+  let k = 1;
+  for (; k < args.length; k++) {
+    const a = args[k]!.text;
+    if (a === '--' || a === '-') {
+      k++;
+      break;
+    }
+    if (!/^[-+]/.test(a) || a.length < 2) break;
+    if (a === '--rcfile' || a === '--init-file' || /^[-+][oO]$/.test(a)) {
+      k++;
+      continue;
+    }
+    if (a.startsWith('--')) continue;
+    if (a.includes('c')) commandString = true;
+    if (a.includes('s')) readsStdin = true;
+  }
+  const operand = args[k];
+  if (commandString) {
+    if (!operand) return ruleOf(2, `starts ${name}`, site);
+    if (operand.dynamic) return ruleOf(3, 'runs a command string computed at run time', site);
+    return overrideFloor(name, nested(operand.text, walk), walk);
+  }
+  if (operand && !readsStdin) {
+    if (operand.dynamic) return ruleOf(3, 'runs a script produced by another command', site);
+    return shellRule(name, 2, `runs the script ${operand.text}`, site, walk);
+  }
+  if (site.stdin !== undefined) {
+    const inner = nested(site.stdin, walk);
+    return overrideFloor(
+      name,
+      higher({ tier: 2, reason: 'runs a script from its input', part: site.part }, inner),
+      walk,
+    );
+  }
+  if (site.piped) {
+    const source = site.from && !site.from.includes('$') ? basename(site.from) : 'another program';
+    return shellRule(name, 3, `runs whatever ${source} outputs as commands`, site, walk);
+  }
+  return shellRule(name, 2, `starts ${name}`, site, walk);
+}
+
+function shellRule(name: string, tier: Tier, reason: string, site: Site, walk: Walk): Verdict {
+  const override = walk.overrides[name];
+  if (override === undefined) return ruleOf(tier, reason, site);
+  return ruleOf(override, `${reason} (tier.${name} is ${override})`, site);
+}
+
+function dynamicName(args: Arg[], site: Site, walk: Walk): Verdict {
+  let verdict: Verdict = { tier: 3, reason: 'the command name is computed when it runs', part: site.part };
+  const rest = args.slice(1);
+  for (const candidate of CATASTROPHIC) {
+    const v = evaluate([{ text: candidate, dynamic: false }, ...rest], { ...site, topLevel: false }, walk);
+    if (v.tier === 4) {
+      verdict = { tier: 4, reason: `${v.reason} if the computed command is ${candidate}`, part: site.part };
+      break;
+    }
+  }
+  return verdict;
+}
+
+const FIND_EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
+
+function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
+  let verdict: Verdict = { tier: 1, reason: 'searches for files', part: site.part };
+  const starts: string[] = [];
+  let k = 1;
+  while (k < args.length && /^-[HLP]$|^-[DO]/.test(args[k]!.text)) k += /^-D$/.test(args[k]!.text) ? 2 : 1;
+  for (; k < args.length && !/^[-(!]/.test(args[k]!.text); k++) starts.push(args[k]!.text);
+  if (starts.length === 0) starts.push('.');
+  for (; k < args.length; k++) {
+    if (!FIND_EXEC.has(args[k]!.text)) continue;
+    const command: Arg[] = [];
+    for (k++; k < args.length && args[k]!.text !== ';' && args[k]!.text !== '+'; k++) command.push(args[k]!);
+    const innerSite = { ...site, piped: false, stdin: undefined, topLevel: false };
+    for (const start of starts) {
+      const argv = command.map((a) =>
+        a.text.includes('{}') ? { ...a, text: a.text.replaceAll('{}', start) } : a,
+      );
+      verdict = higher(verdict, evaluate(argv, innerSite, walk));
+    }
+  }
+  return verdict;
+}
+
+const RUNS_SHELL =
+  /system|popen|subprocess|exec|spawn|shell_exec|passthru|`|child_process|os\.|Process|IO\.popen/;
+
+function inlineCode(letters: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  const code = args.find(
+    (a, k) =>
+      k > 0 &&
+      k < args.length - 1 &&
+      /^-[A-Za-z]+$/.test(a.text) &&
+      [...letters].some((l) => a.text.endsWith(l)),
+  );
+  const body = code ? args[args.indexOf(code) + 1] : undefined;
+  if (!body || !RUNS_SHELL.test(body.text)) return { tier: 1, reason: 'runs inline code', part: site.part };
+  let verdict: Verdict = { tier: 3, reason: 'the inline program runs shell commands', part: site.part };
+  const literals = body.text.match(/'[^']*'|"[^"]*"|`[^`]*`/g) ?? [];
+  const texts = literals.map((l) => l.slice(1, -1));
+  // subprocess.run(['rm', '-rf', '/']) spells one command as a list of literals.
+  for (const text of [...texts, texts.join(' ')]) {
+    const inner = nested(text, walk);
+    if (inner.tier === 4)
+      verdict = higher(verdict, { ...inner, reason: `the inline program ${inner.reason}` });
+  }
+  return verdict;
+}

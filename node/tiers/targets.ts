@@ -1,0 +1,113 @@
+/**
+ * What a path argument points at, for rules like "rm -r on the root filesystem". Paths are
+ * normalised first (`//`, `/./`, `/usr/..` all mean `/`), relative ones against a `cd` earlier on
+ * the same line when there was one.
+ */
+
+export type TargetClass = 'root' | 'home' | 'systemdir' | 'device' | 'systemfile' | 'etc';
+
+export const TARGET_CLASSES: readonly TargetClass[] = [
+  'root',
+  'home',
+  'systemdir',
+  'device',
+  'systemfile',
+  'etc',
+];
+
+const SYSTEM_DIRS = new Set([
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/usr',
+  '/var',
+  '/snap',
+  '/Users',
+  '/System',
+  '/Library',
+  '/Applications',
+  '/private',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/lib',
+  '/usr/lib64',
+  '/usr/local',
+  '/usr/share',
+  '/usr/include',
+  '/var/lib',
+  '/var/log',
+  '/etc/ssh',
+  '/etc/pam.d',
+  '/etc/systemd',
+]);
+
+const DEVICE =
+  /^\/dev\/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|nvme\d+|mmcblk\d+(p\d+)?|md\d+|md\/.+|dm-\d+|mapper\/.+|disk\/.+|sr\d+|r?disk\d+(s\d+)?|mem|kmem|port|nbd\d+(p\d+)?|zd\d+|bcache\d+)$/;
+
+const SYSTEM_FILE =
+  /^(\/etc\/(passwd|shadow|group|gshadow|sudoers|fstab|crypttab|login\.defs|inittab|ld\.so\.preload|ld\.so\.conf|master\.passwd)|\/etc\/(sudoers\.d|pam\.d|security)\/.+|\/boot\/.+|\/(usr\/)?s?bin\/.+|\/(usr\/)?lib(32|64|x32)?\/.+|\/proc\/sysrq-trigger|\/sys\/.+|\/dev\/(mem|kmem|port))$/;
+
+const HOME_PREFIX = /^(~[A-Za-z0-9_.-]*|\$HOME|\$\{HOME\})(?=\/|$)/;
+const ONLY_GLOB_SEGMENT = /^[*?.[\]!]*$/;
+
+/** Collapses `//`, `.` and `..`; keeps `~`/`$HOME` prefixes. Returns undefined for unknowable paths. */
+export function normalizePath(raw: string, cwd: string | undefined): string | undefined {
+  let path = raw;
+  let prefix = '';
+  const home = HOME_PREFIX.exec(path);
+  if (home) {
+    prefix = '~';
+    path = path.slice(home[0].length);
+  } else if (!path.startsWith('/')) {
+    if (cwd === undefined) return undefined;
+    if (cwd.startsWith('~')) {
+      prefix = '~';
+      path = `${cwd.slice(1)}/${path}`;
+    } else path = `${cwd}/${path}`;
+  }
+  const out: string[] = [];
+  let escaped = false;
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (out.length === 0) escaped = prefix !== '';
+      else out.pop();
+      continue;
+    }
+    out.push(segment);
+  }
+  // `~/..` leaves the home directory for somewhere above it: as bad as the root for a delete.
+  if (escaped) return `/${out.join('/')}`;
+  return `${prefix}/${out.join('/')}`;
+}
+
+export function classifyTarget(raw: string, cwd: string | undefined): TargetClass | undefined {
+  const path = normalizePath(raw, cwd);
+  if (path === undefined) return undefined;
+  if (path.startsWith('~')) {
+    const rest = path.slice(1);
+    if (rest === '/' || ONLY_GLOB_SEGMENT.test(rest.slice(1)) || /^\/\.?\*$/.test(rest)) return 'home';
+    return undefined;
+  }
+  if (path === '/' || (path.indexOf('/', 1) < 0 && ONLY_GLOB_SEGMENT.test(path.slice(1)))) return 'root';
+  if (DEVICE.test(path)) return 'device';
+  if (SYSTEM_FILE.test(path)) return 'systemfile';
+  const dir = path.endsWith('/*') ? path.slice(0, -2) : path;
+  if (SYSTEM_DIRS.has(dir)) return 'systemdir';
+  if (/^\/(home|Users)\/[^/]+\/?\*?$/.test(path)) return 'home';
+  if (path.startsWith('/etc/')) return 'etc';
+  return undefined;
+}
