@@ -16,6 +16,10 @@ export interface AedesPersistence {
   destroy?(): Promise<unknown> | undefined;
   /** Optional: the persisted queue length, used to seed the in-memory count after a restart. */
   queueDepth?(clientId: string): number | Promise<number>;
+  /** Optional: persisted queue lengths of all sessions (status after a restart). */
+  stats?(): { queued: Record<string, number> };
+  /** Optional: forget a session's subscriptions, queue, incoming packets and will at once. */
+  dropSession?(clientId: string): Promise<number>;
 }
 
 export interface QueuedPacket {
@@ -88,6 +92,11 @@ export function boundQueues(
     },
     /** Forgets a session's subscriptions and queued messages (used on revoke). */
     async drop(clientId) {
+      if (persistence.dropSession) {
+        const dropped = await persistence.dropSession(clientId);
+        depth.delete(clientId);
+        return dropped;
+      }
       const client = { id: clientId };
       await persistence.cleanSubscriptions(client);
       const queued: QueuedPacket[] = [];

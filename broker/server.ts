@@ -3,13 +3,13 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
-import memoryPersistence from 'aedes-persistence';
 import { type Logger, pino } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
 import { checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
 import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from './limits.ts';
+import { createSqlitePersistence, SESSIONS_DB_FILE } from './persistence/sqlite.ts';
 import { type AedesPersistence, boundQueues } from './queue-bound.ts';
 import { BrokerState } from './state.ts';
 import { loadTls } from './tls.ts';
@@ -61,13 +61,14 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/**
- * Injection point for the durable persistence (broker/persistence/, persistence helper):
- * replace the body with the SQLite persistence, e.g. `return createSqlitePersistence({ dataDir })`.
- * Until then Aedes' in-memory persistence is the default.
- */
-async function defaultPersistence(_ctx: { dataDir: string; log: Logger }): Promise<AedesPersistence> {
-  return (memoryPersistence as unknown as () => AedesPersistence)();
+/** The default persistence: durable SQLite in DATA/sessions.db (broker/persistence/sqlite.ts). */
+async function defaultPersistence(ctx: { dataDir: string; log: Logger }): Promise<AedesPersistence> {
+  // boundQueues (below) enforces limits.maxQueued and counts refusals for status, so no second bound
+  return createSqlitePersistence({
+    file: join(ctx.dataDir, SESSIONS_DB_FILE),
+    logger: ctx.log,
+    maxQueuedPerSession: Number.POSITIVE_INFINITY,
+  });
 }
 
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
@@ -266,7 +267,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
     counters.connected.clear();
     for (const [id, client] of Object.entries(clients)) if (!admins.has(client)) counters.connected.add(id);
-    return { ...counters.snapshot(), pid: process.pid, ports };
+    const snapshot = counters.snapshot();
+    // the persistence knows the queues of machines that have not logged in since a restart
+    const persisted = persistence.stats?.().queued ?? {};
+    const queueDepth = {
+      ...Object.fromEntries(Object.entries(persisted).filter(([, n]) => n > 0)),
+      ...snapshot.queueDepth,
+    };
+    return { ...snapshot, queueDepth, pid: process.pid, ports };
   };
   const timers = [
     setInterval(() => state.pruneNonces(), 60_000),
