@@ -98,6 +98,40 @@ export class HistoryRepo {
       .immediate();
   }
 
+  /**
+   * Appends many records to this machine's series in one transaction (history import).
+   * Same redaction and import-key dedupe as record(); a duplicate takes no seq. Returns rows added.
+   */
+  recordMany(entries: readonly NewCommand[]): number {
+    const origin = this.origin();
+    return this.db
+      .transaction(() => {
+        let seq = this.nextSeqStmt.get(origin)!.next;
+        let added = 0;
+        for (const entry of entries) {
+          const changes = this.insertStmt.run({
+            origin,
+            seq,
+            ts: entry.ts ?? Date.now(),
+            command: redactSecrets(entry.command),
+            output: entry.output == null ? null : redactSecrets(entry.output),
+            cwd: entry.cwd ?? null,
+            exit: entry.exit ?? null,
+            duration_ms: entry.durationMs ?? null,
+            session: entry.session ?? null,
+            source: entry.source ?? 'shell',
+            import_key: entry.importKey ?? null,
+          }).changes;
+          if (changes > 0) {
+            seq++;
+            added++;
+          }
+        }
+        return added;
+      })
+      .immediate();
+  }
+
   /** Idempotent insert of peers' records; tombstoned records never come back. Returns rows added. */
   insertRemote(records: readonly RemoteCommand[]): number {
     return this.db
@@ -187,7 +221,11 @@ export class HistoryRepo {
   }
 
   /** Ctrl-R: the `skip`-th most recent distinct command containing `text` (optionally one origin's). */
-  findContaining(text: string, skip: number, origin?: string): { command: string; origin: string } | undefined {
+  findContaining(
+    text: string,
+    skip: number,
+    origin?: string,
+  ): { command: string; origin: string } | undefined {
     const sql = `SELECT command, origin FROM commands WHERE instr(command, ?) > 0 ${origin === undefined ? '' : 'AND origin = ?'}
        GROUP BY command ORDER BY MAX(id) DESC LIMIT 1 OFFSET ?`;
     const params = origin === undefined ? [text, skip] : [text, origin, skip];
