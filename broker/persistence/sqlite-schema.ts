@@ -39,7 +39,6 @@ export function openSchema(db: Database.Database, synchronous: Synchronous): voi
       PRIMARY KEY (client_id, message_id)
     );
     CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, broker_id TEXT, packet BLOB NOT NULL);
-    CREATE TABLE IF NOT EXISTS ack_journal (id INTEGER PRIMARY KEY AUTOINCREMENT, packet BLOB NOT NULL);
   `);
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as
     | { value: string }

@@ -50,10 +50,6 @@ export function prepareStatements(db: Database.Database) {
     getWill: q('SELECT packet FROM wills WHERE client_id = ?'),
     deleteWill: q('DELETE FROM wills WHERE client_id = ?'),
     allWills: q('SELECT broker_id, packet FROM wills'),
-
-    journalAdd: q('INSERT INTO ack_journal (packet) VALUES (?)'),
-    journalDelete: q('DELETE FROM ack_journal WHERE id = ?'),
-    journalAll: q('SELECT id, packet FROM ack_journal ORDER BY id'),
   };
 }
 

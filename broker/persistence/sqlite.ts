@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../schemas/errors.ts';
-import { AckJournal } from './ack-journal.ts';
+import { installAckAfterStore } from './ack-after-store.ts';
 import type {
   AedesAsyncPersistence,
   BrokerHandle,
@@ -46,7 +46,6 @@ export interface PersistenceStats {
   queued: Record<string, number>;
   dropped: Record<string, number>;
   droppedTotal: number;
-  journalPending: number;
 }
 
 /** The file `isaac-broker start` keeps sessions, queues and retained messages in, in its data dir. */
@@ -81,7 +80,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   readonly #queueDepth = new Map<string, number>();
   readonly #dropped = new Map<string, number>();
   readonly #lastFullLog = new Map<string, number>();
-  readonly #journal: AckJournal;
+  #uninstall: (() => void) | undefined;
   #droppedTotal = 0;
   #broker: BrokerHandle | undefined;
   #destroyed = false;
@@ -98,7 +97,6 @@ export class SqlitePersistence implements AedesAsyncPersistence {
       });
     }
     this.#sql = prepareStatements(this.#db);
-    this.#journal = new AckJournal(this.#db, this.#sql);
     this.#load();
   }
 
@@ -128,10 +126,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
     // brokerId+brokerCounter keeps naming one packet.
     const max = (this.#sql.maxCounter.get(broker.id) as { m: number | null }).m ?? 0;
     if (typeof broker.counter === 'number' && broker.counter < max) broker.counter = max;
-    if (typeof broker.authorizePublish === 'function') {
-      this.#journal.attach(broker);
-      await this.#journal.replay(broker);
-    }
+    this.#uninstall = installAckAfterStore(broker);
   }
 
   // ---- retained ----------------------------------------------------------------------------
@@ -288,10 +283,8 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: StoredPacket): Promise<void> {
     const queued = toPacket(packet);
     const blob = encode(queued);
-    // queue rows and the removal of the packet's ack-journal entry commit together
     this.#db.transaction(() => {
       for (const sub of subs) this.#enqueueOne(sub.clientId, queued, blob);
-      this.#journal.settle(packet);
     })();
   }
 
@@ -431,7 +424,6 @@ export class SqlitePersistence implements AedesAsyncPersistence {
       queued: Object.fromEntries(this.#queueDepth),
       dropped: Object.fromEntries(this.#dropped),
       droppedTotal: this.#droppedTotal,
-      journalPending: this.#journal.pending(),
     };
   }
 
@@ -451,7 +443,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#journal.detach();
+    this.#uninstall?.();
     this.#db.close();
   }
 }
