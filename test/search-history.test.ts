@@ -140,3 +140,59 @@ test('/forget deletes with tombstones, and a later sync cannot bring a record ba
   assert.deepEqual(searchHistory(store, { text: 'status' }), []);
   assert.equal(matchingRecords(store, { text: 'statu' }).length, 0, 'forget matches whole words only');
 });
+
+test('the FTS plan and the filtered-scan plan give the same hits in the same order', (t) => {
+  const store = openStore(tempDir(t));
+  t.after(() => store.close());
+  const words = [
+    'git',
+    'status',
+    'checkout',
+    'main',
+    'docker',
+    'run',
+    'nginx',
+    'café',
+    'build',
+    'deploy-prod',
+  ];
+  let s = 7;
+  const pick = () => {
+    s = (s * 48271) % 2147483647;
+    return s;
+  };
+  const records: RemoteCommand[] = [];
+  for (let i = 1; i <= 3000; i++) {
+    const n = 1 + (pick() % 5);
+    const command = Array.from({ length: n }, () => words[pick() % words.length]).join(' ');
+    const origin = ['a', 'b', 'c'][pick() % 3]!;
+    // Rows arrive in time order, as a live history does (the FTS plan's window follows rowids).
+    records.push({
+      origin,
+      seq: i,
+      ts: NOW - (3000 - i) * (HOUR / 3),
+      command,
+      exit: pick() % 4 === 0 ? 1 : 0,
+      cwd: `/w/${pick() % 3}`,
+    });
+  }
+  store.history.insertRemote(records);
+  const queries = [
+    { text: 'git', machine: 'a' },
+    { text: 'status chec', machine: 'b', failed: true },
+    { text: '"git status"', since: NOW - 200 * HOUR },
+    { text: 'cafe', until: NOW - 500 * HOUR, cwd: '/w/1' },
+    { text: 'main', since: NOW - 100 * HOUR, until: NOW - 10 * HOUR },
+    { text: 'deploy-prod', machine: 'c', exit: 0, limit: 50 },
+    { text: 'nginx run', machine: 'a', distinct: true },
+  ];
+  for (const q of queries) {
+    const fts = searchHistory(store, q, { plan: 'fts' });
+    const scan = searchHistory(store, q, { plan: 'scan' });
+    assert.ok(fts.length > 0, `${JSON.stringify(q)} should match something`);
+    assert.deepEqual(scan, fts, JSON.stringify(q));
+  }
+  const cafe = searchHistory(store, { text: 'cafe', limit: 1 })[0]!;
+  assert.match(cafe.command, /café/, 'diacritics fold like the index');
+  assert.equal(cafe.command.slice(cafe.spans[0]![0], cafe.spans[0]![1]), 'café');
+});

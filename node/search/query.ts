@@ -22,8 +22,16 @@ export interface ParsedQuery {
   literal: string;
 }
 
+/** Case and diacritics folded, as unicode61 (remove_diacritics) stores a token. */
+function fold(token: string): string {
+  return token
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
+}
+
 export function tokenize(text: string): string[] {
-  return (text.toLowerCase().match(TOKEN) ?? []).map((t) => t);
+  return (text.match(TOKEN) ?? []).map(fold).filter((t) => t.length > 0);
 }
 
 /** Splits on whitespace outside double quotes; a quoted run is one phrase. */
@@ -62,16 +70,30 @@ export function parseQuery(pattern: string, options: { implicitPrefix?: boolean 
   return { terms, match: `command : (${body})`, literal };
 }
 
-/** [start, end) character ranges of `command` that a term matched, merged and sorted. */
-export function matchSpans(command: string, terms: readonly QueryTerm[]): [number, number][] {
+export interface TermMatch {
+  /** Share of the command's words that the query matched, 0..1: higher is a closer match. */
+  score: number;
+  /** [start, end) character ranges that matched, merged and sorted. */
+  spans: [number, number][];
+}
+
+/**
+ * Matches like the FTS index does (every term, phrases in order, prefix on a term's last token)
+ * and scores the match. The score is bm25's length normalisation without corpus statistics:
+ * `git status` is a closer hit for "status" than `git commit -m "status of the build"`. Being
+ * computed from the command alone, it ranks alike whichever plan found the row.
+ */
+export function matchTerms(command: string, terms: readonly QueryTerm[]): TermMatch | undefined {
   const words = [...command.matchAll(TOKEN)].map((m) => ({
     start: m.index,
     end: m.index + m[0].length,
-    text: m[0].toLowerCase(),
+    text: fold(m[0]),
   }));
   const spans: [number, number][] = [];
+  const matched = new Set<number>();
   for (const term of terms) {
     const n = term.tokens.length;
+    let found = false;
     for (let i = 0; i + n <= words.length; i++) {
       let ok = true;
       for (let k = 0; k < n && ok; k++) {
@@ -80,21 +102,29 @@ export function matchSpans(command: string, terms: readonly QueryTerm[]): [numbe
         ok = k === n - 1 && term.prefix ? got.startsWith(want) : got === want;
       }
       if (!ok) continue;
+      found = true;
       for (let k = 0; k < n; k++) {
         const w = words[i + k]!;
+        matched.add(i + k);
         const end = k === n - 1 && term.prefix ? w.start + term.tokens[k]!.length : w.end;
         spans.push([w.start, Math.min(end, w.end)]);
       }
     }
+    if (!found) return undefined;
   }
   spans.sort((a, b) => a[0] - b[0]);
   const merged: [number, number][] = [];
-  for (const s of spans) {
+  for (const span of spans) {
     const prev = merged[merged.length - 1];
-    if (prev && s[0] <= prev[1]) prev[1] = Math.max(prev[1], s[1]);
-    else merged.push([s[0], s[1]]);
+    if (prev && span[0] <= prev[1]) prev[1] = Math.max(prev[1], span[1]);
+    else merged.push([span[0], span[1]]);
   }
-  return merged;
+  return { score: words.length === 0 ? 0 : matched.size / words.length, spans: merged };
+}
+
+/** Highlight ranges of the terms in `command` (empty when it does not match them all). */
+export function matchSpans(command: string, terms: readonly QueryTerm[]): [number, number][] {
+  return matchTerms(command, terms)?.spans ?? [];
 }
 
 /** Substring spans for the no-token fallback (case-sensitive, as instr() matched). */

@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.ts';
 import type { Store } from '../store/store.ts';
-import { literalSpans, matchSpans, type ParsedQuery, parseQuery } from './query.ts';
+import { literalSpans, matchTerms, type ParsedQuery, parseQuery } from './query.ts';
 
 export interface HistoryQuery {
   /** What the user typed: words, `prefix*`, `"a phrase"`. Empty: filters only, newest first. */
@@ -32,19 +32,19 @@ export interface SearchHit {
   exit: number | null;
   duration_ms: number | null;
   source: string;
-  /** bm25 of the match, lower is better; 0 for filter-only and substring searches. */
+  /** Share of the command's words the query matched (0..1, higher first); 0 without words. */
   score: number;
   /** [start, end) ranges of `command` that matched, for highlighting. */
   spans: [number, number][];
 }
 
-type Row = Omit<SearchHit, 'spans'>;
+type Row = Omit<SearchHit, 'spans' | 'score'>;
 
 /**
- * Ranking by bm25 over every match of a common word costs ~0.7 µs per match (170 ms for "git"
- * over a million records), so ranking runs over a window: the newest `window` matches that pass
- * the filters, read in rowid order straight off the FTS doclist. Within it: best match first,
- * then most recent. Small result sets (the usual case once words are combined) are exact.
+ * Ranking every match of a common word costs ~0.7 µs a match (bm25 over all 250,000 "git" rows
+ * of a million took 170 ms), so ranking runs over a window: the newest `window` matches that
+ * pass the filters. Within it: closest match first (see matchTerms), then most recent. Result
+ * sets smaller than the window (the usual case once words or filters are combined) are exact.
  */
 const WINDOW_MIN = 200;
 const HIT_COLUMNS = 'c.id, c.origin, c.seq, c.ts, c.command, c.cwd, c.exit, c.duration_ms, c.source';
@@ -99,73 +99,140 @@ function dbOf(source: Store | Db): Db {
   return 'history' in source ? source.db : source;
 }
 
-export function searchHistory(source: Store | Db, query: HistoryQuery): SearchHit[] {
+/** Which way a search reads the table; tests pin it to check both give the same answer. */
+export type SearchPlan = 'fts' | 'scan';
+
+/**
+ * Below this many rows selected by the indexed filters (machine, since, until), reading those
+ * rows and matching in JS beats walking every FTS match of a common word and joining each to
+ * its row (~0.7 µs a match): the crossover is near sqrt(window x table size).
+ */
+const SCAN_MAX_ROWS = 15_000;
+
+export function searchHistory(
+  source: Store | Db,
+  query: HistoryQuery,
+  options: { plan?: SearchPlan } = {},
+): SearchHit[] {
   const db = dbOf(source);
   tune(db);
   const limit = Math.max(1, Math.floor(query.limit ?? 20));
   const parsed = parseQuery(query.text);
   const f = filters(query);
-  const rows = runQuery(db, parsed, f, limit, query.distinct ?? false);
+  if (parsed.match === undefined)
+    return newestMatching(db, parsed.literal, f, limit, query.distinct ?? false);
+  // Distinct needs room for the duplicates it drops (a history is mostly repeats).
+  const window = query.distinct ? Math.max(WINDOW_MIN * 5, limit * 50) : Math.max(WINDOW_MIN, limit * 10);
+  const plan = options.plan ?? (indexedRowsAtMost(db, query, SCAN_MAX_ROWS) ? 'scan' : 'fts');
+  const candidates =
+    plan === 'scan' ? scanCandidates(db, parsed, f, window) : ftsCandidates(db, parsed, f, window);
+  candidates.sort((a, b) => b.score - a.score || b.ts - a.ts || b.id - a.id);
   const hits: SearchHit[] = [];
   const seen = new Set<string>();
-  for (const row of rows) {
+  for (const hit of candidates) {
     if (query.distinct) {
-      if (seen.has(row.command)) continue;
-      seen.add(row.command);
+      if (seen.has(hit.command)) continue;
+      seen.add(hit.command);
     }
-    const spans = parsed.match
-      ? matchSpans(row.command, parsed.terms)
-      : literalSpans(row.command, parsed.literal);
-    hits.push({ ...row, spans });
+    hits.push(hit);
     if (hits.length >= limit) break;
   }
   return hits;
 }
 
-/** Rows in rank order, fetched lazily so a caller that has enough stops the reads. */
-function* runQuery(
-  db: Db,
-  parsed: ParsedQuery,
-  f: Filters,
-  limit: number,
-  distinct: boolean,
-): Generator<Row> {
-  // Distinct needs room for the duplicates it drops (a history is mostly repeats).
-  const take = distinct ? limit * 50 : limit;
-  if (parsed.match !== undefined) {
-    const window = distinct ? Math.max(WINDOW_MIN * 5, limit * 50) : Math.max(WINDOW_MIN, limit * 10);
-    // CROSS JOIN keeps the FTS doclist as the outer loop; otherwise the planner may drive from
-    // commands_origin_ts and probe FTS per row, which is a thousand times slower. Filters on
-    // origin/exit/ts read the narrow covering index; the wide rows are fetched for the window only.
-    const index = f.needsRow ? '' : ' INDEXED BY commands_search_filter';
-    const ranked = db
-      .prepare<Record<string, string | number>, { id: number; score: number; ts: number }>(
-        `SELECT c.id, c.ts, bm25(commands_fts) AS score
-         FROM commands_fts CROSS JOIN commands c${index} ON c.id = commands_fts.rowid
-         WHERE commands_fts MATCH @match${f.sql}
-         ORDER BY commands_fts.rowid DESC LIMIT @window`,
-      )
-      .all({ ...f.params, match: parsed.match, window });
-    ranked.sort(
-      (a, b) => Math.round(a.score * 100) - Math.round(b.score * 100) || b.ts - a.ts || b.id - a.id,
-    );
-    const byId = db.prepare<[number], Omit<Row, 'score'>>(
-      `SELECT ${HIT_COLUMNS} FROM commands c WHERE c.id = ?`,
-    );
-    for (const r of ranked) {
-      const row = byId.get(r.id);
-      if (row) yield { ...row, score: r.score };
-    }
-    return;
+/** True when machine/since/until alone select at most `max` rows (an index range count). */
+function indexedRowsAtMost(db: Db, query: HistoryQuery, max: number): boolean {
+  const where: string[] = [];
+  const params: Record<string, string | number> = { cap: max + 1 };
+  if (query.machine !== undefined) {
+    where.push('origin = @machine');
+    params.machine = query.machine;
   }
-  const literal = parsed.literal;
-  const substring = literal.length > 0 ? ' AND instr(c.command, @literal) > 0' : '';
-  yield* db
-    .prepare<Record<string, string | number>, Row>(
-      `SELECT ${HIT_COLUMNS}, 0 AS score FROM commands c
-       WHERE 1${f.sql}${substring} ORDER BY c.ts DESC, c.id DESC LIMIT @take`,
+  if (query.since !== undefined) {
+    where.push('ts >= @since');
+    params.since = query.since;
+  }
+  if (query.until !== undefined) {
+    where.push('ts < @until');
+    params.until = query.until;
+  }
+  if (where.length === 0) return false;
+  const n = db
+    .prepare<Record<string, string | number>, { n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM commands WHERE ${where.join(' AND ')} LIMIT @cap)`,
     )
-    .iterate({ ...f.params, ...(substring ? { literal } : {}), take });
+    .get(params)!.n;
+  return n <= max;
+}
+
+const rowStatement = new WeakMap<Db, ReturnType<Db['prepare']>>();
+
+/** The newest `window` FTS matches (rowid order) that pass the filters. */
+function ftsCandidates(db: Db, parsed: ParsedQuery, f: Filters, window: number): SearchHit[] {
+  // CROSS JOIN keeps the FTS doclist as the outer loop; otherwise the planner may drive from
+  // commands_origin_ts and probe FTS per row, which is a thousand times slower. Filters on
+  // origin/exit/ts read the narrow covering index; the wide rows are fetched for the window only.
+  const index = f.needsRow ? '' : ' INDEXED BY commands_search_filter';
+  const ids = db
+    .prepare<Record<string, string | number>, number>(
+      `SELECT c.id FROM commands_fts CROSS JOIN commands c${index} ON c.id = commands_fts.rowid
+       WHERE commands_fts MATCH @match${f.sql}
+       ORDER BY commands_fts.rowid DESC LIMIT @window`,
+    )
+    .pluck()
+    .all({ ...f.params, match: parsed.match!, window });
+  let byId = rowStatement.get(db);
+  if (!byId) {
+    byId = db.prepare(`SELECT ${HIT_COLUMNS} FROM commands c WHERE c.id = ?`);
+    rowStatement.set(db, byId);
+  }
+  const hits: SearchHit[] = [];
+  for (const id of ids) {
+    const row = byId.get(id) as Row | undefined;
+    if (!row) continue;
+    // The index folds a few scripts differently from JS; what it matched stays a hit.
+    const m = matchTerms(row.command, parsed.terms) ?? { score: 0, spans: [] };
+    hits.push({ ...row, score: m.score, spans: m.spans });
+  }
+  return hits;
+}
+
+/** The newest `window` rows selected by the filters whose command matches the terms. */
+function scanCandidates(db: Db, parsed: ParsedQuery, f: Filters, window: number): SearchHit[] {
+  const rows = db
+    .prepare<Record<string, string | number>, Row>(
+      `SELECT ${HIT_COLUMNS} FROM commands c WHERE 1${f.sql} ORDER BY c.ts DESC, c.id DESC`,
+    )
+    .iterate(f.params);
+  const hits: SearchHit[] = [];
+  for (const row of rows) {
+    const m = matchTerms(row.command, parsed.terms);
+    if (!m) continue;
+    hits.push({ ...row, score: m.score, spans: m.spans });
+    if (hits.length >= window) break;
+  }
+  return hits;
+}
+
+/** Filters only, or a pattern with no word in it (`|`): substring match, newest first. */
+function newestMatching(db: Db, literal: string, f: Filters, limit: number, distinct: boolean): SearchHit[] {
+  const substring = literal.length > 0 ? ' AND instr(c.command, @literal) > 0' : '';
+  const rows = db
+    .prepare<Record<string, string | number>, Row>(
+      `SELECT ${HIT_COLUMNS} FROM commands c WHERE 1${f.sql}${substring} ORDER BY c.ts DESC, c.id DESC`,
+    )
+    .iterate({ ...f.params, ...(substring ? { literal } : {}) });
+  const hits: SearchHit[] = [];
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (distinct) {
+      if (seen.has(row.command)) continue;
+      seen.add(row.command);
+    }
+    hits.push({ ...row, score: 0, spans: literalSpans(row.command, literal) });
+    if (hits.length >= limit) break;
+  }
+  return hits;
 }
 
 /** Every record the query matches (no window, no limit): what `/forget` deletes. */
