@@ -144,3 +144,22 @@ test('/ask, /explain, /show context and /show ai-history are registered and work
     [['ask', 'what did ls do']],
   );
 });
+
+test('when a provider is skipped the user is told why, and who answered', async (t) => {
+  const first = await startFakeProvider(t, 'anthropic', { status: 401 });
+  const second = await startFakeProvider(t, 'ollama', { text: 'Port 22 is SSH.' });
+  const store = aiStore(t, {
+    'ai.provider': 'anthropic',
+    'ai.fallback': 'ollama',
+    'ai.anthropic.base_url': first.baseUrl,
+    'ai.ollama.base_url': second.baseUrl,
+  });
+  const io = new RecordingIO(false);
+  const ctx = aiContext(store, io, { env: { ANTHROPIC_API_KEY: 'sk-ant-api03-JJJJJJJJJJJJJJJJJJJJJJJJJJ' } });
+  assert.equal(await runNaturalLanguage('what is port 22?', ctx), 0);
+  assert.equal(io.stdout, 'Port 22 is SSH.\n');
+  assert.equal(
+    io.stderr,
+    '(key rejected by Anthropic: set ANTHROPIC_API_KEY (or /set config ai.anthropic.key); answered by ollama)\n',
+  );
+});

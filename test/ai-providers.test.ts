@@ -95,7 +95,12 @@ test('fallback: the first provider times out (ai.timeout), the next one answers'
   });
   const started = Date.now();
   const result = await aiAssistant(store, { OPENAI_API_KEY: OPENAI_KEY }).ask('hello?');
-  assert.deepEqual(result, { kind: 'answer', text: 'fine', provider: 'ollama' });
+  assert.deepEqual(result, {
+    kind: 'answer',
+    text: 'fine',
+    provider: 'ollama',
+    skipped: ['no answer from OpenAI within 1 s: check the provider, or raise ai.timeout'],
+  });
   const took = Date.now() - started;
   assert.ok(took >= 900 && took < 5000, `waited about ai.timeout (${took} ms)`);
   assert.equal(first.requests.length, 1, 'a timeout is not retried');
@@ -290,4 +295,18 @@ test('no provider configured: the message says how to configure one', async (t) 
     () => aiAssistant(store, { ANTHROPIC_API_KEY: ANTHROPIC_KEY }).providers(),
     /no AI provider configured/,
   );
+});
+
+test('a provider echoing the key in an error message never gets it printed', async (t) => {
+  const fake = await startFakeProvider(t, 'openai', {
+    status: 400,
+    errorMessage: `Incorrect API key provided: ${XAI_KEY}. You can find your key at ...`,
+  });
+  const store = aiStore(t, { 'ai.provider': 'xai', 'ai.xai.base_url': fake.baseUrl });
+  await assert.rejects(aiAssistant(store, { XAI_API_KEY: XAI_KEY }).ask('x'), (err: unknown) => {
+    const line = (err as ProviderError).toLine();
+    assert.match(line, /^xAI refused the request \(HTTP 400\): Incorrect API key provided: xai-…CC\./);
+    assert.ok(!line.includes(XAI_KEY));
+    return true;
+  });
 });

@@ -36,9 +36,10 @@ export interface AiCallOptions {
   signal?: AbortSignal;
 }
 
+/** `skipped`: why earlier providers in the fallback order did not answer (only when some did not). */
 export type AskResult =
-  | { kind: 'command'; command: string; explanation: string; provider: string }
-  | { kind: 'answer'; text: string; provider: string }
+  | { kind: 'command'; command: string; explanation: string; provider: string; skipped?: string[] }
+  | { kind: 'answer'; text: string; provider: string; skipped?: string[] }
   | { kind: 'queued'; id: number; reason: string };
 
 export interface DrainResult {
@@ -105,7 +106,11 @@ export function createAssistant(options: AssistantOptions): Assistant {
     buildContext({ repo, config, machineName: store.machineName(), cwd: cwd(), shell: shell() });
 
   /** Tries each provider in order until one answers; a half-streamed answer is never retried elsewhere. */
-  async function complete(instructions: string, question: string, call: AiCallOptions): Promise<ChatResult> {
+  async function complete(
+    instructions: string,
+    question: string,
+    call: AiCallOptions,
+  ): Promise<ChatResult & { skipped: string[] }> {
     const list = providers();
     const system = redactSecrets(systemPrompt(instructions, context()));
     const user = redactSecrets(question);
@@ -113,7 +118,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     for (const provider of list) {
       let streamed = false;
       try {
-        return await provider.complete({
+        const result = await provider.complete({
           system,
           messages: [{ role: 'user', content: user }],
           signal: call.signal,
@@ -122,6 +127,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
             call.onToken?.(token);
           },
         });
+        return { ...result, skipped: failures.map(errorLine) };
       } catch (err) {
         if (err instanceof CancelledError || streamed || !(err instanceof Error)) throw err;
         failures.push(err);
@@ -159,7 +165,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     question: string,
     call: AiCallOptions,
   ): Promise<AskResult> {
-    let result: ChatResult;
+    let result: ChatResult & { skipped: string[] };
     try {
       result = await complete(instructions, question, call);
     } catch (err) {
@@ -174,7 +180,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       answer: result.text,
       command: proposal.kind === 'command' ? proposal.command : null,
     });
-    return withProvider(proposal, result.provider);
+    return withProvider(proposal, result.provider, result.skipped);
   }
 
   const ask = (request: string, call: AiCallOptions = {}) =>
@@ -283,8 +289,11 @@ export function createAssistant(options: AssistantOptions): Assistant {
   };
 }
 
-function withProvider(proposal: Proposal, provider: string): AskResult {
-  return proposal.kind === 'command' ? { ...proposal, provider } : { ...proposal, provider };
+function withProvider(proposal: Proposal, provider: string, skipped: string[]): AskResult {
+  const notes = skipped.length > 0 ? { skipped } : {};
+  return proposal.kind === 'command'
+    ? { ...proposal, provider, ...notes }
+    : { ...proposal, provider, ...notes };
 }
 
 function instructionsFor(kind: PendingKind, shell: string): string {

@@ -74,6 +74,7 @@ export async function runNaturalLanguage(
     );
     return 0;
   }
+  for (const note of result.skipped ?? []) io.err(`(${note}; answered by ${result.provider})\n`);
   if (result.kind === 'answer') {
     if (!printer?.printed) io.out(`${result.text}\n`);
     return 0;

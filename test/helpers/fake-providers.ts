@@ -25,6 +25,8 @@ export interface Reply {
   breakAfter?: number;
   /** Ends the response cleanly but without the end-of-stream event. */
   truncate?: boolean;
+  /** The message inside the error body of a non-200 reply. */
+  errorMessage?: string;
   /** Never answers. */
   hang?: boolean;
   /** Anthropic only: an `event: error` inside the stream. */
@@ -112,7 +114,7 @@ async function respond(kind: FakeKind, reply: Reply, res: ServerResponse): Promi
   const status = reply.status ?? 200;
   if (status !== 200) {
     res.writeHead(status, { 'content-type': 'application/json', ...reply.headers });
-    res.end(JSON.stringify(errorBody(kind, status)));
+    res.end(JSON.stringify(errorBody(kind, status, reply.errorMessage)));
     return;
   }
   const text = reply.text ?? 'ok';
@@ -219,9 +221,10 @@ const FRAMES: Record<FakeKind, Frame> = {
   },
 };
 
-function errorBody(kind: FakeKind, status: number): unknown {
+function errorBody(kind: FakeKind, status: number, given: string | undefined): unknown {
   const message =
-    status === 401 ? 'invalid x-api-key' : status === 429 ? 'rate limited' : `server error ${status}`;
+    given ??
+    (status === 401 ? 'invalid x-api-key' : status === 429 ? 'rate limited' : `server error ${status}`);
   if (kind === 'anthropic') {
     const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : 'api_error';
     return { type: 'error', error: { type, message } };

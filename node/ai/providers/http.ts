@@ -1,4 +1,5 @@
 import { NetworkError, ProviderError } from '../../../schemas/errors.ts';
+import { maskSecret } from '../../store/config-keys.ts';
 import { redactSecrets } from '../../store/redact.ts';
 import { CancelledError, type FetchFn } from './types.ts';
 
@@ -16,6 +17,8 @@ export interface HttpSettings {
   label: string;
   /** Next step shown when the key is rejected ("set ANTHROPIC_API_KEY"). */
   keyHint: string;
+  /** This provider's key: masked out of anything the provider says back. */
+  key?: string;
 }
 
 export interface HttpCall {
@@ -45,7 +48,7 @@ export async function streamRequest<T>(
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     throwIfCancelled(call.signal);
-    const guard = new Guard(http.timeoutMs, call.signal);
+    const guard = new Guard(http.timeoutMs, call.signal, http.label);
     try {
       let response: Response;
       try {
@@ -60,7 +63,7 @@ export async function streamRequest<T>(
       }
       if (!response.ok) {
         const wait = retryWait(http, response, attempt);
-        const detail = await errorDetail(response, guard);
+        const detail = await errorDetail(response, guard, http.key);
         if (wait !== undefined) {
           guard.done();
           await sleep(wait, call.signal);
@@ -86,6 +89,7 @@ class Guard {
   constructor(
     private readonly timeoutMs: number,
     private readonly user: AbortSignal | undefined,
+    private readonly label: string,
   ) {
     user?.addEventListener('abort', this.onUserAbort, { once: true });
     this.touch();
@@ -113,7 +117,7 @@ class Guard {
   mapError(err: unknown, otherwise: () => Error): Error {
     if (this.user?.aborted) return new CancelledError('cancelled');
     if (this.timedOut) {
-      return new NetworkError(`no answer within ${Math.round(this.timeoutMs / 1000)} s`, {
+      return new NetworkError(`no answer from ${this.label} within ${Math.round(this.timeoutMs / 1000)} s`, {
         hint: 'check the provider, or raise ai.timeout',
         cause: err,
       });
@@ -138,7 +142,12 @@ async function* decode(response: Response, guard: Guard, http: HttpSettings): As
           () => new ProviderError(`the answer stream from ${http.label} broke off`, { cause: err }),
         );
         if (mapped instanceof NetworkError) {
-          throw new NetworkError(`${http.label} stopped streaming: ${mapped.message}`, { hint: mapped.hint });
+          throw new NetworkError(
+            `${http.label} stopped streaming: ${mapped.message.replace(` from ${http.label}`, '')}`,
+            {
+              hint: mapped.hint,
+            },
+          );
         }
         throw mapped;
       }
@@ -194,7 +203,7 @@ function statusError(http: HttpSettings, status: number, detail: string): Error 
 }
 
 /** The provider's own error message, bounded and redacted; never the whole body. */
-async function errorDetail(response: Response, guard: Guard): Promise<string> {
+async function errorDetail(response: Response, guard: Guard, key: string | undefined): Promise<string> {
   let text = '';
   try {
     text = await response.text();
@@ -211,6 +220,7 @@ async function errorDetail(response: Response, guard: Guard): Promise<string> {
   } catch {
     // not JSON: keep the text
   }
+  if (key) message = message.split(key).join(maskSecret(key));
   return redactSecrets(message.replace(/\s+/g, ' ').trim()).slice(0, 200);
 }
 

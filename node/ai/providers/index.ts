@@ -108,6 +108,7 @@ export function resolveProviders(options: ResolveOptions): Provider[] {
       maxRetryWaitMs: options.maxRetryWaitMs ?? Math.min(timeoutMs, 10_000),
       label: PROVIDER_LABELS[name],
       keyHint: keyHint(name, key?.from),
+      key: key?.key,
     };
     // ai.model names the primary provider's model; fallbacks use their own default
     const modelFor = index === 0 && model ? model : DEFAULT_MODELS[name];
