@@ -131,6 +131,7 @@ async function* decode(response: Response, guard: Guard, http: HttpSettings): As
   if (!response.body) return;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
+  let finished = false;
   try {
     for (;;) {
       let step: Awaited<ReturnType<typeof reader.read>>;
@@ -151,14 +152,19 @@ async function* decode(response: Response, guard: Guard, http: HttpSettings): As
         }
         throw mapped;
       }
-      if (step.done) break;
+      if (step.done) {
+        finished = true;
+        break;
+      }
       guard.touch();
       yield decoder.decode(step.value, { stream: true });
     }
     const tail = decoder.decode();
     if (tail) yield tail;
   } finally {
-    reader.releaseLock();
+    // the reader stopped early (end event seen, or an error): let the connection go
+    if (!finished) void reader.cancel().catch(() => undefined);
+    else reader.releaseLock();
   }
 }
 
