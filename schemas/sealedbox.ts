@@ -1,3 +1,10 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
 
@@ -7,6 +14,9 @@ import nacl from 'tweetnacl';
  * ciphertext = crypto_box (X25519 + XSalsa20-Poly1305) from the ephemeral key to the recipient,
  * output = epk ‖ ciphertext. Only the holder of the recipient's secret key can open it, and the
  * box itself says nothing about who sent it (the envelope's signature does that).
+ *
+ * The X25519 steps run in Node's native crypto (about 20x faster than tweetnacl's JS); HSalsa20
+ * and XSalsa20-Poly1305 are tweetnacl's, so the bytes are exactly crypto_box's.
  */
 export const SEALED_BOX_OVERHEAD = nacl.box.publicKeyLength + nacl.box.overheadLength; // 32 + 16
 
@@ -29,12 +39,22 @@ export function sealedBoxNonce(ephemeralPk: Uint8Array, recipientPk: Uint8Array)
 export function sealBox(message: Uint8Array, recipientPk: Uint8Array, ephemeral?: BoxKeyPair): Uint8Array {
   if (recipientPk.length !== nacl.box.publicKeyLength)
     throw new RangeError('recipient box key must be 32 bytes');
-  const eph = ephemeral ?? nacl.box.keyPair();
-  const nonce = sealedBoxNonce(eph.publicKey, recipientPk);
-  const boxed = nacl.box(message, nonce, recipientPk, eph.secretKey);
-  const out = new Uint8Array(eph.publicKey.length + boxed.length);
-  out.set(eph.publicKey, 0);
-  out.set(boxed, eph.publicKey.length);
+  let epk: Uint8Array;
+  let ephemeralKey: KeyObject;
+  if (ephemeral) {
+    epk = ephemeral.publicKey;
+    ephemeralKey = privateKeyObject(ephemeral);
+  } else {
+    const pair = generateKeyPairSync('x25519');
+    ephemeralKey = pair.privateKey;
+    epk = new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x as string, 'base64url'));
+  }
+  const key = sharedKey(ephemeralKey, publicKeyObject(recipientPk));
+  if (key === undefined) throw new RangeError('recipient box key is not a usable X25519 key');
+  const boxed = nacl.secretbox(message, sealedBoxNonce(epk, recipientPk), key);
+  const out = new Uint8Array(epk.length + boxed.length);
+  out.set(epk, 0);
+  out.set(boxed, epk.length);
   return out;
 }
 
@@ -42,7 +62,76 @@ export function sealBox(message: Uint8Array, recipientPk: Uint8Array, ephemeral?
 export function openSealedBox(sealed: Uint8Array, recipient: BoxKeyPair): Uint8Array | undefined {
   if (sealed.length < SEALED_BOX_OVERHEAD) return undefined;
   const epk = sealed.subarray(0, nacl.box.publicKeyLength);
-  const nonce = sealedBoxNonce(epk, recipient.publicKey);
-  const opened = nacl.box.open(sealed.subarray(nacl.box.publicKeyLength), nonce, epk, recipient.secretKey);
+  let key: Uint8Array | undefined;
+  try {
+    key = sharedKey(
+      privateKeyObject(recipient),
+      createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(epk) }, format: 'jwk' }),
+    );
+  } catch {
+    return undefined;
+  }
+  if (key === undefined) return undefined;
+  const opened = nacl.secretbox.open(
+    sealed.subarray(nacl.box.publicKeyLength),
+    sealedBoxNonce(epk, recipient.publicKey),
+    key,
+  );
   return opened ?? undefined;
+}
+
+const SIGMA = new TextEncoder().encode('expand 32-byte k');
+/** tweetnacl exports its primitives as `lowlevel` but its typings omit them. */
+const hsalsa20 = (
+  nacl as unknown as {
+    lowlevel: {
+      crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, k: Uint8Array, c: Uint8Array): void;
+    };
+  }
+).lowlevel.crypto_core_hsalsa20;
+const ZERO16 = new Uint8Array(16);
+
+/** crypto_box_beforenm: HSalsa20 of the X25519 shared point; undefined for a low-order key. */
+function sharedKey(privateKey: KeyObject, publicKey: KeyObject): Uint8Array | undefined {
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey, publicKey });
+  } catch {
+    return undefined; // OpenSSL refuses an all-zero shared secret (a low-order public key)
+  }
+  const key = new Uint8Array(32);
+  hsalsa20(key, ZERO16, new Uint8Array(shared), SIGMA);
+  return key;
+}
+
+const b64u = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+
+const CACHE_LIMIT = 256;
+const privateKeys = new Map<string, KeyObject>();
+const publicKeys = new Map<string, KeyObject>();
+
+function remember(cache: Map<string, KeyObject>, id: string, make: () => KeyObject): KeyObject {
+  let found = cache.get(id);
+  if (found === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    found = make();
+    cache.set(id, found);
+  }
+  return found;
+}
+
+function privateKeyObject(pair: BoxKeyPair): KeyObject {
+  return remember(privateKeys, b64u(pair.secretKey), () =>
+    createPrivateKey({
+      key: { kty: 'OKP', crv: 'X25519', d: b64u(pair.secretKey), x: b64u(pair.publicKey) },
+      format: 'jwk',
+    }),
+  );
+}
+
+function publicKeyObject(pk: Uint8Array): KeyObject {
+  return remember(publicKeys, b64u(pk), () =>
+    createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(pk) }, format: 'jwk' }),
+  );
 }

@@ -165,6 +165,17 @@ describe('libsodium compatibility', () => {
     }
   });
 
+  test('a sealed box from a low-order (all-zero) ephemeral key is refused, as libsodium refuses it', async () => {
+    await sodium.ready;
+    const recipient = nacl.box.keyPair();
+    const ours = sealBox(new Uint8Array(10), recipient.publicKey);
+    const evil = Uint8Array.from(ours);
+    evil.fill(0, 0, 32);
+    assert.equal(openSealedBox(evil, recipient), undefined);
+    assert.throws(() => sodium.crypto_box_seal_open(evil, recipient.publicKey, recipient.secretKey));
+    assert.throws(() => sealBox(new Uint8Array(1), new Uint8Array(32)), RangeError);
+  });
+
   test('native Ed25519 signatures equal tweetnacl’s and verify only for the right key and bytes', () => {
     const kp = nacl.sign.keyPair();
     const message = nacl.randomBytes(300);
