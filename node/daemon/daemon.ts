@@ -6,6 +6,7 @@ import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messa
 import { type InboxKind, parseTopic, topics } from '../../schemas/topics.ts';
 import type { EnvelopeCodec } from '../bus/codec.ts';
 import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
+import { isPendingRow, readPending } from '../bus/pending.ts';
 import { BusSession } from '../bus/session.ts';
 import { resolveTargets } from '../bus/targets.ts';
 import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
@@ -86,6 +87,7 @@ export class NodeDaemon {
   }
 
   start(): void {
+    this.adoptPending();
     this.session.start();
     this.heartbeat = setInterval(() => {
       this.session.publishStatus();
@@ -260,6 +262,47 @@ export class NodeDaemon {
     };
     this.session.send(row);
     return sealed.id;
+  }
+
+  /** Seals the requests shells queued while no daemon ran (see node/bus/pending.ts). */
+  private adoptPending(): void {
+    const store = this.o.store;
+    for (const row of store.outbox.pending()) {
+      if (!isPendingRow(row)) continue;
+      const request = readPending(row.payload);
+      store.db.transaction(() => {
+        store.outbox.delete(row.id);
+        if (!request) return this.o.log('dropped an unreadable pending request from the outbox');
+        try {
+          if (request.op === 'msg') {
+            this.msg(request.target, request.text);
+            return;
+          }
+          const exp = (request.createdAt ?? Date.now()) + (request.ttlMs ?? DEFAULT_EXEC_TTL_MS);
+          if (exp <= Date.now()) {
+            store.messages.add({
+              direction: 'in',
+              peer: request.targets,
+              kind: 'notice',
+              body: `!exec ${request.cmd}: expired before isaac-node started, not sent`,
+            });
+            return;
+          }
+          for (const target of resolveTargets(request.targets, this.memberNames())) {
+            const timeoutMs = request.timeoutMs ?? store.config.getNumber('remote.timeout') * 1000;
+            const id = this.enqueue('exec', target, { cmd: request.cmd, timeoutMs, stream: true }, exp);
+            this.execs.set(idHex(id), { target, cmd: request.cmd, output: '' });
+          }
+        } catch (err) {
+          store.messages.add({
+            direction: 'in',
+            peer: this.me,
+            kind: 'notice',
+            body: `queued request could not be sent: ${errorLine(err)}`,
+          });
+        }
+      })();
+    }
   }
 
   private dropStaleEphemeral(): void {

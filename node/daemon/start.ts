@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
+import { EnvelopeCodec } from '../bus/codec.ts';
+import { loadIdentity } from '../crypto/keys.ts';
+import { mqttConnectOptions } from '../crypto/mqtt-options.ts';
+import { discoveryMessages } from '../ha/discovery.ts';
+import { requireNetworkSettings } from '../identity/settings.ts';
+import { type IpcServer, serveIpc } from '../ipc/server.ts';
+import { ensureHome, paths } from '../paths.ts';
+import type { MachineRow } from '../store/machines.ts';
+import { openStore, type Store } from '../store/store.ts';
+import type { Tier } from '../tiers/index.ts';
+import { classify, tierOverridesFromConfig } from '../tiers/index.ts';
+import { NodeDaemon } from './daemon.ts';
+
+export interface RunningNode {
+  daemon: NodeDaemon;
+  store: Store;
+  ipc: IpcServer;
+  stop(): Promise<void>;
+}
+
+export function isaacVersion(): string {
+  try {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined {
+  if (!row?.sign_pk || !row.box_pk || row.added === null) return undefined;
+  const entry: RosterEntry = {
+    v: 1,
+    name: row.name,
+    signPk: row.sign_pk,
+    boxPk: row.box_pk,
+    added: row.added,
+  };
+  if (row.revoked !== null) entry.revoked = row.revoked;
+  return entry;
+}
+
+/**
+ * `isaac-node start`: loads keys (refusing group/world-readable ones) and network settings,
+ * serves the local socket, and runs the MQTT session until stopped.
+ */
+export async function startNode(home: string, log: (line: string) => void): Promise<RunningNode> {
+  ensureHome(home);
+  const keys = loadIdentity(home);
+  const store = openStore(home);
+  try {
+    const settings = requireNetworkSettings(store);
+    const me = settings.name;
+    const own = verifyRosterEntry(settings.rosterEntry, settings.networkPk, me);
+    if (rosterSupersedes(rowAsEntry(store.machines.get(me)), own)) store.machines.applyRoster(own);
+    const version = isaacVersion();
+    const codec = new EnvelopeCodec(
+      { me, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
+      store.machines,
+    );
+    const daemon = new NodeDaemon({
+      store,
+      codec,
+      urls: settings.brokers,
+      version,
+      log,
+      connectOptions: (url) =>
+        mqttConnectOptions({
+          url,
+          name: me,
+          secret: keys.loginSecret,
+          fingerprint: settings.fingerprint,
+          ...(settings.certPem ? { certPem: settings.certPem } : {}),
+          insecure: settings.insecure,
+        }),
+      classify: (line) =>
+        classify(line, {
+          overrides: tierOverridesFromConfig(store.config.all()),
+          defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
+        }),
+      verifyRoster: (name, payload) => {
+        let entry: RosterEntry;
+        try {
+          entry = verifyRosterEntry(payload, settings.networkPk, name);
+        } catch {
+          return undefined;
+        }
+        const current = rowAsEntry(store.machines.get(name));
+        const chosen = rosterSupersedes(current, entry) ? entry : current!;
+        return {
+          signPk: chosen.signPk,
+          boxPk: chosen.boxPk,
+          added: chosen.added,
+          revoked: chosen.revoked ?? null,
+        };
+      },
+      rosterPayload: () => settings.rosterEntry,
+      discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
+    });
+    const ipc = await serveIpc(daemon, paths.nodeSocket(home), log);
+    daemon.start();
+    return {
+      daemon,
+      store,
+      ipc,
+      async stop() {
+        await daemon.stop();
+        await ipc.close();
+        store.close();
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
