@@ -48,6 +48,21 @@ export function isOwnHaDiscovery(me: string, topic: string): boolean {
   return parts.length === 4 || HA_OBJECT_ID.test(parts[3] ?? '');
 }
 
+/**
+ * Observers (Home Assistant, dashboards) read the plain status topics and the discovery configs
+ * and may announce `homeassistant/status`; they never see an inbox or a roster entry.
+ */
+export function checkObserverSubscribe(filter: string): AclRefusal | undefined {
+  if (filter === topics.allStatus) return undefined;
+  if (filter === `${topics.haPrefix}/#` || filter.startsWith(`${topics.haPrefix}/`)) return undefined;
+  const parsed = parseTopic(filter);
+  return parsed?.kind === 'status' ? undefined : 'subscribe-denied';
+}
+
+export function checkObserverPublish({ topic }: PublishIntent): AclRefusal | undefined {
+  return topic === topics.haStatus ? undefined : 'publish-denied';
+}
+
 /** Topics a well-behaved node subscribes to (used by tests and documentation). */
 export function ownSubscriptions(me: string): string[] {
   if (!isMachineName(me)) return [];

@@ -19,7 +19,11 @@ export type LoginRefusal =
   | 'bad-mac'
   | 'expired'
   | 'far-future'
-  | 'replayed-nonce';
+  | 'replayed-nonce'
+  | 'observer-bad-password'
+  | 'observer-client-id';
+
+export type Role = 'machine' | 'observer';
 
 export type AdminRefusal =
   | 'admin-client-id'
@@ -33,27 +37,39 @@ export type AdminRefusal =
   | 'admin-unknown-machine';
 
 export type Verdict<R> = { ok: true } | { ok: false; reason: R };
+export type LoginVerdict = { ok: true; role: Role } | { ok: false; reason: LoginRefusal };
 
-/** Checks a machine login: username = client id = an enrolled, unrevoked machine with a fresh token. */
+/**
+ * Checks a login. Machines: username = client id = an enrolled, unrevoked machine with a fresh
+ * token. Observers (read-only, e.g. Home Assistant): their static password, and a client id that
+ * is no machine's, so they can never take over a machine's session.
+ */
 export function checkLogin(
   state: BrokerState,
   clientId: string,
   username: string | undefined,
   password: Buffer | undefined,
   nowMs = Date.now(),
-): Verdict<LoginRefusal> {
+): LoginVerdict {
   if (!username || !password || password.length === 0) return { ok: false, reason: 'no-credentials' };
   if (!isMachineName(username)) return { ok: false, reason: 'unknown-machine' };
-  if (clientId !== username) return { ok: false, reason: 'client-id-mismatch' };
   const machine = state.machine(username);
-  if (!machine) return { ok: false, reason: 'unknown-machine' };
+  if (!machine) {
+    const observer = state.observerPasswordMatches(username, password.toString('utf8'));
+    if (observer === undefined) return { ok: false, reason: 'unknown-machine' };
+    if (!observer) return { ok: false, reason: 'observer-bad-password' };
+    if (clientId.startsWith('$') || state.machine(clientId))
+      return { ok: false, reason: 'observer-client-id' };
+    return { ok: true, role: 'observer' };
+  }
+  if (clientId !== username) return { ok: false, reason: 'client-id-mismatch' };
   if (machine.revokedAt !== null) return { ok: false, reason: 'revoked' };
   const check = verifyToken(password.toString('utf8'), username, machine.secret, nowMs);
   if (!check.ok) return check;
   if (!state.rememberNonce(`t:${username}:${check.nonce}`, check.expiry * 1000)) {
     return { ok: false, reason: 'replayed-nonce' };
   }
-  return { ok: true };
+  return { ok: true, role: 'machine' };
 }
 
 export type AdminOutcome =

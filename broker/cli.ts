@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { errorLine, IsaacError, UsageError } from '../schemas/errors.ts';
+import { isMachineName } from '../schemas/names.ts';
 import {
   type BrokerConfig,
   CONFIG_FILE,
@@ -16,6 +18,7 @@ import type { StatusSnapshot } from './counters.ts';
 import { initDataDir } from './init.ts';
 import type { AedesPersistence } from './queue-bound.ts';
 import { STATUS_FILE, type StartBrokerOptions, startBroker } from './server.ts';
+import { BrokerState, STATE_DB_FILE } from './state.ts';
 
 function dataDirOf(value: unknown): string {
   const dir = typeof value === 'string' && value ? value : process.env.ISAAC_BROKER_DATA;
@@ -121,6 +124,43 @@ function status(dataDir: string, json: boolean): void {
   if (!running) process.exitCode = 3;
 }
 
+function observer(dataDir: string, action: string, name: string | undefined): void {
+  if (!existsSync(join(dataDir, STATE_DB_FILE))) {
+    throw new UsageError(`${dataDir} is not an isaac-broker data directory`, {
+      hint: 'run `isaac-broker init --data DIR` first',
+    });
+  }
+  const state = new BrokerState(dataDir);
+  try {
+    if (action === 'list') {
+      process.stdout.write(`${state.observers().join('\n') || '(no observers)'}\n`);
+      return;
+    }
+    if (!isMachineName(name)) {
+      throw new UsageError(`invalid observer name ${JSON.stringify(name ?? '')}`, {
+        hint: 'use 1-32 characters of a-z, 0-9 and -, e.g. homeassistant',
+      });
+    }
+    if (action === 'remove') {
+      if (!state.removeObserver(name))
+        throw new UsageError(`no observer named ${name}`, { hint: 'see `isaac-broker observer list`' });
+      process.stdout.write(`removed observer ${name} (a live session ends when it reconnects)\n`);
+      return;
+    }
+    if (state.machine(name)) {
+      throw new UsageError(`${name} is an enrolled machine`, { hint: 'pick another name for the observer' });
+    }
+    const password = randomBytes(24).toString('base64url');
+    state.addObserver(name, password);
+    process.stdout.write(
+      `observer ${name} added; MQTT username ${name}, password ${password}\n` +
+        'it may read isaac/+/status and homeassistant/#, and publish homeassistant/status\n',
+    );
+  } finally {
+    state.close();
+  }
+}
+
 const configEpilogue = [
   `Configuration: DATA/${CONFIG_FILE} (JSON object), then ISAAC_BROKER_* environment, then flags.`,
   ...Object.entries(CONFIG_HELP).map(
@@ -200,7 +240,16 @@ export async function main(argv: string[]): Promise<void> {
       (y) => y.option('json', { type: 'boolean', describe: 'print the raw status as JSON' }),
       (args) => status(dataDirOf(args.data), Boolean(args.json)),
     )
-    .demandCommand(1, 'name a command: init, start or status')
+    .command(
+      'observer <action> [name]',
+      'read-only logins for Home Assistant or dashboards: add NAME (prints its password), remove NAME, list',
+      (y) =>
+        y
+          .positional('action', { choices: ['add', 'remove', 'list'] as const, demandOption: true })
+          .positional('name', { type: 'string', describe: 'login name, e.g. homeassistant' }),
+      (args) => observer(dataDirOf(args.data), String(args.action), args.name),
+    )
+    .demandCommand(1, 'name a command: init, start, status or observer')
     .strict()
     .help()
     .fail((message, err) => {

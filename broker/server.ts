@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type Logger, pino } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
-import { checkPublish, checkSubscribe } from './acl.ts';
+import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
 import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from './limits.ts';
@@ -84,6 +84,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const queues = boundQueues(persistence, limits.maxQueued, counters, log);
 
   const admins = new WeakSet<Client>();
+  const observers = new WeakSet<Client>();
   const buckets = new WeakMap<Client, TokenBucket>();
   const machineOf = (client: Client): string => client.id;
 
@@ -146,8 +147,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         );
         return;
       }
+      if (verdict.role === 'observer') observers.add(client);
       const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
-      if (will && checkPublish(client.id, will) !== undefined) {
+      const willRefused =
+        will && (verdict.role === 'observer' ? checkObserverPublish(will) : checkPublish(client.id, will));
+      if (willRefused) {
         done(
           refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
           false,
@@ -168,7 +172,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       if (admins.has(client)) return done(refuse('publish-denied', fields, 'publish refused'));
       const size = packet.payload ? Buffer.byteLength(packet.payload as Buffer) : 0;
       if (size > limits.maxPayload) return done(refuse('oversized', { ...fields, size }, 'publish refused'));
-      const acl = checkPublish(machine, { topic: packet.topic, retain: packet.retain });
+      const intent = { topic: packet.topic, retain: packet.retain };
+      const acl = observers.has(client) ? checkObserverPublish(intent) : checkPublish(machine, intent);
       if (acl) return done(refuse(acl, fields, 'publish refused'));
       if (!buckets.get(client)?.take()) return done(refuse('rate-limited', fields, 'publish refused'));
       counters.published++;
@@ -176,7 +181,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     },
     authorizeSubscribe(client, sub, done) {
       const machine = machineOf(client);
-      const acl = admins.has(client) ? 'subscribe-denied' : checkSubscribe(machine, sub.topic);
+      const acl = admins.has(client)
+        ? 'subscribe-denied'
+        : observers.has(client)
+          ? checkObserverSubscribe(sub.topic)
+          : checkSubscribe(machine, sub.topic);
       if (acl) {
         refuse(acl, { machine, topic: sub.topic.slice(0, 200) }, 'subscribe refused');
         return done(null, null);
@@ -200,10 +209,12 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     log.debug({ remote: remoteOf(client), err: err.message }, 'connection error');
   });
   aedes.on('clientReady', (client) => {
-    if (!admins.has(client)) log.info({ machine: client.id, remote: remoteOf(client) }, 'connected');
+    if (observers.has(client))
+      log.info({ observer: client.id, remote: remoteOf(client) }, 'observer connected');
+    else if (!admins.has(client)) log.info({ machine: client.id, remote: remoteOf(client) }, 'connected');
   });
   aedes.on('clientDisconnect', (client) => {
-    if (!admins.has(client)) log.info({ machine: client.id }, 'disconnected');
+    if (!admins.has(client) && !observers.has(client)) log.info({ machine: client.id }, 'disconnected');
   });
 
   function handle(socket: Socket): void {
@@ -266,7 +277,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const status = (): StatusSnapshot => {
     const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
     counters.connected.clear();
-    for (const [id, client] of Object.entries(clients)) if (!admins.has(client)) counters.connected.add(id);
+    for (const [id, client] of Object.entries(clients))
+      if (!admins.has(client) && !observers.has(client)) counters.connected.add(id);
     const snapshot = counters.snapshot();
     // the persistence knows the queues of machines that have not logged in since a restart
     const persisted = persistence.stats?.().queued ?? {};

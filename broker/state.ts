@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS machines (
   revoked_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS observers (
+  name TEXT PRIMARY KEY,
+  password_sha256 BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
 `;
 
@@ -128,6 +133,38 @@ export class BrokerState {
       this.db.prepare("DELETE FROM meta WHERE key = 'setup_token_sha256'").run();
       this.enroll(name, secret, nowMs);
     })();
+  }
+
+  /**
+   * Read-only observers (Home Assistant, dashboards): a static, broker-generated random password
+   * (high entropy, so a plain SHA-256 is enough and keeps logins cheap).
+   */
+  addObserver(name: string, password: string, nowMs = Date.now()): void {
+    this.db
+      .prepare(
+        `INSERT INTO observers (name, password_sha256, created_at) VALUES (?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET password_sha256 = excluded.password_sha256, created_at = excluded.created_at`,
+      )
+      .run(name, sha256(password), nowMs);
+  }
+
+  removeObserver(name: string): boolean {
+    return this.db.prepare('DELETE FROM observers WHERE name = ?').run(name).changes > 0;
+  }
+
+  observers(): string[] {
+    return (this.db.prepare('SELECT name FROM observers ORDER BY name').all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+  }
+
+  /** undefined: no such observer; otherwise whether the password matches. */
+  observerPasswordMatches(name: string, password: string): boolean | undefined {
+    const row = this.db.prepare('SELECT password_sha256 FROM observers WHERE name = ?').get(name) as
+      | { password_sha256: Buffer }
+      | undefined;
+    if (!row) return undefined;
+    return row.password_sha256.length === 32 && timingSafeEqual(row.password_sha256, sha256(password));
   }
 
   /** Records a nonce until it expires; false if it was already there (a replay). */

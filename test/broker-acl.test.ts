@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { startTestBroker, type TestBroker } from './helpers/broker.ts';
+import { type ConnectOptions, startTestBroker, type TestBroker } from './helpers/broker.ts';
 import { waitFor } from './helpers/tmp.ts';
 
 function collect(client: MqttClient): string[] {
@@ -30,8 +30,9 @@ async function publishIsRefused(
   topic: string,
   payload: string | Buffer,
   retain = false,
+  options: ConnectOptions = {},
 ): Promise<boolean> {
-  const client = await broker.connect(name, { clean: true });
+  const client = await broker.connect(name, { clean: true, ...options });
   const closed = new Promise<boolean>((r) => {
     client.once('close', () => r(true));
     setTimeout(() => r(false), 1500);
@@ -193,4 +194,47 @@ test('broker WebSocket listener (opt-in) applies the same login and ACL', async 
   await waitFor(() => seen.length === 1, 'delivery over ws');
   assert.deepEqual(seen, ['isaac/beta/msg over ws']);
   assert.equal((await broker.tryConnect('alpha', { ws: true, token: 'v1.bad' })).code, 5);
+});
+
+test('broker observers (Home Assistant) read statuses and discovery only, with their own password', async (t) => {
+  const broker = await startTestBroker(t, { machines: ['alpha', 'beta'] });
+  broker.running?.state.addObserver('homeassistant', 'ha-secret-password');
+  const alpha = await broker.connect('alpha');
+  await alpha.publishAsync('isaac/alpha/status', '{"state":"online"}', { qos: 1, retain: true });
+  await alpha.publishAsync('homeassistant/binary_sensor/alpha/online/config', '{"name":"alpha"}', {
+    qos: 1,
+    retain: true,
+  });
+  await alpha.publishAsync('isaac/roster/alpha', 'entry', { qos: 1, retain: true });
+
+  const observe = { token: 'ha-secret-password', clientId: 'ha-1234', clean: true };
+  assert.equal((await broker.tryConnect('homeassistant', { ...observe, token: 'wrong' })).code, 5);
+  assert.equal(
+    (await broker.tryConnect('homeassistant', { ...observe, clientId: 'beta' })).code,
+    5,
+    'no machine session takeover',
+  );
+  const ha = await broker.connect('homeassistant', observe);
+  const seen = collect(ha);
+  for (const topic of ['isaac/+/status', 'homeassistant/#'])
+    assert.equal(await subackCode(ha, topic), 1, topic);
+  for (const topic of ['#', 'isaac/alpha/exec', 'isaac/+/exec', 'isaac/roster/+'])
+    assert.equal(await subackCode(ha, topic), 128, topic);
+  await waitFor(() => seen.length === 2, 'retained status and discovery');
+  assert.deepEqual(seen.sort(), [
+    'homeassistant/binary_sensor/alpha/online/config {"name":"alpha"}',
+    'isaac/alpha/status {"state":"online"}',
+  ]);
+  await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+  const counters = broker.running?.counters;
+  assert.equal(counters?.refusalCount('observer-bad-password'), 1);
+  assert.equal(counters?.refusalCount('observer-client-id'), 1);
+  assert.equal(
+    await publishIsRefused(broker, 'homeassistant', 'isaac/alpha/status', 'offline', false, {
+      ...observe,
+      clientId: 'ha-2',
+    }),
+    true,
+  );
+  assert.deepEqual(broker.running?.status().connected, ['alpha'], 'observers are not listed as machines');
 });
