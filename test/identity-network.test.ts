@@ -9,11 +9,13 @@ import { initDataDir } from '../broker/init.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
 import { loadIdentity } from '../node/crypto/keys.ts';
 import { mqttConnectOptions } from '../node/crypto/mqtt-options.ts';
+import { sendAdminRequest } from '../node/identity/broker-ops.ts';
 import { initNetwork, joinNetwork } from '../node/identity/init.ts';
 import { createInvite, revokeMachine } from '../node/identity/membership.ts';
 import { loadNetworkSettings, type NetworkSettings } from '../node/identity/settings.ts';
 import { paths } from '../node/paths.ts';
 import { openStore } from '../node/store/store.ts';
+import { createAdminRequest } from '../schemas/admin.ts';
 import { AuthError, errorLine, NetworkError, UsageError } from '../schemas/errors.ts';
 import { decodeInvite, encodeInvite } from '../schemas/invite.ts';
 import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../schemas/roster.ts';
@@ -249,6 +251,46 @@ describe('init, invite, join, revoke against a real broker', () => {
 });
 
 describe('the certificate pin fails closed', () => {
+  async function impostor(t: {
+    after(fn: () => unknown): void;
+  }): Promise<{ url: string; received: Buffer[] }> {
+    const received: Buffer[] = [];
+    const server = createTlsServer(
+      {
+        key: readFileSync(join(otherBroker.dataDir, TLS_KEY_FILE)),
+        cert: readFileSync(join(otherBroker.dataDir, TLS_CERT_FILE)),
+      },
+      (socket) => {
+        socket.on('data', (d: Buffer) => received.push(d));
+        socket.on('error', () => undefined);
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    t.after(() => server.close());
+    return { url: `mqtts://127.0.0.1:${(server.address() as { port: number }).port}`, received };
+  }
+
+  test('an admin request (with a machine secret inside) never reaches a server with another certificate', async (t) => {
+    const { url, received } = await impostor(t);
+    const certPem = readFileSync(join(broker.dataDir, TLS_CERT_FILE), 'utf8');
+    const request = createAdminRequest(
+      { op: 'enroll', name: 'gamma', secret: new Uint8Array(32).fill(1) },
+      nacl.sign.keyPair().secretKey,
+    );
+    await assert.rejects(
+      sendAdminRequest(
+        { brokers: [url], fingerprint: broker.fingerprint, certPem, insecure: false },
+        request,
+        'enrollment',
+        'x',
+      ),
+      (err: unknown) =>
+        err instanceof AuthError && /presented a certificate other than the pinned one/.test(err.message),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(Buffer.concat(received).length, 0);
+  });
+
   test('a server with another certificate never receives a byte of the login', async (t) => {
     const received: Buffer[] = [];
     const server = createTlsServer(

@@ -112,6 +112,26 @@ function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
 }
 
+/** OpenSSL verification failures: with the pinned certificate as the only private anchor, any of
+ * these means the server presented a certificate other than the pinned one. */
+const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|SIGNATURE_FAILURE/;
+
+/**
+ * One line for a failed connection: PinMismatchError/AuthError when the certificate was not the
+ * pinned one, NetworkError otherwise. For logs and errors of isaac-node and the identity flows.
+ */
+export function explainConnectError(url: string, err: unknown): AuthError | NetworkError {
+  if (err instanceof AuthError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CERT_ERROR.test(code)) {
+    return new AuthError(`the broker at ${url} presented a certificate other than the pinned one (${code})`, {
+      hint: 'this code or fingerprint is for another broker (or the connection is intercepted); compare it with the fingerprint isaac-broker printed',
+      cause: err,
+    });
+  }
+  return unreachable(url, err);
+}
+
 export function unreachable(url: string, cause: unknown): NetworkError {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new NetworkError(`cannot reach the broker at ${url} (${detail})`, {

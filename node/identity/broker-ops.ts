@@ -5,6 +5,7 @@ import { AuthError, type IsaacError, NetworkError } from '../../schemas/errors.t
 import { mqttConnectOptions, tlsOptionsFor } from '../crypto/mqtt-options.ts';
 import {
   assertTransportAllowed,
+  explainConnectError,
   fetchPinnedCertificate,
   PinMismatchError,
   unreachable,
@@ -77,8 +78,7 @@ function connectOnce(
     });
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number') return finish({ ok: false, code: err.code });
-      if (err instanceof PinMismatchError) return finish({ ok: false, error: err });
-      finish({ ok: false, error: unreachable(url, err) });
+      finish({ ok: false, error: explainConnectError(url, err) });
     });
     client.on('close', () => finish({ ok: false, error: unreachable(url, new Error('connection closed')) }));
   });
@@ -114,7 +114,7 @@ export async function sendAdminRequest(
         { hint: refusedHint },
       );
     }
-    if (outcome.error instanceof PinMismatchError) throw outcome.error;
+    if (outcome.error instanceof AuthError) throw outcome.error;
     lastError = outcome.error;
   }
   throw lastError ?? new NetworkError('no broker URL given', { hint: 'give --broker mqtts://host:port' });
@@ -157,7 +157,7 @@ export async function publishRetainedAs(
         hint: 'the enrollment did not take; run the command again',
       });
     }
-    if (outcome.error instanceof PinMismatchError) throw outcome.error;
+    if (outcome.error instanceof AuthError) throw outcome.error;
     lastError = outcome.error;
   }
   throw lastError ?? new NetworkError('no broker URL given');
