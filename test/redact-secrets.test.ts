@@ -73,6 +73,23 @@ describe('redactSecrets: exact results', () => {
     assert.equal(redactSecrets(text), 'ls\nexport A_TOKEN=[REDACTED]\nmkdir -p x\nmysql -p[REDACTED] db\n');
   });
 
+  test('config files shown as output: YAML keys and .netrc lines', () => {
+    const yaml =
+      'db:\n  user: app\n  password: "Yam1Pw"\n  secretName: app-secret\n  token:\n    file: /run/t\n';
+    assert.equal(
+      redactSecrets(yaml),
+      'db:\n  user: app\n  password: "[REDACTED]"\n  secretName: app-secret\n  token:\n    file: /run/t\n',
+    );
+    assert.equal(
+      redactSecrets('machine api.example.com login me password N3trcPw'),
+      'machine api.example.com login me password [REDACTED]',
+    );
+    assert.equal(
+      redactSecrets('gh secret set API_TOKEN --body "v4lue"'),
+      'gh secret set API_TOKEN --body "[REDACTED]"',
+    );
+  });
+
   test('redaction is stable: redacting twice changes nothing more', () => {
     for (const [command] of WIDER) {
       const once = redactSecrets(command);
@@ -99,6 +116,9 @@ describe('redactSecrets: no false positives', () => {
       'x <<< '.repeat(n / 6),
       'A'.repeat(n),
       'token='.repeat(n / 6),
+      '\n'.repeat(n),
+      ` ${' '.repeat(n)}x`,
+      'password: '.repeat(n / 10),
     ];
     for (const input of inputs) {
       const start = performance.now();

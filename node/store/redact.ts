@@ -143,6 +143,15 @@ const CONTEXT_RULES: readonly Rule[] = [
     ),
     keepHideKeep,
   ],
+  // gh secret set NAME --body VALUE
+  [r(String.raw`(\bsecret\s+set\s+\S+\s+(?:-b\s*|--body[=\s]\s*))(${VALUE})`, 'g'), keepHideKeep],
+  // YAML / config output at the start of a line: `  password: x`, `api_key: x`
+  [
+    /^([ \t]*[\w.-]*(?:password|passwd|passphrase|secret|token|api_?key|apikey|access_?key|secret_?key)\s*:[ \t]+)(\S[^\n]*?)[ \t]*$/gim,
+    keepHideKeep,
+  ],
+  // ~/.netrc lines: machine HOST login USER password SECRET
+  [/^([ \t]*machine[ \t][^\n]*?\bpassword\s+)(\S+)/gm, keepHideKeep],
   // aws_secret_access_key / aws_session_token with any separator (aws configure set, ini lines)
   [/(\baws_(?:secret_access_key|session_token)\s*[=:\s]\s*)([^\s"']+)/gi, keepHideKeep],
   // mysql -pSECRET, 7z -pSECRET (only where an attached -p is a password; never mkdir -p)
