@@ -1,0 +1,182 @@
+/**
+ * Cluster mode (`isaac-broker start --redis URL`): several isaac-broker processes share sessions,
+ * queues, retained messages (aedes-persistence-redis) and live traffic (mqemitter-redis) through
+ * one Redis. Everything this network puts into Redis — keys and pub/sub channels — carries a
+ * prefix, so several networks (or test runs) can share one Redis without seeing each other.
+ *
+ * URL: redis[s]://[user:password@]host[:port][/db][?prefix=NAME:]  (default prefix `isaac:`).
+ */
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import { NetworkError, UsageError } from '../schemas/errors.ts';
+import { installAckAfterStore } from './persistence/ack-after-store.ts';
+import type { AedesAsyncPersistence, BrokerHandle } from './persistence/interface.ts';
+
+const require = createRequire(import.meta.url);
+
+export const DEFAULT_REDIS_PREFIX = 'isaac:';
+const CONNECT_TIMEOUT_MS = 10_000;
+
+interface RedisEmitter {
+  _subTopic(topic: string): string;
+  close(callback: () => void): void;
+}
+
+const mqemitterRedis = require('mqemitter-redis') as (options: {
+  subConn: Redis;
+  pubConn: Redis;
+  concurrency?: number;
+  matchEmptyLevels: boolean;
+}) => RedisEmitter;
+const redisPersistence = require('aedes-persistence-redis') as (options: {
+  conn: Redis;
+  maxSessionDelivery?: number;
+}) => AedesAsyncPersistence;
+
+export interface ClusterOptions {
+  /** Overrides the URL's `?prefix=`; letters, digits and `:_.-` only. */
+  prefix?: string;
+  /** Messages the mq emitter delivers at once (Aedes' `concurrency`). */
+  concurrency?: number;
+  log?: { info(obj: object, msg: string): void };
+}
+
+export interface ClusterBackends {
+  /** Pass as `startBroker({ persistence, mq })`. */
+  persistence: AedesAsyncPersistence;
+  mq: unknown;
+  prefix: string;
+  /** Closes both (idempotent; Aedes' own close also closes mq). */
+  close(): Promise<void>;
+}
+
+export interface RedisTarget {
+  url: string;
+  prefix: string;
+}
+
+/** Splits our `prefix` query parameter off a Redis URL and checks both. */
+export function parseRedisUrl(raw: string, prefixOverride?: string): RedisTarget {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--redis ${JSON.stringify(raw)} is not a URL`, {
+      hint: 'give it as redis://host:6379 (or rediss:// for TLS)',
+    });
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL, not ${url.protocol}`, {
+      hint: 'for example redis://127.0.0.1:6379',
+    });
+  }
+  const prefix = prefixOverride ?? url.searchParams.get('prefix') ?? DEFAULT_REDIS_PREFIX;
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
+    throw new UsageError(`Redis prefix ${JSON.stringify(prefix)} is not allowed`, {
+      hint: 'use 1-64 letters, digits, ":", "_", "." or "-" (no glob characters)',
+    });
+  }
+  url.searchParams.delete('prefix');
+  return { url: url.toString(), prefix };
+}
+
+async function connect(url: string, options: { keyPrefix?: string } = {}): Promise<Redis> {
+  const redis = new Redis(url, { ...options, lazyConnect: true, maxRetriesPerRequest: null });
+  redis.on('error', () => undefined); // reconnects on its own; the first connect is checked below
+  const timer = setTimeout(() => redis.disconnect(), CONNECT_TIMEOUT_MS);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new NetworkError(`cannot reach Redis at ${new URL(url).host}: ${(err as Error).message}`, {
+      hint: 'start Redis or fix --redis; without --redis isaac-broker runs alone on its SQLite store',
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  return redis;
+}
+
+/** Channel names of the emitter get the prefix too (ioredis' keyPrefix covers keys only). */
+function prefixChannels(emitter: RedisEmitter, pubConn: Redis, prefix: string): void {
+  const subTopic = emitter._subTopic.bind(emitter);
+  emitter._subTopic = (topic) => prefix + subTopic(topic);
+  const publish = pubConn.publish.bind(pubConn);
+  pubConn.publish = ((channel: string, message: Buffer) =>
+    publish(prefix + channel, message)) as Redis['publish'];
+}
+
+export async function clusterBackends(
+  redisUrl: string,
+  options: ClusterOptions = {},
+): Promise<ClusterBackends> {
+  const { url, prefix } = parseRedisUrl(redisUrl, options.prefix);
+  const settled = await Promise.allSettled([connect(url, { keyPrefix: prefix }), connect(url), connect(url)]);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const r of settled) if (r.status === 'fulfilled') r.value.disconnect();
+    throw failed.reason;
+  }
+  const [store, subConn, pubConn] = settled.map((r) => (r as PromiseFulfilledResult<Redis>).value) as [
+    Redis,
+    Redis,
+    Redis,
+  ];
+  const mq = mqemitterRedis({ subConn, pubConn, concurrency: options.concurrency, matchEmptyLevels: true });
+  prefixChannels(mq, pubConn, prefix);
+
+  const persistence = redisPersistence({ conn: store });
+  const setup = persistence.setup.bind(persistence);
+  // an async arrow keeps `setup.constructor.name === 'AsyncFunction'`, which Aedes checks
+  persistence.setup = async (broker: BrokerHandle) => {
+    await setup(broker);
+    installAckAfterStore(broker);
+  };
+  const destroy = persistence.destroy.bind(persistence);
+  let destroyed: Promise<void> | undefined;
+  persistence.destroy = () => {
+    destroyed ??= destroy().catch(() => undefined);
+    return destroyed;
+  };
+
+  options.log?.info(
+    { redis: new URL(url).host, prefix },
+    'cluster mode: sessions and traffic shared through Redis',
+  );
+  return {
+    persistence,
+    mq,
+    prefix,
+    async close() {
+      await persistence.destroy();
+      await new Promise<void>((resolve) => mq.close(() => resolve()));
+      store.disconnect();
+    },
+  };
+}
+
+/** The hook broker/cli.ts looks for: `--redis URL` → `{ persistence, mq }` for startBroker. */
+export async function createClusterBackends(
+  url: string,
+  ctx: { dataDir: string; log?: { info(obj: object, msg: string): void } },
+): Promise<ClusterBackends> {
+  return await clusterBackends(url, { log: ctx.log });
+}
+
+/** Deletes every key under a prefix (tests, or retiring a network from a shared Redis). */
+export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<number> {
+  const { url } = parseRedisUrl(redisUrl, prefix);
+  const redis = await connect(url);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}

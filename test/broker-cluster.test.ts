@@ -1,0 +1,178 @@
+/**
+ * Cluster mode against the Redis on this machine: two real `isaac-broker start --redis` processes
+ * serve one network. A (on broker 1) and B (on broker 2) exchange messages; broker 1 is SIGKILLed
+ * mid-stream; A fails over to broker 2 from its list of brokers and nothing acknowledged is lost.
+ * Each run uses its own Redis key/channel prefix and deletes its keys afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../broker/cluster.ts';
+import { startTestBroker, type TestBroker } from './helpers/broker.ts';
+import { tempDir, waitFor } from './helpers/tmp.ts';
+
+const REDIS = 'redis://127.0.0.1:6379';
+const LIMITS = { publishRate: 10_000, publishBurst: 10_000 };
+
+interface Msg {
+  from: string;
+  n: number;
+}
+
+function machine(
+  t: { after(fn: () => unknown): void },
+  name: string,
+  brokers: TestBroker[],
+  inbox: Msg[],
+  extra: IClientOptions = {},
+): Promise<MqttClient> {
+  const [first] = brokers;
+  if (!first) throw new Error('no broker');
+  const client = mqtt.connect({
+    servers: brokers.map((b) => ({ host: '127.0.0.1', port: b.ports.tcp ?? 0 })),
+    clientId: name,
+    username: name,
+    password: first.token(name),
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+    connectTimeout: 3000,
+    ...extra,
+  });
+  // tokens are single-use: a node mints a fresh one for every (re)connect
+  client.on('reconnect', () => {
+    client.options.password = first.token(name);
+  });
+  client.on('error', () => undefined);
+  client.on('message', (_topic, payload) => inbox.push(JSON.parse(payload.toString()) as Msg));
+  t.after(() => client.end(true));
+  return new Promise((resolve) => client.once('connect', () => resolve(client)));
+}
+
+/** Publishes `count` numbered messages; resolves with the numbers the broker acknowledged. */
+function publishNumbered(
+  client: MqttClient,
+  from: string,
+  topic: string,
+  count: number,
+  onAck?: (n: number) => void,
+) {
+  const acked: number[] = [];
+  const all = Promise.all(
+    Array.from(
+      { length: count },
+      (_, n) =>
+        new Promise<void>((resolve) => {
+          client.publish(topic, JSON.stringify({ from, n }), { qos: 1 }, (err) => {
+            if (!err) {
+              acked.push(n);
+              onAck?.(n);
+            }
+            resolve();
+          });
+        }),
+    ),
+  );
+  return { acked, all };
+}
+
+const numbersFrom = (inbox: Msg[], from: string) =>
+  new Set(inbox.filter((m) => m.from === from).map((m) => m.n));
+
+test('cluster URLs: a per-network prefix is split off, anything but redis:// is refused', () => {
+  assert.deepEqual(parseRedisUrl('redis://nas:6379/2?prefix=home:'), {
+    url: 'redis://nas:6379/2',
+    prefix: 'home:',
+  });
+  assert.equal(parseRedisUrl('redis://nas').prefix, 'isaac:');
+  assert.throws(() => parseRedisUrl('http://nas:6379'), /redis:\/\//);
+  assert.throws(() => parseRedisUrl('redis://nas?prefix=a*'), /prefix/);
+  assert.throws(() => parseRedisUrl('not a url'), /not a URL/);
+});
+
+test('cluster mode refuses to start when Redis cannot be reached', async () => {
+  await assert.rejects(
+    clusterBackends('redis://127.0.0.1:1/0?prefix=isaac-test-none:'),
+    /cannot reach Redis/,
+  );
+});
+
+test('two brokers on one Redis: A and B exchange messages, A fails over when its broker is killed', async (t) => {
+  const prefix = `isaac-test-${randomBytes(6).toString('hex')}:`;
+  const args = ['--redis', `${REDIS}/0?prefix=${prefix}`];
+
+  // enroll once, then give broker 2 a copy of the state so both know the machines' secrets
+  const seed = await startTestBroker(t, { process: true, machines: ['a', 'b'], args, limits: LIMITS });
+  await seed.stop();
+  const dir2 = join(tempDir(t), 'data');
+  cpSync(seed.dataDir, dir2, { recursive: true });
+  const reuse = { dataDir: seed.dataDir, networkKeys: seed.networkKeys, secrets: seed.secrets };
+  const broker1 = await startTestBroker(t, { process: true, reuse, args, limits: LIMITS });
+  const broker2 = await startTestBroker(t, {
+    process: true,
+    reuse: { ...reuse, dataDir: dir2 },
+    args,
+    limits: LIMITS,
+  });
+  t.after(async () => {
+    await broker1.kill();
+    await broker2.kill();
+    await clearRedisPrefix(REDIS, prefix);
+  });
+
+  const inboxA: Msg[] = [];
+  const inboxB: Msg[] = [];
+  const a = await machine(t, 'a', [broker1, broker2], inboxA);
+  const b = await machine(t, 'b', [broker2], inboxB);
+  await a.subscribeAsync('isaac/a/msg', { qos: 1 });
+  await b.subscribeAsync('isaac/b/msg', { qos: 1 });
+
+  // across the two brokers, both ways
+  await publishNumbered(a, 'a', 'isaac/b/msg', 50).all;
+  await publishNumbered(b, 'b', 'isaac/a/msg', 50).all;
+  await waitFor(
+    () => numbersFrom(inboxB, 'a').size === 50 && numbersFrom(inboxA, 'b').size === 50,
+    'exchange',
+  );
+
+  // broker 1 dies while both stream at each other
+  let killed = false;
+  const killAfter = (n: number) => {
+    if (!killed && n >= 40) {
+      killed = true;
+      broker1.child?.kill('SIGKILL');
+    }
+  };
+  const fromA = publishNumbered(a, 'a2', 'isaac/b/msg', 200, (n) => killAfter(n));
+  const fromB = publishNumbered(b, 'b2', 'isaac/a/msg', 200);
+  await fromB.all;
+  await waitFor(() => killed, 'broker 1 killed', 20_000);
+  await waitFor(
+    () => a.connected && (a.options.port as number) === broker2.ports.tcp,
+    'A on broker 2',
+    20_000,
+  );
+  await fromA.all;
+
+  await waitFor(
+    () => numbersFrom(inboxA, 'b2').size === 200 && numbersFrom(inboxB, 'a2').size === 200,
+    'every message after failover',
+    30_000,
+  ).catch(() => undefined);
+  const gotA = numbersFrom(inboxA, 'b2');
+  const gotB = numbersFrom(inboxB, 'a2');
+  assert.deepEqual(
+    fromB.acked.filter((n) => !gotA.has(n)),
+    [],
+    'every message broker 2 acknowledged for A reached A after its failover',
+  );
+  assert.deepEqual(
+    fromA.acked.filter((n) => !gotB.has(n)),
+    [],
+    'every message A had acknowledged by either broker reached B',
+  );
+  assert.equal(gotB.size, 200, "A's unacknowledged messages were resent through broker 2");
+});
