@@ -391,3 +391,38 @@ describe('open refuses, with the reason', () => {
     assert.deepEqual(openEnvelope(b.payload, bobOptions()).id, b.id);
   });
 });
+
+describe('fuzz', () => {
+  test('mutated sealed content never throws anything but an EnvelopeError', () => {
+    const body = encodeCbor({ ...goodFields(), corr: new Uint8Array(16), body: { text: 'hello there' } });
+    const inner = encodeCbor([body, signDetached(body, k.alice.sign.secretKey)]);
+    let seed = 0x9e3779b9;
+    const rand = (n: number) => {
+      // xorshift32: reproducible, and unlike a power-of-two LCG its low bits are not periodic
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const reasons = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const mutated = Uint8Array.from(i % 10 === 0 ? nacl.randomBytes(rand(400)) : inner);
+      if (i % 10 !== 0) {
+        for (let j = 0, n = 1 + rand(4); j < n; j++) mutated[rand(mutated.length)] = rand(256);
+      }
+      const content = rand(5) === 0 ? mutated.subarray(0, rand(mutated.length)) : mutated;
+      const unchanged = Buffer.from(content).equals(Buffer.from(inner));
+      try {
+        openEnvelope(sealBox(content, k.bob.box.publicKey), bobOptions());
+        assert.ok(unchanged, `accepted altered content ${Buffer.from(content).toString('hex')}`);
+      } catch (err) {
+        assert.ok(err instanceof EnvelopeError, `not an EnvelopeError: ${String(err)}`);
+        reasons.set(err.reason, (reasons.get(err.reason) ?? 0) + 1);
+      }
+    }
+    assert.ok(
+      (reasons.get('malformed') ?? 0) > 100 && (reasons.get('bad-signature') ?? 0) > 100,
+      JSON.stringify([...reasons]),
+    );
+  });
+});
