@@ -1,5 +1,5 @@
 import { errorLine, UsageError } from '../../schemas/errors.ts';
-import type { CommandContext, CommandIO } from '../commands/types.ts';
+import type { CommandContext, CommandIO, SlashCommand } from '../commands/types.ts';
 import { type ImportSummary, importHistory } from './import.ts';
 import { isHistoryShell } from './locate.ts';
 
@@ -39,6 +39,14 @@ export async function runImportCommand(args: string[], ctx: CommandContext): Pro
   ctx.io.out(`${summaryLine(summary)}\n`);
   return 0;
 }
+
+/** The same entry as a SlashCommand, should `/import` be wanted inside the shell. */
+export const IMPORT_COMMAND: SlashCommand = {
+  name: 'import',
+  usage: IMPORT_USAGE,
+  summary: 'import an existing bash, zsh or fish history file (idempotent)',
+  run: runImportCommand,
+};
 
 export function summaryLine(s: ImportSummary): string {
   const notes = [`${s.duplicates} already imported`, `${s.malformed} malformed skipped`];
