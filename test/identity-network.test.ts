@@ -204,8 +204,14 @@ describe('init, invite, join, revoke against a real broker', () => {
 
   test('join enrolls the new machine, which logs in and publishes its roster entry', async () => {
     homeB = join(tempDir(suite), 'b');
-    const result = await joinNetwork({ home: homeB, code });
+    // the first broker URL is dead: join fails over to the next one
+    const dead = `mqtts://127.0.0.1:${await freePort()}`;
+    const result = await joinNetwork({
+      home: homeB,
+      code: encodeInvite({ ...decodeInvite(code), brokers: [dead, broker.tlsUrl] }),
+    });
     assert.equal(result.name, 'beta');
+    assert.deepEqual(result.brokers, [dead, broker.tlsUrl]);
     assert.equal(result.rosterPublished, true, result.warning);
     const keysA = loadIdentity(homeA);
     const keysB = loadIdentity(homeB);
