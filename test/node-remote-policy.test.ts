@@ -93,7 +93,7 @@ test('remote policy on the target: tier 3 refused with its reason, tier 4 never,
     const r = await runNodeCli(gammaHome, ['status']);
     return /not connected/.test(r.stdout) ? r.stdout : undefined;
   }, 'gamma disconnected');
-  assert.match(gammaStatus, /connection: +not connected/);
+  assert.match(gammaStatus ?? '', /connection: +not connected/);
   const sealed = sealEnvelope(
     {
       type: 'exec',
@@ -110,7 +110,7 @@ test('remote policy on the target: tier 3 refused with its reason, tier 4 never,
     const r = await runNodeCli(alphaHome, ['status']);
     return /unknown-sender 1/.test(r.stdout) ? r.stdout : undefined;
   }, 'alpha counts the refusal');
-  assert.match(status, /refusals: +.*unknown-sender 1/);
+  assert.match(status ?? '', /refusals: +.*unknown-sender 1/);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(existsSync(marker), false, 'the revoked machine was not obeyed');
 });
