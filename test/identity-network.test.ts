@@ -8,7 +8,7 @@ import nacl from 'tweetnacl';
 import { initDataDir } from '../broker/init.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
 import { loadIdentity } from '../node/crypto/keys.ts';
-import { mqttConnectOptions } from '../node/crypto/mqtt-options.ts';
+import { mqttConnectOptions, refreshTokenOnReconnect } from '../node/crypto/mqtt-options.ts';
 import { sendAdminRequest } from '../node/identity/broker-ops.ts';
 import { initNetwork, joinNetwork } from '../node/identity/init.ts';
 import { createInvite, revokeMachine } from '../node/identity/membership.ts';
@@ -328,5 +328,48 @@ describe('the certificate pin fails closed', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.match(error.message, /self-signed|certificate|pinned/);
     assert.equal(Buffer.concat(received).length, 0, 'no CONNECT (and so no token) reached the impostor');
+  });
+});
+
+describe('tokens on reconnect', () => {
+  async function reconnectOutcome(refresh: boolean): Promise<'reconnected' | 'refused'> {
+    const secret = await otherBroker.enroll(refresh ? 'tok-fresh' : 'tok-stale');
+    const name = refresh ? 'tok-fresh' : 'tok-stale';
+    const certPem = readFileSync(join(otherBroker.dataDir, TLS_CERT_FILE), 'utf8');
+    const client = mqtt.connect(otherBroker.tlsUrl, {
+      ...mqttConnectOptions({
+        url: otherBroker.tlsUrl,
+        name,
+        secret,
+        fingerprint: otherBroker.fingerprint,
+        certPem,
+      }),
+      clean: true,
+      reconnectPeriod: 100,
+      connectTimeout: 5000,
+    });
+    client.on('error', () => undefined);
+    if (refresh) refreshTokenOnReconnect(client, name, secret);
+    try {
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      const next = new Promise<'reconnected' | 'refused'>((resolve) => {
+        client.once('connect', () => resolve('reconnected'));
+        client.on('error', (err: Error & { code?: number }) => {
+          if (err.code === 5) resolve('refused');
+        });
+      });
+      client.stream.destroy(); // the connection drops; MQTT.js reconnects with its saved options
+      return await next;
+    } finally {
+      client.end(true);
+    }
+  }
+
+  test('MQTT.js reconnecting with the saved options replays the token and is refused', async () => {
+    assert.equal(await reconnectOutcome(false), 'refused');
+  });
+
+  test('refreshTokenOnReconnect gives every reconnect a fresh token', async () => {
+    assert.equal(await reconnectOutcome(true), 'reconnected');
   });
 });
