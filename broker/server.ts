@@ -85,6 +85,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 
   const admins = new WeakSet<Client>();
   const observers = new WeakSet<Client>();
+  const drained = new WeakSet<Client>();
   const buckets = new WeakMap<Client, TokenBucket>();
   const machineOf = (client: Client): string => client.id;
 
@@ -203,6 +204,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     if (admins.has(client)) setImmediate(() => client.close());
   });
   aedes.on('clientError', (client, err) => {
+    if (err.message === 'drain timeout') {
+      // Aedes fails every pending write with the same error; count the client once
+      if (drained.has(client)) return;
+      drained.add(client);
+      refuse('drain-timeout', { machine: client.id?.slice(0, 80) }, 'client stopped reading: disconnected');
+      return;
+    }
     log.debug({ clientId: client.id?.slice(0, 80), err: err.message }, 'client error');
   });
   aedes.on('connectionError', (client, err) => {

@@ -238,3 +238,27 @@ test('broker observers (Home Assistant) read statuses and discovery only, with t
   );
   assert.deepEqual(broker.running?.status().connected, ['alpha'], 'observers are not listed as machines');
 });
+
+test('broker drainTimeout: a client that stops reading is cut off and cannot stall the others', async (t) => {
+  const broker = await startTestBroker(t, {
+    machines: ['alpha', 'beta', 'gamma', 'frozen'],
+    limits: { drainTimeoutMs: 1000, concurrency: 8 },
+  });
+  const frozen = await broker.connect('frozen', { clean: true });
+  await frozen.subscribeAsync('isaac/frozen/msg', { qos: 0 });
+  // stop reading: the broker's writes to it back up once the socket buffers are full
+  const socket = frozen.stream as import('node:net').Socket;
+  socket.unpipe();
+  socket.pause();
+  const beta = await broker.connect('beta');
+  const betaSeen = collect(beta);
+  await beta.subscribeAsync('isaac/beta/msg', { qos: 1 });
+  const alpha = await broker.connect('alpha', { clean: true });
+  const big = Buffer.alloc(250 * 1024, 0x78);
+  for (let i = 0; i < 100; i++) alpha.publish('isaac/frozen/msg', big, { qos: 0 });
+  const gamma = await broker.connect('gamma');
+  for (let i = 0; i < 20; i++) await gamma.publishAsync('isaac/beta/msg', `g${i}`, { qos: 1 });
+  await waitFor(() => betaSeen.length === 20, 'beta served while frozen is stuck', 15_000);
+  await waitFor(() => broker.running?.counters.refusalCount('drain-timeout') === 1, 'frozen cut off', 15_000);
+  assert.ok(broker.logs().some((l) => l.includes('"reason":"drain-timeout"') && l.includes('"frozen"')));
+});
