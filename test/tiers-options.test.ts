@@ -133,7 +133,16 @@ describe('overrides', () => {
       { key: 'tier.bad', value: '7' },
       { key: 'ai.provider', value: 'none' },
     ]);
-    assert.deepEqual(o, { rm: 2, curl: 2.5 });
+    assert.deepEqual({ ...o }, { rm: 2, curl: 2.5 });
+  });
+  test('command names that are also object property names are ordinary unknown commands', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      assert.equal(classify(`${name} x`).tier, 2, name);
+      assert.equal(classify(`sudo ${name} x`).tier, 3, name);
+    }
+    const o = tierOverridesFromConfig([{ key: 'tier.__proto__', value: '1' }]);
+    assert.equal(classify('rm x', { overrides: o }).tier, 3, 'a __proto__ override does not leak into rm');
+    assert.equal(classify('__proto__ x', { overrides: o }).tier, 1);
   });
 });
 

@@ -39,6 +39,10 @@ const MAX_NESTING = 16;
 const CATASTROPHIC = ['rm', 'chmod', 'chown', 'mkfs', 'dd', 'shred', 'wipefs', 'mv'];
 const ROOT_SHELL_FLAGS = ['i', 's', '--login', '--shell'];
 
+function overrideOf(walk: Walk, name: string): Tier | undefined {
+  return Object.hasOwn(walk.overrides, name) ? walk.overrides[name] : undefined;
+}
+
 function higher(a: Verdict, b: Verdict): Verdict {
   return b.tier > a.tier ? b : a;
 }
@@ -170,7 +174,7 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
   const name = basename(first.text);
   if (first.word && site.topLevel && !first.text.includes('/'))
     walk.names.push({ name: first.text, word: first.word });
-  const wrapper = WRAPPERS[name];
+  const wrapper = WRAPPERS.get(name);
   if (wrapper) return evaluateWrapper(name, args, site, walk);
   if (SHELLS.has(name)) return evaluateShell(name, args, site, walk);
   switch (name) {
@@ -208,6 +212,15 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
       const host = args[args.length - u.inner.length - 1]?.text ?? 'the remote machine';
       return higher(ruleVerdict(name, args, site, walk), { ...inner, reason: `on ${host}: ${inner.reason}` });
     }
+    case 'at':
+    case 'batch': {
+      // at reads the job's commands from stdin.
+      const own = ruleVerdict(name, args, site, walk);
+      if (site.stdin !== undefined) return higher(own, nested(site.stdin, walk));
+      if (site.piped)
+        return higher(own, ruleOf(3, 'schedules whatever another program outputs as commands', site));
+      return own;
+    }
     case 'find':
       return higher(ruleVerdict(name, args, site, walk), findExec(args, site, walk));
     case 'cd':
@@ -218,12 +231,22 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
       break;
     }
   }
-  const code = INTERPRETERS[name];
-  if (code) return higher(ruleVerdict(name, args, site, walk), inlineCode(code, args, site, walk));
+  const code = INTERPRETERS.get(name);
+  if (code !== undefined)
+    return higher(ruleVerdict(name, args, site, walk), inlineCode(code, args, site, walk));
   return ruleVerdict(name, args, site, walk);
 }
 
 function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  const known = walk.rules.lookup(name) !== undefined;
+  if (
+    known &&
+    args.length === 2 &&
+    /^--(help|version)$/.test(args[1]!.text) &&
+    overrideOf(walk, name) === undefined
+  ) {
+    return ruleOf(1, 'shows help', site);
+  }
   const rules = walk.rules.lookup(name);
   const base = rules
     ? evaluateRules(rules, { args: args.slice(1).map((a) => a.text), piped: site.piped, cwd: walk.cwd })
@@ -231,7 +254,7 @@ function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict
         tier: walk.defaultTier,
         reason: walk.functions.has(name) ? 'runs a shell function' : 'not a known command',
       };
-  const override = walk.overrides[name];
+  const override = overrideOf(walk, name);
   if (override === undefined || base.tier === 4 || override === base.tier)
     return { ...base, part: site.part };
   return { tier: override, reason: `${base.reason} (tier.${name} is ${override})`, part: site.part };
@@ -239,13 +262,13 @@ function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict
 
 /** A wrapper's own override acts as a floor under what it runs; it never lowers a tier 4. */
 function overrideFloor(name: string, inner: Verdict, walk: Walk): Verdict {
-  const floor = walk.overrides[name];
+  const floor = overrideOf(walk, name);
   if (floor === undefined || floor <= inner.tier) return inner;
   return { ...inner, tier: floor, reason: `${inner.reason} (tier.${name} is ${floor})` };
 }
 
 function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
-  const spec = WRAPPERS[name]!;
+  const spec = WRAPPERS.get(name)!;
   const u = unwrap(spec, args);
   const stringValue = RUNS_STRING.has(name) ? commandOption(u.values, args) : undefined;
   let inner: Verdict;
@@ -280,7 +303,7 @@ function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Walk): Ver
     inner = evaluate(u.inner, innerSite, walk);
   }
   if (!spec.elevates || inner.tier === 4) return overrideFloor(name, inner, walk);
-  const floor = walk.overrides[name] ?? (inner.tier <= 1 ? 2 : 3);
+  const floor = overrideOf(walk, name) ?? (inner.tier <= 1 ? 2 : 3);
   if (inner.tier >= floor) return inner;
   return { tier: floor, reason: `runs as root: ${inner.reason}`, part: inner.part };
 }
@@ -347,7 +370,7 @@ function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk): Verdi
 }
 
 function shellRule(name: string, tier: Tier, reason: string, site: Site, walk: Walk): Verdict {
-  const override = walk.overrides[name];
+  const override = overrideOf(walk, name);
   if (override === undefined) return ruleOf(tier, reason, site);
   return ruleOf(override, `${reason} (tier.${name} is ${override})`, site);
 }
@@ -393,6 +416,12 @@ const RUNS_SHELL =
   /system|popen|subprocess|exec|spawn|shell_exec|passthru|`|child_process|os\.|Process|IO\.popen/;
 
 function inlineCode(letters: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  if (letters === '')
+    return scanCode(
+      args.slice(1).find((a) => !a.text.startsWith('-')),
+      site,
+      walk,
+    );
   const code = args.find(
     (a, k) =>
       k > 0 &&
@@ -400,7 +429,10 @@ function inlineCode(letters: string, args: Arg[], site: Site, walk: Walk): Verdi
       /^-[A-Za-z]+$/.test(a.text) &&
       [...letters].some((l) => a.text.endsWith(l)),
   );
-  const body = code ? args[args.indexOf(code) + 1] : undefined;
+  return scanCode(code ? args[args.indexOf(code) + 1] : undefined, site, walk);
+}
+
+function scanCode(body: Arg | undefined, site: Site, walk: Walk): Verdict {
   if (!body || !RUNS_SHELL.test(body.text)) return { tier: 1, reason: 'runs inline code', part: site.part };
   let verdict: Verdict = { tier: 3, reason: 'the inline program runs shell commands', part: site.part };
   const literals = body.text.match(/'[^']*'|"[^"]*"|`[^`]*`/g) ?? [];

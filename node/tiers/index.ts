@@ -147,7 +147,7 @@ function correct(
 export function tierOverridesFromConfig(
   entries: readonly { key: string; value: string }[],
 ): Record<string, Tier> {
-  const overrides: Record<string, Tier> = {};
+  const overrides: Record<string, Tier> = Object.create(null) as Record<string, Tier>;
   for (const { key, value } of entries) {
     if (!key.startsWith('tier.') || key === 'tier.default') continue;
     const tier = Number(value);

@@ -57,35 +57,12 @@ export abstract class WordReader {
   protected readWord(): Word {
     const s = this.s;
     const start = this.i;
-    const parts: Part[] = [];
-    let text = '';
-    let lit = '';
-    let quoted = false;
-    let dynamic = false;
-    let glob = false;
-    let brace = false;
-    const flush = (): void => {
-      if (lit) {
-        parts.push({ kind: 'lit', text: lit });
-        lit = '';
-      }
-    };
-    const addPart = (part: Part): void => {
-      flush();
-      parts.push(part);
-      text += part.text;
-      if (part.kind !== 'lit') dynamic = true;
-    };
-    const addLit = (chunk: string): void => {
-      lit += chunk;
-      text += chunk;
-    };
+    const b = new WordBuilder();
     if ((s[this.i] === '<' || s[this.i] === '>') && s[this.i + 1] === '(') {
       const from = this.i;
       this.i += 2;
-      addPart({ kind: 'cmd', inner: this.substitution(), text: '' });
-      (parts[parts.length - 1] as { text: string }).text = s.slice(from, this.i);
-      text = s.slice(from, this.i);
+      const inner = this.substitution();
+      b.addPart({ kind: 'cmd', inner, text: s.slice(from, this.i) });
     }
     while (this.i < this.n) {
       const c = s[this.i]!;
@@ -94,8 +71,8 @@ export abstract class WordReader {
         if (c === '(' && this.i > start && '@?*+!'.includes(s[this.i - 1]!)) {
           const close = s.indexOf(')', this.i);
           const end = close < 0 ? this.n : close + 1;
-          addLit(s.slice(this.i, end));
-          glob = true;
+          b.addLit(s.slice(this.i, end));
+          b.glob = true;
           this.i = end;
           continue;
         }
@@ -104,52 +81,51 @@ export abstract class WordReader {
       if (c === '\\') {
         if (s[this.i + 1] === '\n') this.i += 2;
         else {
-          if (this.i + 1 < this.n) quoted = true;
-          addLit(s[this.i + 1] ?? '\\');
+          if (this.i + 1 < this.n) b.quoted = true;
+          b.addLit(s[this.i + 1] ?? '\\');
           this.i += 2;
         }
       } else if (c === "'") {
-        quoted = true;
+        b.quoted = true;
         const close = s.indexOf("'", this.i + 1);
         if (close < 0) {
           this.shared.incomplete = true;
-          addLit(s.slice(this.i + 1));
+          b.addLit(s.slice(this.i + 1));
           this.i = this.n;
         } else {
-          addLit(s.slice(this.i + 1, close));
+          b.addLit(s.slice(this.i + 1, close));
           this.i = close + 1;
         }
       } else if (c === '"') {
-        quoted = true;
+        b.quoted = true;
         this.i++;
-        this.readDouble(addLit, addPart);
+        this.readDouble(b);
       } else if (c === '$') {
         if (s[this.i + 1] === "'") {
-          quoted = true;
-          addLit(this.readAnsiC());
+          b.quoted = true;
+          b.addLit(this.readAnsiC());
         } else if (s[this.i + 1] === '"') {
-          quoted = true;
+          b.quoted = true;
           this.i += 2;
-          this.readDouble(addLit, addPart);
+          this.readDouble(b);
         } else {
           const part = this.readDollar();
-          if (part.kind === 'lit') addLit(part.text);
-          else addPart(part);
+          if (part.kind === 'lit') b.addLit(part.text);
+          else b.addPart(part);
         }
       } else if (c === '`') {
-        addPart(this.readBacktick());
+        b.addPart(this.readBacktick());
       } else {
-        if (c === '*' || c === '?' || c === '[') glob = true;
-        else if (c === '{') brace = true;
-        addLit(c);
+        if (c === '*' || c === '?' || c === '[') b.glob = true;
+        else if (c === '{') b.brace = true;
+        b.addLit(c);
         this.i++;
       }
     }
-    flush();
-    return { text, parts, start, end: this.i, quoted, dynamic, glob, brace };
+    return b.finish(start, this.i);
   }
 
-  private readDouble(addLit: (t: string) => void, addPart: (p: Part) => void): void {
+  private readDouble(b: WordBuilder): void {
     const s = this.s;
     while (this.i < this.n) {
       const c = s[this.i]!;
@@ -161,19 +137,19 @@ export abstract class WordReader {
         const next = s[this.i + 1];
         if (next === '\n') this.i += 2;
         else if (next === '$' || next === '`' || next === '"' || next === '\\') {
-          addLit(next);
+          b.addLit(next);
           this.i += 2;
         } else {
-          addLit('\\');
+          b.addLit('\\');
           this.i++;
         }
       } else if (c === '$' && s[this.i + 1] !== "'" && s[this.i + 1] !== '"') {
         const part = this.readDollar();
-        if (part.kind === 'lit') addLit(part.text);
-        else addPart(part);
-      } else if (c === '`') addPart(this.readBacktick());
+        if (part.kind === 'lit') b.addLit(part.text);
+        else b.addPart(part);
+      } else if (c === '`') b.addPart(this.readBacktick());
       else {
-        addLit(c);
+        b.addLit(c);
         this.i++;
       }
     }
@@ -337,5 +313,41 @@ export abstract class WordReader {
     if (this.shared.depth <= MAX_DEPTH) this.parseBody(body);
     this.shared.depth--;
     return { kind: 'cmd', inner: this.shared.out.slice(before), text: s.slice(from, this.i) };
+  }
+}
+
+/** Accumulates one word's parts; a class so the hot path creates no closures. */
+class WordBuilder {
+  parts: Part[] = [];
+  text = '';
+  lit = '';
+  quoted = false;
+  dynamic = false;
+  glob = false;
+  brace = false;
+
+  addLit(chunk: string): void {
+    this.lit += chunk;
+    this.text += chunk;
+  }
+
+  addPart(part: Part): void {
+    this.flush();
+    this.parts.push(part);
+    this.text += part.text;
+    if (part.kind !== 'lit') this.dynamic = true;
+  }
+
+  private flush(): void {
+    if (this.lit) {
+      this.parts.push({ kind: 'lit', text: this.lit });
+      this.lit = '';
+    }
+  }
+
+  finish(start: number, end: number): Word {
+    this.flush();
+    const { text, parts, quoted, dynamic, glob, brace } = this;
+    return { text, parts, start, end, quoted, dynamic, glob, brace };
   }
 }

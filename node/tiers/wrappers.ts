@@ -21,7 +21,7 @@ export interface WrapperSpec {
   noOptions?: boolean;
 }
 
-export const WRAPPERS: Record<string, WrapperSpec> = {
+const WRAPPER_TABLE: Record<string, WrapperSpec> = {
   sudo: {
     short: 'ugCDhprtTUR',
     long: [
@@ -92,8 +92,28 @@ export const WRAPPERS: Record<string, WrapperSpec> = {
       '--process-slot-var',
     ],
   },
+  'systemd-run': {
+    short: 'pEMH',
+    long: [
+      '--unit',
+      '--property',
+      '--description',
+      '--slice',
+      '--uid',
+      '--gid',
+      '--nice',
+      '--setenv',
+      '--working-directory',
+      '--on-active',
+      '--on-calendar',
+      '--machine',
+      '--host',
+    ],
+  },
   watch: { short: 'nq', long: ['--interval', '--equexit'] },
 };
+
+export const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map(Object.entries(WRAPPER_TABLE));
 
 export interface Unwrapped {
   /** Option letters and long option names seen (without values). */
@@ -165,7 +185,7 @@ export const SHELLS = new Set([
 ]);
 
 /** Interpreters whose inline code (-c/-e) is scanned for shell commands it runs. */
-export const INTERPRETERS: Record<string, string> = {
+const INTERPRETER_TABLE: Record<string, string> = {
   python: 'c',
   python2: 'c',
   python3: 'c',
@@ -175,6 +195,13 @@ export const INTERPRETERS: Record<string, string> = {
   nodejs: 'ep',
   php: 'r',
   lua: 'e',
+  // awk's program is its first operand.
+  awk: '',
+  gawk: '',
+  mawk: '',
+  nawk: '',
 };
+
+export const INTERPRETERS: ReadonlyMap<string, string> = new Map(Object.entries(INTERPRETER_TABLE));
 
 export const SSH_VALUE_OPTIONS = 'bcDEeFIiJLlmOopQRSWwB';
