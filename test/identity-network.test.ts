@@ -10,6 +10,7 @@ import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
 import { loadIdentity } from '../node/crypto/keys.ts';
 import { mqttConnectOptions, refreshTokenOnReconnect } from '../node/crypto/mqtt-options.ts';
 import { sendAdminRequest } from '../node/identity/broker-ops.ts';
+import { runInviteCommand, runRevokeCommand } from '../node/identity/commands.ts';
 import { initNetwork, joinNetwork } from '../node/identity/init.ts';
 import { createInvite, revokeMachine } from '../node/identity/membership.ts';
 import { loadNetworkSettings, type NetworkSettings } from '../node/identity/settings.ts';
@@ -232,6 +233,37 @@ describe('init, invite, join, revoke against a real broker', () => {
     betaEntry = entry;
     (await connectAs(homeB, broker.tlsUrl)).end(true);
     assert.throws(() => createInvite(homeA, 'alpha'), UsageError);
+  });
+
+  test('isaac invite prints a working code; isaac revoke asks first and does nothing on no', async () => {
+    const out: string[] = [];
+    const store = openStore(homeA);
+    const ctx = {
+      store,
+      env: {},
+      assumeYes: false,
+      io: {
+        out: (s: string) => out.push(s),
+        err: (s: string) => out.push(s),
+        isTTY: false,
+        columns: 80,
+        confirm: async () => false,
+      },
+    };
+    try {
+      assert.equal(await runInviteCommand(['gamma', '--hours', '2'], ctx), 0);
+      const printed = out.join('').match(/isaac-node join (isaac1-\S+)/)?.[1];
+      assert.ok(printed, out.join(''));
+      const invite = decodeInvite(printed);
+      assert.equal(invite.name, 'gamma');
+      assert.ok(Math.abs(invite.expires - Date.now() - 2 * 3_600_000) < 60_000);
+      await assert.rejects(runInviteCommand([], ctx), UsageError);
+      assert.equal(await runRevokeCommand(['beta'], ctx), 1);
+      assert.equal(store.machines.get('beta')?.revoked, null);
+    } finally {
+      store.close();
+    }
+    (await connectAs(homeB, broker.tlsUrl)).end(true);
   });
 
   test('revoke cuts the machine off at the broker and yields a signed revoked entry', async () => {
