@@ -205,3 +205,20 @@ test('garbage on the socket from many connections does not crash the broker or d
     'the 256 MB announcement was refused early',
   );
 });
+
+test('broker beats $SYS/<id>/heartbeat at the configured interval, which machines cannot read', async (t) => {
+  const broker = await startTestBroker(t, { machines: ['alpha'] });
+  const aedes = broker.running?.aedes;
+  assert.ok(aedes);
+  const beat = await new Promise<string>((r) =>
+    aedes.on('publish', (packet) => {
+      if (packet.topic.endsWith('/heartbeat')) r(packet.topic);
+    }),
+  );
+  assert.equal(beat, `$SYS/${aedes.id}/heartbeat`);
+  const alpha = await broker.connect('alpha');
+  const granted = await alpha
+    .subscribeAsync('$SYS/+/heartbeat', { qos: 0 })
+    .catch((err: { packet?: { granted?: number[] } }) => [{ qos: err.packet?.granted?.[0] }]);
+  assert.equal(granted[0]?.qos, 128);
+});
