@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -34,6 +34,25 @@ test('keys are installed owner-only and load back identical', (t) => {
   assert.deepEqual(loaded.box, keys.box);
   assert.deepEqual(loaded.loginSecret, keys.loginSecret);
   assert.deepEqual(loaded.network, keys.network);
+});
+
+test('an empty leftover keys directory is replaced; one with stray files is left alone', (t) => {
+  const home = tempDir(t);
+  mkdirSync(paths.keys(home), { recursive: true });
+  installKeys(home, generateMachineKeys());
+  assert.equal(hasKeys(home), true);
+  const other = tempDir(t);
+  mkdirSync(paths.keys(other), { recursive: true });
+  writeFileSync(join(paths.keys(other), 'old-backup.key'), 'x');
+  assert.throws(
+    () => installKeys(other, generateMachineKeys()),
+    (err: unknown) => err instanceof UsageError && /move that directory away/.test(err.toLine()),
+  );
+  assert.deepEqual(readdirSync(paths.keys(other)), ['old-backup.key']);
+  assert.deepEqual(
+    readdirSync(other).filter((f) => f.startsWith('keys')),
+    ['keys'],
+  );
 });
 
 test('a machine without the network key loads with network undefined', (t) => {

@@ -6,8 +6,10 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeSync,
@@ -96,8 +98,15 @@ export function installKeys(home: string, keys: MachineKeys): void {
     writeSecretFile(join(staging, KEY_FILES.login), keys.loginSecret);
     if (keys.network)
       writeSecretFile(join(staging, KEY_FILES.network), keys.network.secretKey.subarray(0, 32));
-    // an empty leftover directory (e.g. from an older failed run) may be replaced; files may not
-    if (existsSync(target)) rmSync(target, { recursive: false });
+    if (existsSync(target)) {
+      // an empty leftover directory may be replaced; anything in it may matter to someone
+      if (readdirSync(target).length > 0) {
+        throw new UsageError(`${target} holds files but no complete key set`, {
+          hint: 'move that directory away (keep it if it could be a backup), then run the command again',
+        });
+      }
+      rmdirSync(target);
+    }
     renameSync(staging, target);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
