@@ -54,6 +54,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
 function streamHost(
   store: Store,
   assumeYes: boolean,
+  terminal = false,
 ): {
   host: ShellHost;
   close(): Promise<void>;
@@ -63,7 +64,7 @@ function streamHost(
   let exitStatus: number | undefined;
   const host: ShellHost = {
     store,
-    io: streamIO({ assumeYes }),
+    io: streamIO({ assumeYes, terminal }),
     env: process.env,
     assumeYes,
     interactive: false,
@@ -106,6 +107,11 @@ async function runScript(store: Store, assumeYes: boolean): Promise<number> {
   return status;
 }
 
+/** A person is at this terminal: confirmations can be asked and progress drawn. */
+function onTerminal(): boolean {
+  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+}
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv);
   if (parsed === 'help') {
@@ -120,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
   registerAllCommands();
   try {
     if (parsed.line !== undefined) {
-      const { host, close, exitRequested } = streamHost(store, parsed.assumeYes);
+      const { host, close, exitRequested } = streamHost(store, parsed.assumeYes, onTerminal());
       try {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
@@ -129,14 +135,18 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (parsed.words.length > 0) {
-      const { host } = streamHost(store, parsed.assumeYes);
-      return await runIsaacArgs(parsed.words, {
-        store,
-        io: host.io,
-        env: process.env,
-        assumeYes: parsed.assumeYes,
-        runLine: (line) => routeLine(line, host),
-      });
+      const { host, close } = streamHost(store, parsed.assumeYes, onTerminal());
+      try {
+        return await runIsaacArgs(parsed.words, {
+          store,
+          io: host.io,
+          env: process.env,
+          assumeYes: parsed.assumeYes,
+          runLine: (line) => routeLine(line, host),
+        });
+      } finally {
+        await close();
+      }
     }
     if (process.stdin.isTTY && process.stdout.isTTY) {
       const { runRepl } = await import('../shell/repl.ts');

@@ -1,4 +1,5 @@
 import { UsageError } from '../../schemas/errors.ts';
+import { runImportCommand } from '../history-import/index.ts';
 import { classifyWithSettings } from '../shell/tier-settings.ts';
 import { formatTierReport } from '../tiers/index.ts';
 import { runNaturalLanguage } from './ai.ts';
@@ -28,6 +29,8 @@ export async function runIsaacArgs(
       throw new UsageError('say what you want after `isaac`', { hint: 'e.g. isaac find large files here' });
     case 'tier':
       return runTier(rest, ctx);
+    case 'import':
+      return await runImportCommand(rest, ctx);
     default:
       return await runNaturalLanguage(text, ctx);
   }
