@@ -63,7 +63,11 @@ export async function startTestNode(
   keys: MachineKeys,
   members: readonly MachineKeys[],
   urls: readonly string[],
-  options: { home?: string; classify?: (line: string) => { tier: number; reason: string } } = {},
+  options: {
+    home?: string;
+    classify?: (line: string) => { tier: number; reason: string };
+    discovery?: () => { topic: string; payload: string }[];
+  } = {},
 ): Promise<TestNode> {
   const home = options.home ?? tempDir(t);
   const store = openStore(home);
@@ -82,6 +86,7 @@ export async function startTestNode(
     classify: options.classify ?? (() => ({ tier: 1, reason: 'test' })),
     version: 'test',
     log: (line) => logs.push(line),
+    ...(options.discovery ? { discovery: options.discovery } : {}),
   });
   const server = await serveIpc(daemon, paths.nodeSocket(home), (line) => logs.push(line));
   daemon.start();
