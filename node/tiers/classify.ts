@@ -125,9 +125,17 @@ function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
     verdict = { tier: 1, reason: cmd.assigns.length > 0 ? 'sets shell variables' : 'redirects output', part };
   } else {
     const stdin = stdinText(cmd, walk);
-    const piped = cmd.piped && !cmd.redirects.some((r) => r.op.startsWith('<'));
-    const from = piped ? cmd.pipeline[cmd.pipeline.indexOf(cmd) - 1]?.words[0]?.text : undefined;
-    verdict = evaluate(args, { part, piped, stdin, topLevel: cmd.topLevel, from }, walk);
+    const prev = cmd.piped ? cmd.pipeline[cmd.pipeline.indexOf(cmd) - 1] : undefined;
+    let piped = cmd.piped && !cmd.redirects.some((r) => r.op.startsWith('<'));
+    let from = piped ? prev?.words[0]?.text : undefined;
+    // `sh < <(curl ...)` feeds another program's output just like a pipe.
+    const fromProcess = cmd.redirects.find((r) => r.op === '<' && r.target?.dynamic)?.target;
+    if (fromProcess) {
+      piped = true;
+      const inner = fromProcess.parts.find((p) => p.kind === 'cmd');
+      from = inner?.kind === 'cmd' ? inner.inner[0]?.words[0]?.text : undefined;
+    }
+    verdict = evaluate(args, { part, piped, stdin, topLevel: cmd.topLevel, from, prev }, walk);
   }
   for (const r of cmd.redirects) verdict = higher(verdict, redirectVerdict(r.op, r.target, part, walk));
   return verdict;
@@ -161,10 +169,24 @@ interface Site {
   piped: boolean;
   stdin: string | undefined;
   topLevel: boolean;
+  /** The previous pipeline stage (what xargs turns into arguments). */
+  prev?: SimpleCommand | undefined;
 }
 
-function nested(line: string, walk: Walk): Verdict {
-  return classifyLine(line, { ...walk, depth: walk.depth + 1, names: [], vars: new Map(walk.vars) }, false);
+function nested(line: string, walk: Walk, positional: readonly Arg[] = []): Verdict {
+  const vars = new Map(walk.vars);
+  positional.forEach((a, k) => {
+    if (!a.dynamic) vars.set(String(k), a.text);
+  });
+  if (positional.length > 1 && positional.every((a) => !a.dynamic)) {
+    const rest = positional
+      .slice(1)
+      .map((a) => a.text)
+      .join(' ');
+    vars.set('@', rest);
+    vars.set('*', rest);
+  }
+  return classifyLine(line, { ...walk, depth: walk.depth + 1, names: [], vars }, false);
 }
 
 function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
@@ -299,13 +321,29 @@ function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Walk): Ver
     } else inner = ruleOf(1, name === 'sudo' ? 'checks or lists sudo rights' : 'runs nothing', site);
     return overrideFloor(name, inner, walk);
   } else {
-    const innerSite = name === 'xargs' ? { ...site, piped: false, stdin: undefined } : site;
-    inner = evaluate(u.inner, innerSite, walk);
+    if (name === 'xargs') inner = evaluateXargs(u.inner, site, walk);
+    else inner = evaluate(u.inner, site, walk);
   }
   if (!spec.elevates || inner.tier === 4) return overrideFloor(name, inner, walk);
   const floor = overrideOf(walk, name) ?? (inner.tier <= 1 ? 2 : 3);
   if (inner.tier >= floor) return inner;
   return { tier: floor, reason: `runs as root: ${inner.reason}`, part: inner.part };
+}
+
+/** xargs runs its command with arguments read from stdin: use them when the line fixes them. */
+function evaluateXargs(inner: Arg[], site: Site, walk: Walk): Verdict {
+  const command = inner.length > 0 ? inner : [{ text: 'echo', dynamic: false }];
+  const innerSite = { ...site, piped: false, stdin: undefined, prev: undefined };
+  const verdict = evaluate(command, innerSite, walk);
+  let items: string[] = [];
+  if (site.stdin !== undefined) items = site.stdin.split(/\s+/).filter((t) => t !== '');
+  else if (site.prev) {
+    const prevArgs = expandWords(site.prev.words, walk);
+    if (basename(prevArgs[0]?.text ?? '') === 'find') items = findStarts(prevArgs).starts;
+  }
+  if (items.length === 0) return verdict;
+  const withItems = [...command, ...items.slice(0, 16).map((text) => ({ text, dynamic: false }))];
+  return higher(verdict, evaluate(withItems, { ...innerSite, topLevel: false }, walk));
 }
 
 const RUNS_STRING = new Set(['su', 'runuser', 'flock']);
@@ -348,7 +386,7 @@ function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk): Verdi
   if (commandString) {
     if (!operand) return ruleOf(2, `starts ${name}`, site);
     if (operand.dynamic) return ruleOf(3, 'runs a command string computed at run time', site);
-    return overrideFloor(name, nested(operand.text, walk), walk);
+    return overrideFloor(name, nested(operand.text, walk, args.slice(k + 1)), walk);
   }
   if (operand && !readsStdin) {
     if (operand.dynamic) return ruleOf(3, 'runs a script produced by another command', site);
@@ -388,15 +426,20 @@ function dynamicName(args: Arg[], site: Site, walk: Walk): Verdict {
   return verdict;
 }
 
-const FIND_EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
-
-function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
-  let verdict: Verdict = { tier: 1, reason: 'searches for files', part: site.part };
+function findStarts(args: readonly Arg[]): { starts: string[]; k: number } {
   const starts: string[] = [];
   let k = 1;
   while (k < args.length && /^-[HLP]$|^-[DO]/.test(args[k]!.text)) k += /^-D$/.test(args[k]!.text) ? 2 : 1;
   for (; k < args.length && !/^[-(!]/.test(args[k]!.text); k++) starts.push(args[k]!.text);
   if (starts.length === 0) starts.push('.');
+  return { starts, k };
+}
+
+const FIND_EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
+
+function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
+  let verdict: Verdict = { tier: 1, reason: 'searches for files', part: site.part };
+  let { starts, k } = findStarts(args);
   for (; k < args.length; k++) {
     if (!FIND_EXEC.has(args[k]!.text)) continue;
     const command: Arg[] = [];

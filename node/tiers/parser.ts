@@ -405,7 +405,8 @@ class Parser extends WordReader {
     this.i = j + op.length;
     this.skipBlanks();
     const redirect: Redirect = { op, target: undefined };
-    if (this.i < this.n && !isMeta(s[this.i])) redirect.target = this.readWord();
+    const processSub = (s[this.i] === '<' || s[this.i] === '>') && s[this.i + 1] === '(';
+    if (this.i < this.n && (!isMeta(s[this.i]) || processSub)) redirect.target = this.readWord();
     if (op === '<<<' && redirect.target) redirect.body = redirect.target.text;
     if ((op === '<<' || op === '<<-') && redirect.target) {
       this.pending.push({ redirect, delimiter: redirect.target.text, stripTabs: op === '<<-' });
