@@ -111,6 +111,29 @@ describe('init, invite, join, revoke against a real broker', () => {
         /presented certificate sha256:[0-9a-f]{64}, not the pinned/.test(err.message),
     );
     assertUntouched(homeA);
+    await assert.rejects(
+      initNetwork({
+        home: homeA,
+        brokers: [broker.tlsUrl],
+        fingerprint: 'sha256:abc',
+        setupToken,
+        name: 'alpha',
+      }),
+      (err: unknown) =>
+        err instanceof UsageError && /is not a certificate fingerprint: give sha256:/.test(errorLine(err)),
+    );
+    await assert.rejects(
+      initNetwork({
+        home: homeA,
+        brokers: ['mqtt://nas.example:1883'],
+        fingerprint: broker.fingerprint,
+        setupToken,
+        name: 'alpha',
+      }),
+      (err: unknown) =>
+        err instanceof UsageError && /refusing plain mqtt:\/\/ to nas.example/.test(err.message),
+    );
+    assertUntouched(homeA);
   });
 
   test('init with a wrong setup token is refused by the broker, and leaves nothing', async (t) => {

@@ -65,7 +65,14 @@ function refuseIfConfigured(home: string): void {
 export async function initNetwork(options: InitOptions): Promise<IdentityResult> {
   const name = assertMachineName(options.name);
   const brokers = checkBrokers(options.brokers);
-  const fingerprint = normalizeFingerprint(options.fingerprint);
+  let fingerprint: string;
+  try {
+    fingerprint = normalizeFingerprint(options.fingerprint);
+  } catch {
+    throw new UsageError(`${JSON.stringify(options.fingerprint)} is not a certificate fingerprint`, {
+      hint: 'give sha256:<64 hex digits> as `isaac-broker init` printed it',
+    });
+  }
   if (options.setupToken.trim() === '') {
     throw new UsageError('missing setup token', {
       hint: 'give --setup-token as printed by `isaac-broker init`',
