@@ -48,8 +48,16 @@ export function boundQueues(
   const clear = persistence.outgoingClearMessageId.bind(persistence);
   const lastFullLog = new Map<string, number>();
 
+  function current(clientId: string): number {
+    const known = depth.get(clientId);
+    if (known !== undefined) return known;
+    // after a restart, learn the persisted depth of a session the first time it is touched
+    const persisted = persistence.queueDepth?.(clientId);
+    return typeof persisted === 'number' ? persisted : 0;
+  }
+
   function admit(clientId: string, topic: string): boolean {
-    const n = depth.get(clientId) ?? 0;
+    const n = current(clientId);
     if (n < maxQueued) {
       depth.set(clientId, n + 1);
       return true;
@@ -78,7 +86,7 @@ export function boundQueues(
   persistence.outgoingClearMessageId = async (client, packet) => {
     const removed = await clear(client, packet);
     if (removed) {
-      const n = depth.get(client.id) ?? 0;
+      const n = current(client.id);
       if (n > 1) depth.set(client.id, n - 1);
       else depth.delete(client.id);
     }

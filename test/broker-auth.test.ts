@@ -222,3 +222,26 @@ test('broker offline queue is bounded: a full queue drops, logs and counts', asy
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(received, ['m0', 'm1', 'm2', 'm3', 'm4']);
 });
+
+test('broker refuses a login whose will would publish where the machine may not', async (t) => {
+  const broker = await startTestBroker(t, { machines: ['alpha', 'beta'] });
+  const forged = {
+    will: {
+      topic: 'isaac/beta/status',
+      payload: Buffer.from('{"state":"offline"}'),
+      qos: 1 as const,
+      retain: true,
+    },
+  };
+  assert.equal((await broker.tryConnect('alpha', forged)).code, 5);
+  assert.equal(broker.running?.counters.refusalCount('bad-will'), 1);
+  const own = {
+    will: {
+      topic: 'isaac/alpha/status',
+      payload: Buffer.from('{"state":"offline"}'),
+      qos: 1 as const,
+      retain: true,
+    },
+  };
+  assert.equal((await broker.tryConnect('alpha', own)).code, 0);
+});

@@ -222,3 +222,32 @@ test('broker beats $SYS/<id>/heartbeat at the configured interval, which machine
     .catch((err: { packet?: { granted?: number[] } }) => [{ qos: err.packet?.granted?.[0] }]);
   assert.equal(granted[0]?.qos, 128);
 });
+
+test('the offline queue bound holds across a restart (depth is read back from the persistence)', async (t) => {
+  const first = await startTestBroker(t, {
+    process: true,
+    machines: ['alpha', 'beta'],
+    limits: { maxQueued: 5 },
+  });
+  const beta = await first.connect('beta');
+  await beta.subscribeAsync('isaac/beta/msg', { qos: 1 });
+  await beta.endAsync();
+  const alpha = await first.connect('alpha');
+  for (let i = 0; i < 3; i++) await alpha.publishAsync('isaac/beta/msg', `before ${i}`, { qos: 1 });
+  await first.stop();
+
+  const second = await startTestBroker(t, {
+    process: true,
+    limits: { maxQueued: 5 },
+    reuse: { dataDir: first.dataDir, networkKeys: first.networkKeys, secrets: first.secrets },
+  });
+  const alpha2 = await second.connect('alpha');
+  for (let i = 0; i < 5; i++) await alpha2.publishAsync('isaac/beta/msg', `after ${i}`, { qos: 1 });
+  await waitFor(() => second.logs().some((l) => l.includes('"reason":"queue-full"')), 'queue-full logged');
+  const received: string[] = [];
+  const back = await second.connect('beta');
+  back.on('message', (_topic, payload) => received.push(payload.toString()));
+  await waitFor(() => received.length >= 5, 'five messages');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(received, ['before 0', 'before 1', 'before 2', 'after 0', 'after 1']);
+});
