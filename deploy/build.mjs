@@ -2,6 +2,7 @@
 // Bundles the `isaac` shell into one ES module (native and npm packages stay external), so it
 // starts without compiling TypeScript on every run. Run by `npm ci`/`npm install` (prepare) and
 // before `npm test`; the launcher falls back to the sources whenever they are newer than the bundle.
+import { copyFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -16,3 +17,5 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
+// data files read at run time next to the code that reads them
+copyFileSync('node/tiers/rules.json', 'node/dist/rules.json');
