@@ -165,7 +165,10 @@ async function runExec(
     signal?.removeEventListener('abort', abort);
   }
   if (multi) {
-    const summary = [...results].map(([m, c]) => `${m}=${c}`).concat(queued.map((m) => `${m}=queued`));
+    const summary = [...results]
+      .sort(([x], [y]) => x.localeCompare(y))
+      .map(([m, c]) => `${m}=${c}`)
+      .concat(queued.map((m) => `${m}=queued`));
     ctx.io.err(`exit codes: ${summary.join(' ')}\n`);
   }
   const codes = [...results.values()];
