@@ -1,107 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EnvelopeCodec } from '../node/bus/codec.ts';
-import { BusSession } from '../node/bus/session.ts';
 import { openStore, type Store } from '../node/store/store.ts';
-import { HistorySync } from '../node/sync/engine.ts';
-import { heldMap } from '../node/sync/state.ts';
+import { heldMap, peerSyncStatus } from '../node/sync/state.ts';
 import { sealEnvelope } from '../schemas/envelope.ts';
-import { parseTopic, topics } from '../schemas/topics.ts';
-import { type MachineKeys, makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
+import { topics } from '../schemas/topics.ts';
+import { makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
+import { type SyncNode, startSyncNode } from './helpers/sync-node.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
-
-/**
- * A node wired as isaac-node wires history: real MQTT session with the SQLite outbox, envelopes
- * opened and verified by the real codec, applied with the seen id in one transaction before
- * the PUBACK, HistorySync on top. Real in-process Aedes broker, real SQLite files.
- */
-interface SyncNode {
-  name: string;
-  store: Store;
-  sync: HistorySync;
-  session: BusSession;
-  logs: string[];
-  stop(): Promise<void>;
-}
-
-async function startSyncNode(
-  t: Parameters<typeof tempDir>[0],
-  keys: MachineKeys,
-  members: readonly MachineKeys[],
-  url: string,
-  home: string = tempDir(t),
-): Promise<SyncNode> {
-  const store = openStore(home);
-  store.config.set('machine.name', keys.name);
-  seedRoster(store, members);
-  const logs: string[] = [];
-  const codec = new EnvelopeCodec(
-    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
-    store.machines,
-  );
-  let session: BusSession | undefined;
-  const sync = new HistorySync(
-    store,
-    {
-      me: keys.name,
-      peers: () => members.map((m) => m.name).filter((n) => n !== keys.name),
-      enqueue: (type, to, body, exp) => {
-        const sealed = codec.seal({ type, to, body, exp });
-        const row = {
-          id: sealed.id,
-          topic: sealed.topic,
-          payload: sealed.payload,
-          kind: type,
-          peer: to,
-          expires_at: sealed.exp,
-        };
-        store.outbox.add(row);
-        session?.send({ ...row, created_at: Date.now(), attempts: 0 });
-        return sealed.id;
-      },
-    },
-    { log: (l) => logs.push(l), pollMs: 50, maxPayloadBytes: 64 * 1024 },
-  );
-  session = new BusSession({
-    name: keys.name,
-    urls: [url],
-    connectOptions: () => ({ username: keys.name, password: 'test' }),
-    outbox: store.outbox,
-    statusPayload: () => ({ state: 'online', name: keys.name }),
-    onConnected: () => sync.requestCatchUp(),
-    onMessage: (topic, payload) => {
-      const parsed = parseTopic(topic);
-      if (!parsed || parsed.machine !== keys.name || parsed.kind !== 'history') return;
-      let env: ReturnType<EnvelopeCodec['open']>;
-      try {
-        env = codec.open(payload, keys.name, 'history');
-      } catch (err) {
-        logs.push(`refused: ${String(err)}`);
-        return;
-      }
-      if (store.seenIds.has(env.id)) return void logs.push('refused: replay');
-      store.db.transaction(() => {
-        store.seenIds.add(env.id, env.exp);
-        sync.apply(env);
-      })();
-    },
-    log: (l) => logs.push(l),
-    minBackoffMs: 50,
-    maxBackoffMs: 500,
-  });
-  session.start();
-  sync.start();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    sync.stop();
-    await session!.stop();
-    store.close();
-  };
-  t.after(stop);
-  return { name: keys.name, store, sync, session, logs, stop };
-}
 
 function dump(store: Store): string[] {
   return store.db
@@ -141,6 +46,10 @@ test('live sync: a new record reaches the peer within a second; output and exclu
     .get() as { max_seq: number; last_sync: number | null };
   assert.equal(state.max_seq, 4);
   assert.ok(state.last_sync !== null);
+  assert.deepEqual(
+    peerSyncStatus(na.store.db, 'alpha', ['beta']).map((p) => [p.peer, p.lag, p.lastSync !== null]),
+    [['beta', 0, true]],
+  );
 
   na.store.config.set('sync.output', 'on');
   na.store.history.record({ command: 'uptime', exit: 0, output: 'up 3 days' });

@@ -148,3 +148,19 @@ export function applyTombstones(db: Db, tombstones: readonly TombstoneWire[], de
   }
   return removed;
 }
+
+/** Per peer: own records not yet handed to it (lag) and when a batch to it was last PUBACKed. */
+export function peerSyncStatus(
+  db: Db,
+  me: string,
+  peers: readonly string[],
+): { peer: string; lag: number; lastSync: number | null }[] {
+  const top = ownMaxSeq(db, me);
+  const row = db.prepare<[string, string], { max_seq: number; last_sync: number | null }>(
+    'SELECT max_seq, last_sync FROM sync_state WHERE peer = ? AND origin = ?',
+  );
+  return peers.map((peer) => {
+    const r = row.get(peer, me);
+    return { peer, lag: Math.max(0, top - (r?.max_seq ?? 0)), lastSync: r?.last_sync ?? null };
+  });
+}

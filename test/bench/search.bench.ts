@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitArgs } from '../../node/commands/args.ts';
 import { findSlashCommand } from '../../node/commands/registry.ts';
@@ -16,6 +16,11 @@ import { openStore, type Store } from '../../node/store/store.ts';
 import { fmt, median, percentile } from './stats.ts';
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
+process.stdout.write(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${cpus().length} cores\n`,
+);
 const MACHINES = Array.from({ length: 10 }, (_, i) => `machine-${i}`);
 const RUNS = 100;
 const DAY = 86_400_000;
