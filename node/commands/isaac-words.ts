@@ -1,5 +1,6 @@
 import { UsageError } from '../../schemas/errors.ts';
 import { runImportCommand } from '../history-import/index.ts';
+import { runInviteCommand, runRevokeCommand } from '../identity/commands.ts';
 import { classifyWithSettings } from '../shell/tier-settings.ts';
 import { formatTierReport } from '../tiers/index.ts';
 import { runNaturalLanguage } from './ai.ts';
@@ -31,6 +32,10 @@ export async function runIsaacArgs(
       return runTier(rest, ctx);
     case 'import':
       return await runImportCommand(rest, ctx);
+    case 'invite':
+      return await runInviteCommand(rest, ctx);
+    case 'revoke':
+      return await runRevokeCommand(rest, ctx);
     default:
       return await runNaturalLanguage(text, ctx);
   }
