@@ -1,4 +1,5 @@
 import type { TestContext } from 'node:test';
+import type { IClientOptions } from 'mqtt';
 import { EnvelopeCodec } from '../../node/bus/codec.ts';
 import { BusSession } from '../../node/bus/session.ts';
 import { openStore, type Store } from '../../node/store/store.ts';
@@ -27,7 +28,12 @@ export async function startSyncNode(
   members: readonly MachineKeys[],
   url: string,
   home: string = tempDir(t),
-  options: { pollMs?: number; maxPayloadBytes?: number } = {},
+  options: {
+    pollMs?: number;
+    maxPayloadBytes?: number;
+    /** Login for a real isaac-broker (a fresh token per connect); default any password. */
+    connectOptions?: (url: string) => IClientOptions;
+  } = {},
 ): Promise<SyncNode> {
   const store = openStore(home);
   store.config.set('machine.name', keys.name);
@@ -67,7 +73,7 @@ export async function startSyncNode(
   session = new BusSession({
     name: keys.name,
     urls: [url],
-    connectOptions: () => ({ username: keys.name, password: 'test' }),
+    connectOptions: options.connectOptions ?? (() => ({ username: keys.name, password: 'test' })),
     outbox: store.outbox,
     statusPayload: () => ({ state: 'online', name: keys.name }),
     onConnected: () => sync.requestCatchUp(),
