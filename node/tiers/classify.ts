@@ -32,6 +32,8 @@ export interface Walk {
   depth: number;
   /** Command names as typed at the top level, for did-you-mean corrections. */
   names: NameUse[];
+  /** Files written by curl/wget earlier on the line: running one runs unseen code. */
+  downloaded: Set<string>;
 }
 
 const MAX_NESTING = 16;
@@ -41,6 +43,12 @@ const ROOT_SHELL_FLAGS = ['i', 's', '--login', '--shell'];
 
 function overrideOf(walk: Walk, name: string): Tier | undefined {
   return Object.hasOwn(walk.overrides, name) ? walk.overrides[name] : undefined;
+}
+
+function isDownloaded(path: string, walk: Walk): boolean {
+  return (
+    walk.downloaded.size > 0 && (walk.downloaded.has(path) || walk.downloaded.has(path.replace(/^\.\//, '')))
+  );
 }
 
 function higher(a: Verdict, b: Verdict): Verdict {
@@ -117,9 +125,33 @@ function recordAssignment(text: string, walk: Walk): void {
   if (!text.includes('$(') && !text.includes('`')) walk.vars.set(name, text.slice(eq + 1));
 }
 
+const RUN_LATER = /^(PROMPT_COMMAND|PS[0-4]|BASH_ENV|ENV)\+?=/;
+
+/** Variables the shell itself runs later: PROMPT_COMMAND, and $(...) inside prompts. */
+function hookVerdict(words: readonly Word[], part: string, walk: Walk): Verdict | undefined {
+  let verdict: Verdict | undefined;
+  for (const w of words) {
+    const m = RUN_LATER.exec(w.text);
+    if (!m) continue;
+    const value = w.text.slice(m[0].length);
+    const line = m[1] === 'PROMPT_COMMAND' ? value : m[1]!.startsWith('PS') ? `: ${value}` : `. ${value}`;
+    const v = nested(line, walk);
+    if (v.tier >= 3) verdict = { tier: v.tier, reason: `sets ${m[1]}, which later ${v.reason}`, part };
+  }
+  return verdict;
+}
+
 function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
   const part = commandText(cmd);
   const args = expandWords(cmd.words, walk);
+  const hook = hookVerdict(
+    /^(export|declare|typeset|local|readonly)$/.test(cmd.words[0]?.text ?? '')
+      ? [...cmd.assigns, ...cmd.words]
+      : cmd.assigns,
+    part,
+    walk,
+  );
+  if (hook?.tier === 4) return hook;
   let verdict: Verdict;
   if (args.length === 0) {
     verdict = { tier: 1, reason: cmd.assigns.length > 0 ? 'sets shell variables' : 'redirects output', part };
@@ -138,7 +170,7 @@ function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
     verdict = evaluate(args, { part, piped, stdin, topLevel: cmd.topLevel, from, prev }, walk);
   }
   for (const r of cmd.redirects) verdict = higher(verdict, redirectVerdict(r.op, r.target, part, walk));
-  return verdict;
+  return hook ? higher(verdict, hook) : verdict;
 }
 
 function redirectVerdict(op: string, target: Word | undefined, part: string, walk: Walk): Verdict {
@@ -193,6 +225,12 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
   const first = args[0];
   if (!first) return { tier: 1, reason: 'runs nothing', part: site.part };
   if (first.dynamic || (first.glob && /[*?]|\[.*\]/.test(first.text))) return dynamicName(args, site, walk);
+  if (/^[!^]./.test(first.text) && first.word && !first.word.quoted) {
+    return ruleOf(3, 'repeats a command from the shell history, which could be anything', site);
+  }
+  if (isDownloaded(first.text, walk)) {
+    return ruleOf(3, `runs ${first.text}, downloaded on this line without being read`, site);
+  }
   const name = basename(first.text);
   if (first.word && site.topLevel && !first.text.includes('/'))
     walk.names.push({ name: first.text, word: first.word });
@@ -213,7 +251,7 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
     }
     case 'source':
     case '.':
-      if (args.slice(1).some((a) => a.dynamic)) {
+      if (args.slice(1).some((a) => a.dynamic || isDownloaded(a.text, walk))) {
         return { tier: 3, reason: 'runs a script produced by another command', part: site.part };
       }
       break;
@@ -229,10 +267,51 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
     }
     case 'ssh': {
       const u = unwrap({ short: SSH_VALUE_OPTIONS, positional: 1 }, args);
-      if (u.inner.length === 0) return ruleVerdict(name, args, site, walk);
+      let verdict = ruleVerdict(name, args, site, walk);
+      // ProxyCommand and LocalCommand run here, not on the remote machine.
+      for (let k = 1; k < args.length - 1; k++) {
+        const m =
+          args[k]!.text === '-o'
+            ? /^(ProxyCommand|LocalCommand)[= ]\s*(.*)$/is.exec(args[k + 1]!.text)
+            : null;
+        if (m?.[2]) verdict = higher(verdict, nested(m[2], walk));
+      }
+      if (u.inner.length === 0) return verdict;
       const inner = nested(u.inner.map((a) => a.text).join(' '), walk);
       const host = args[args.length - u.inner.length - 1]?.text ?? 'the remote machine';
-      return higher(ruleVerdict(name, args, site, walk), { ...inner, reason: `on ${host}: ${inner.reason}` });
+      return higher(verdict, { ...inner, reason: `on ${host}: ${inner.reason}` });
+    }
+    case 'curl':
+    case 'wget':
+      for (let k = 1; k < args.length; k++) {
+        const a = args[k]!.text;
+        const next = args[k + 1]?.text;
+        if (
+          (a === '-o' || a === '-O' || a === '--output' || a === '--output-document') &&
+          next &&
+          next !== '-'
+        ) {
+          walk.downloaded.add(next);
+        } else if (/^--output(-document)?=/.test(a)) walk.downloaded.add(a.slice(a.indexOf('=') + 1));
+        else if (name === 'curl' && /^-[a-zA-Z]*o$/.test(a) && next) walk.downloaded.add(next);
+        else if (
+          /^https?:\/\/[^?#]*\/([^/?#]+)$/.test(a) &&
+          (name === 'wget' || args.some((x) => /^-[a-zA-Z]*O$|^--remote-name$/.test(x.text)))
+        ) {
+          walk.downloaded.add(/\/([^/?#]+)$/.exec(a)![1]!);
+        }
+      }
+      break;
+    case 'parallel': {
+      const split = args.findIndex((a) => a.text === ':::');
+      const command = args
+        .slice(1, split < 0 ? undefined : split)
+        .filter((a, k) => k > 0 || !a.text.startsWith('-'));
+      const items = split < 0 ? [] : args.slice(split + 1, split + 17);
+      return higher(
+        ruleVerdict(name, args, site, walk),
+        evaluate([...command, ...items], { ...site, topLevel: false }, walk),
+      );
     }
     case 'at':
     case 'batch': {
@@ -254,8 +333,13 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
     }
   }
   const code = INTERPRETERS.get(name);
-  if (code !== undefined)
+  if (code !== undefined) {
+    const script = args.slice(1).find((a) => !a.text.startsWith('-'));
+    if (code !== '' && script && isDownloaded(script.text, walk)) {
+      return ruleOf(3, `runs ${script.text}, downloaded on this line without being read`, site);
+    }
     return higher(ruleVerdict(name, args, site, walk), inlineCode(code, args, site, walk));
+  }
   return ruleVerdict(name, args, site, walk);
 }
 
@@ -305,7 +389,7 @@ function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Walk): Ver
   } else if (name === 'env' && (u.values.get('S') ?? u.values.get('--split-string'))) {
     const split = (u.values.get('S') ?? u.values.get('--split-string'))!;
     inner = nested([split.text, ...u.inner.map(quoteForLine)].join(' '), walk);
-  } else if (name === 'watch') {
+  } else if (name === 'watch' || name === 'sg') {
     inner =
       u.inner.length === 0
         ? ruleOf(1, 'shows usage', site)
@@ -346,7 +430,7 @@ function evaluateXargs(inner: Arg[], site: Site, walk: Walk): Verdict {
   return higher(verdict, evaluate(withItems, { ...innerSite, topLevel: false }, walk));
 }
 
-const RUNS_STRING = new Set(['su', 'runuser', 'flock']);
+const RUNS_STRING = new Set(['su', 'runuser', 'flock', 'script', 'sg']);
 
 /** `-c CMD` may follow the user or lock file (`su root -c CMD`, `flock FILE -c CMD`). */
 function commandOption(values: Map<string, Arg>, args: readonly Arg[]): Arg | undefined {
@@ -390,6 +474,9 @@ function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk): Verdi
   }
   if (operand && !readsStdin) {
     if (operand.dynamic) return ruleOf(3, 'runs a script produced by another command', site);
+    if (isDownloaded(operand.text, walk)) {
+      return ruleOf(3, `runs ${operand.text}, downloaded on this line without being read`, site);
+    }
     return shellRule(name, 2, `runs the script ${operand.text}`, site, walk);
   }
   if (site.stdin !== undefined) {
@@ -476,6 +563,7 @@ function inlineCode(letters: string, args: Arg[], site: Site, walk: Walk): Verdi
 }
 
 function scanCode(body: Arg | undefined, site: Site, walk: Walk): Verdict {
+  if (body?.dynamic) return { tier: 3, reason: 'runs inline code computed at run time', part: site.part };
   if (!body || !RUNS_SHELL.test(body.text)) return { tier: 1, reason: 'runs inline code', part: site.part };
   let verdict: Verdict = { tier: 3, reason: 'the inline program runs shell commands', part: site.part };
   const literals = body.text.match(/'[^']*'|"[^"]*"|`[^`]*`/g) ?? [];

@@ -66,6 +66,7 @@ function walkFor(options: ClassifyOptions): Walk {
     cwd: undefined,
     depth: 0,
     names: [],
+    downloaded: new Set(),
   };
 }
 

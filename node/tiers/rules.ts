@@ -203,7 +203,7 @@ function matches(rule: Rule, input: RuleInput, split: SplitArgs): boolean {
     if (!positional[0] || !rule.sub2.has(positional[0])) return false;
     positional = positional.slice(1);
   }
-  if (rule.noArgs && positional.length > 0) return false;
+  if (rule.noArgs && positional.some((a) => a !== '-')) return false;
   if (rule.piped !== undefined && rule.piped !== input.piped) return false;
   if (rule.flag && !rule.flag.some((f) => hasFlag(split.flags, f))) return false;
   if (rule.allFlags && !rule.allFlags.every((f) => hasFlag(split.flags, f))) return false;

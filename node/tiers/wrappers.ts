@@ -110,6 +110,26 @@ const WRAPPER_TABLE: Record<string, WrapperSpec> = {
       '--host',
     ],
   },
+  script: {
+    short: 'cEIOTBm',
+    long: ['--command', '--echo', '--log-in', '--log-out', '--log-timing', '--logging-format'],
+  },
+  sg: { short: 'c', positional: 1 },
+  unshare: { short: 'SGRw', long: ['--setuid', '--setgid', '--root', '--wd'] },
+  nsenter: { short: 'tSGrw', long: ['--target', '--setuid', '--setgid'], elevates: true },
+  setpriv: {
+    long: [
+      '--reuid',
+      '--regid',
+      '--groups',
+      '--inh-caps',
+      '--ambient-caps',
+      '--bounding-set',
+      '--securebits',
+      '--selinux-label',
+      '--apparmor-profile',
+    ],
+  },
   watch: { short: 'nq', long: ['--interval', '--equexit'] },
 };
 
