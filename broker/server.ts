@@ -5,10 +5,12 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type Logger, pino } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
+import { ConfigError } from '../schemas/errors.ts';
 import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
 import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from './limits.ts';
+import { lockDataDir } from './lock.ts';
 import { createSqlitePersistence, SESSIONS_DB_FILE } from './persistence/sqlite.ts';
 import { type AedesPersistence, boundQueues } from './queue-bound.ts';
 import { BrokerState } from './state.ts';
@@ -76,11 +78,19 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const log = options.logger ?? pino({ level: 'info' });
   const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const tls = loadTls(dataDir);
-  const state = new BrokerState(dataDir);
+  const unlock = lockDataDir(dataDir);
+  let state: BrokerState;
+  let persistence: AedesPersistence;
+  try {
+    state = new BrokerState(dataDir);
+    const chosen = options.persistence ?? defaultPersistence;
+    persistence = typeof chosen === 'function' ? await chosen({ dataDir, log }) : chosen;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const counters = new Counters();
 
-  const chosen = options.persistence ?? defaultPersistence;
-  const persistence = typeof chosen === 'function' ? await chosen({ dataDir, log }) : chosen;
   const queues = boundQueues(persistence, limits.maxQueued, counters, log);
 
   const admins = new WeakSet<Client>();
@@ -276,7 +286,15 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   } catch (err) {
     for (const server of servers) server.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await persistence.destroy?.();
     state.close();
+    unlock();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const { address, port } = err as { address?: string; port?: number };
+      throw new ConfigError(`port ${port} on ${address} is already in use`, {
+        hint: 'choose another --tls-port/--tcp-port/--ws-port, or stop the program using it',
+      });
+    }
     throw err;
   }
   log.info({ ...ports, fingerprint: tls.fingerprint, id: aedes.id }, 'listening');
@@ -315,6 +333,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       await persistence.destroy?.();
       if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), { ...status(), stopped: true });
       state.close();
+      unlock();
       log.info('stopped');
     })();
     return closing;

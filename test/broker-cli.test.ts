@@ -243,11 +243,15 @@ test('the offline queue bound holds across a restart (depth is read back from th
   });
   const alpha2 = await second.connect('alpha');
   for (let i = 0; i < 5; i++) await alpha2.publishAsync('isaac/beta/msg', `after ${i}`, { qos: 1 });
-  await waitFor(() => second.logs().some((l) => l.includes('"reason":"queue-full"')), 'queue-full logged');
+  await waitFor(
+    () => second.logs().some((l) => l.includes('"reason":"queue-full"')),
+    'queue-full logged',
+    20_000,
+  );
   const received: string[] = [];
   const back = await second.connect('beta');
   back.on('message', (_topic, payload) => received.push(payload.toString()));
-  await waitFor(() => received.length >= 5, 'five messages');
+  await waitFor(() => received.length >= 5, 'five messages', 20_000);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(received, ['before 0', 'before 1', 'before 2', 'after 0', 'after 1']);
 });
