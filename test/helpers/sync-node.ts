@@ -33,6 +33,8 @@ export async function startSyncNode(
     maxPayloadBytes?: number;
     /** Login for a real isaac-broker (a fresh token per connect); default any password. */
     connectOptions?: (url: string) => IClientOptions;
+    /** Sees every body before it is sealed (to check what would leave the machine). */
+    onSend?: (type: string, to: string, body: unknown) => void;
   } = {},
 ): Promise<SyncNode> {
   const store = openStore(home);
@@ -50,6 +52,7 @@ export async function startSyncNode(
       me: keys.name,
       peers: () => members.map((m) => m.name).filter((n) => n !== keys.name),
       enqueue: (type, to, body, exp) => {
+        options.onSend?.(type, to, body);
         const sealed = codec.seal({ type, to, body, exp });
         const row = {
           id: sealed.id,
