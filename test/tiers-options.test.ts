@@ -192,6 +192,13 @@ describe('corrections', () => {
     assert.equal(classify('./gti status', options).correction, undefined);
     assert.equal(classify('gti status').correction, undefined, 'no lookup given: no correction');
   });
+  test('the part of a correction is the simple command with the typo', () => {
+    assert.equal(classify('ls && gti status -s', options).part, 'gti status -s');
+  });
+  test('a name that is itself a candidate (an alias from history) is not corrected', () => {
+    const c = classify('ll -h', { commandExists: () => false, candidates: () => ['ll', 'ls'] });
+    assert.equal(c.correction, undefined);
+  });
   test('tier 4 lines are refused, not corrected', () => {
     assert.equal(classify('gti status; rm -rf /', options).tier, 4);
   });

@@ -20,6 +20,8 @@ export interface Verdict {
 export interface NameUse {
   name: string;
   word: Word;
+  /** The simple command the name starts. */
+  part: string;
 }
 
 export interface Walk {
@@ -233,7 +235,7 @@ function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
   }
   const name = basename(first.text);
   if (first.word && site.topLevel && !first.text.includes('/'))
-    walk.names.push({ name: first.text, word: first.word });
+    walk.names.push({ name: first.text, word: first.word, part: site.part });
   const wrapper = WRAPPERS.get(name);
   if (wrapper) return evaluateWrapper(name, args, site, walk);
   if (SHELLS.has(name)) return evaluateShell(name, args, site, walk);

@@ -93,6 +93,7 @@ export function classify(line: string, options: ClassifyOptions = {}): Classific
 }
 
 interface Replacement {
+  part: string;
   start: number;
   end: number;
   from: string;
@@ -109,17 +110,19 @@ function correct(
   const exists = options.commandExists!;
   const replacements: Replacement[] = [];
   let ambiguous = false;
-  let pool: string[] | undefined;
+  let pool: Set<string> | undefined;
   const done = new Set<number>();
   for (const use of names) {
     const { name, word } = use;
     if (done.has(word.start) || !name || KEYWORDS.has(name) || functions.has(name) || exists(name)) continue;
     done.add(word.start);
-    pool ??= [...(options.candidates?.() ?? [])];
+    pool ??= new Set(options.candidates?.() ?? []);
+    // A name among the candidates (an alias typed before, say) is known even if not on PATH.
+    if (pool.has(name)) continue;
     const hit = suggest(name, pool);
     if (!hit) continue;
     if (hit.distance > 1 || !hit.unique) ambiguous = true;
-    replacements.push({ start: word.start, end: word.end, from: name, to: hit.name });
+    replacements.push({ start: word.start, end: word.end, from: name, to: hit.name, part: use.part });
   }
   if (replacements.length === 0) return undefined;
   let corrected = line;
@@ -141,7 +144,7 @@ function correct(
   const reason = ambiguous
     ? `command not found; did you mean ${what}?`
     : `command not found; corrected ${what}`;
-  return { tier, reason, part: replacements[0]!.from, correction: corrected };
+  return { tier, reason, part: replacements[0]!.part, correction: corrected };
 }
 
 /** `tier.<command>` config entries as overrides; `tier.default` and invalid values are skipped. */

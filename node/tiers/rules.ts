@@ -5,6 +5,24 @@ import { classifyTarget, TARGET_CLASSES, type TargetClass } from './targets.ts';
 /**
  * The shipped tier rules (rules.json): per command name a base tier and reason, and an ordered
  * list of argument rules — the first rule that matches decides, otherwise the base applies.
+ *
+ * rules.json format:
+ *   defaultTier            tier of commands no entry knows (config tier.default overrides it)
+ *   commands.NAME          { tier, reason, valueOpts?, rules? } or { same: OTHER } to share an entry
+ *     valueOpts            options whose next word is their value (git -C DIR), so it is not
+ *                          mistaken for a subcommand or target
+ *     rules[]              { tier, reason, ...conditions }; every condition given must hold:
+ *       sub / sub2         first / second positional word is one of these (git push, docker system prune)
+ *       flag / allFlags    any / all of these options; a one-letter "-r" also matches inside "-rf"
+ *       target             a positional (after sub/sub2) is one of: root (/, /*), home (~, $HOME,
+ *                          /home/NAME), systemdir (/usr, /etc, ...), device (/dev/sda, /dev/nvme0n1,
+ *                          ...), systemfile (/etc/passwd, /boot/..., /bin/...), etc (other /etc files)
+ *       targetKey          look for the target in KEY=path words instead (dd's of=)
+ *       arg / word         a regular expression matching a positional / any word
+ *       piped / noArgs     stdin comes from a pipe / there is no positional word
+ *   patterns[]             { name: regex, same: NAME } for families such as mkfs.*
+ * Wrappers (sudo, env, xargs, ...), shells' -c strings, eval, find -exec and redirections are
+ * handled in code (classify.ts, wrappers.ts) because they need parsing, not patterns.
  */
 
 export type Tier = 1 | 2 | 2.5 | 3 | 4;
