@@ -22,17 +22,11 @@ export function prepareStatements(db: Database.Database) {
       `SELECT seq, broker_id FROM outgoing
         WHERE client_id = ? AND broker_id IS ? AND broker_counter IS ? ORDER BY seq LIMIT 1`,
     ),
-    findOtherByMessageId: q(
-      `SELECT seq, broker_id FROM outgoing
-        WHERE client_id = ? AND message_id = ? AND broker_id IS NOT ? ORDER BY seq LIMIT 1`,
-    ),
-    setMessageId: q('UPDATE outgoing SET message_id = ? WHERE seq = ?'),
     replaceQueued: q(
       'UPDATE outgoing SET broker_id = ?, broker_counter = ?, message_id = ?, packet = ? WHERE seq = ?',
     ),
-    findByMessageId: q(
-      'SELECT seq, broker_id, message_id, packet FROM outgoing WHERE client_id = ? AND message_id = ? ORDER BY seq LIMIT 1',
-    ),
+    getQueued: q('SELECT seq, message_id, packet FROM outgoing WHERE seq = ?'),
+    storedMessageIds: q('SELECT seq, client_id, message_id FROM outgoing WHERE message_id IS NOT NULL'),
     deleteQueued: q('DELETE FROM outgoing WHERE seq = ?'),
     deleteQueueOf: q('DELETE FROM outgoing WHERE client_id = ?'),
     lastSeqOf: q('SELECT MAX(seq) AS m FROM outgoing WHERE client_id = ?'),

@@ -10,6 +10,7 @@ import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../schemas/errors.ts';
 import { installAckAfterStore } from './ack-after-store.ts';
+import { GroupCommit } from './group-commit.ts';
 import type {
   AedesAsyncPersistence,
   BrokerHandle,
@@ -74,7 +75,12 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   readonly #sql: Statements;
   readonly #maxQueued: number;
   readonly #options: SqlitePersistenceOptions;
-  readonly #trie: SubscriptionTrie = subscriptionTrie();
+  #trie: SubscriptionTrie = subscriptionTrie();
+  readonly #commit: GroupCommit;
+  // Message ids name packets only within one connection, so they live in memory: seq -> id and
+  // per session id -> seq. After a restart Aedes numbers every queued packet afresh anyway.
+  readonly #messageIdOf = new Map<number, number>();
+  readonly #seqByMessageId = new Map<string, Map<number, Set<number>>>();
   readonly #subscriptions = new Map<string, Map<string, StoredRecord>>();
   readonly #retained = new Map<string, StoredPacket>();
   readonly #queueDepth = new Map<string, number>();
@@ -97,6 +103,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
       });
     }
     this.#sql = prepareStatements(this.#db);
+    this.#commit = new GroupCommit(this.#db, () => this.#load());
     this.#load();
   }
 
@@ -105,6 +112,10 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   }
 
   #load(): void {
+    this.#trie = subscriptionTrie();
+    this.#subscriptions.clear();
+    this.#retained.clear();
+    this.#queueDepth.clear();
     for (const row of this.#sql.allRetained.all() as { topic: string; packet: Buffer }[]) {
       this.#retained.set(row.topic, decode(row.packet));
     }
@@ -117,6 +128,15 @@ export class SqlitePersistence implements AedesAsyncPersistence {
     }
     for (const row of this.#sql.queueDepths.all() as { client_id: string; n: number }[]) {
       this.#queueDepth.set(row.client_id, row.n);
+    }
+    this.#messageIdOf.clear();
+    this.#seqByMessageId.clear();
+    for (const row of this.#sql.storedMessageIds.all() as {
+      seq: number;
+      client_id: string;
+      message_id: number;
+    }[]) {
+      this.#assign(row.client_id, row.seq, row.message_id);
     }
   }
 
@@ -134,13 +154,15 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async storeRetained(pkt: StoredPacket): Promise<void> {
     const packet = { ...pkt };
     const empty = packet.payload === undefined || packet.payload.length === 0;
-    if (empty) {
-      this.#sql.deleteRetained.run(packet.topic);
-      this.#retained.delete(packet.topic ?? '');
-    } else {
-      this.#sql.putRetained.run(packet.topic, encode(packet));
-      this.#retained.set(packet.topic ?? '', packet);
-    }
+    await this.#commit.run(() => {
+      if (empty) {
+        this.#sql.deleteRetained.run(packet.topic);
+        this.#retained.delete(packet.topic ?? '');
+      } else {
+        this.#sql.putRetained.run(packet.topic, encode(packet));
+        this.#retained.set(packet.topic ?? '', packet);
+      }
+    });
   }
 
   createRetainedStream(pattern: string): Readable {
@@ -185,7 +207,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   }
 
   async addSubscriptions(client: SessionRef, subs: SubscriptionRecord[]): Promise<void> {
-    this.#db.transaction(() => {
+    await this.#commit.run(() => {
       for (const sub of subs) {
         const record: StoredRecord = { qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl };
         if (sub.subscriptionIdentifier !== undefined)
@@ -193,13 +215,13 @@ export class SqlitePersistence implements AedesAsyncPersistence {
         this.#sql.putSubscription.run(client.id, sub.topic, encode(record));
         this.#addToMemory(client.id, sub.topic, record);
       }
-    })();
+    }, subs.length > 1);
   }
 
   async removeSubscriptions(client: SessionRef, topics: string[]): Promise<void> {
     const stored = this.#subscriptions.get(client.id);
     if (!stored) return;
-    this.#db.transaction(() => {
+    await this.#commit.run(() => {
       for (const topic of topics) {
         const record = stored.get(topic);
         if (record === undefined) continue;
@@ -207,8 +229,8 @@ export class SqlitePersistence implements AedesAsyncPersistence {
         stored.delete(topic);
         this.#sql.deleteSubscription.run(client.id, topic);
       }
-    })();
-    if (stored.size === 0) this.#subscriptions.delete(client.id);
+      if (stored.size === 0) this.#subscriptions.delete(client.id);
+    }, topics.length > 1);
   }
 
   async subscriptionsByClient(client: SessionRef): Promise<SubscriptionRecord[]> {
@@ -232,7 +254,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
       if (record.qos > 0) this.#trie.remove(topic, { clientId: client.id, topic });
     }
     this.#subscriptions.delete(client.id);
-    this.#sql.deleteSubscriptionsOf.run(client.id);
+    await this.#commit.run(() => this.#sql.deleteSubscriptionsOf.run(client.id));
   }
 
   getClientList(topic: string): Readable {
@@ -277,62 +299,103 @@ export class SqlitePersistence implements AedesAsyncPersistence {
 
   async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
     const queued = toPacket(packet);
-    this.#db.transaction(() => this.#enqueueOne(sub.clientId, queued, encode(queued)))();
+    await this.#commit.run(() => this.#enqueueOne(sub.clientId, queued, encode(queued)));
   }
 
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: StoredPacket): Promise<void> {
     const queued = toPacket(packet);
     const blob = encode(queued);
-    this.#db.transaction(() => {
+    await this.#commit.run(() => {
       for (const sub of subs) this.#enqueueOne(sub.clientId, queued, blob);
-    })();
+    }, subs.length > 1);
   }
 
-  #readQueued(row: { message_id: number | null; packet: Buffer }): StoredPacket {
+  #idsOf(clientId: string): Map<number, Set<number>> {
+    let ids = this.#seqByMessageId.get(clientId);
+    if (!ids) {
+      ids = new Map();
+      this.#seqByMessageId.set(clientId, ids);
+    }
+    return ids;
+  }
+
+  /** Records (or, with null, forgets) the message id a queued packet is in flight under. */
+  #assign(clientId: string, seq: number, messageId: number | null): void {
+    const ids = this.#idsOf(clientId);
+    const old = this.#messageIdOf.get(seq);
+    if (old !== undefined) {
+      const seqs = ids.get(old);
+      seqs?.delete(seq);
+      if (seqs?.size === 0) ids.delete(old);
+    }
+    if (messageId === null) {
+      this.#messageIdOf.delete(seq);
+      if (ids.size === 0) this.#seqByMessageId.delete(clientId);
+      return;
+    }
+    this.#messageIdOf.set(seq, messageId);
+    const seqs = ids.get(messageId);
+    if (seqs) seqs.add(seq);
+    else ids.set(messageId, new Set([seq]));
+  }
+
+  /** The oldest queued packet of the session in flight under this id (as the reference finds it). */
+  #seqOf(clientId: string, messageId: number): number | undefined {
+    const seqs = this.#seqByMessageId.get(clientId)?.get(messageId);
+    if (!seqs || seqs.size === 0) return undefined;
+    return Math.min(...seqs);
+  }
+
+  #readQueued(row: { seq: number; message_id: number | null; packet: Buffer }): StoredPacket {
     const packet = decode<StoredPacket>(row.packet);
-    if (row.message_id !== null) packet.messageId = row.message_id;
+    const messageId = this.#messageIdOf.get(row.seq) ?? row.message_id;
+    if (messageId !== null) packet.messageId = messageId;
     return packet;
   }
 
   async outgoingUpdate(client: SessionRef, packet: StoredPacket): Promise<void> {
-    type Match = { seq: number; broker_id: string | null } | undefined;
-    // the packet's own row by brokerId+brokerCounter, else (a PUBREL) the row it follows by messageId
     const brokerId = packet.brokerId ?? null;
     const messageId = typeof packet.messageId === 'number' ? packet.messageId : null;
-    let row: Match;
+    // the packet's own row by brokerId+brokerCounter: only its message id changes (kept in memory)
     if (brokerId !== null) {
-      row = this.#sql.findByCounter.get(client.id, brokerId, packet.brokerCounter ?? null) as Match;
-      if (!row && messageId !== null)
-        row = this.#sql.findOtherByMessageId.get(client.id, messageId, brokerId) as Match;
-    } else if (messageId !== null) {
-      row = this.#sql.findByMessageId.get(client.id, messageId) as Match;
+      const own = this.#sql.findByCounter.get(client.id, brokerId, packet.brokerCounter ?? null) as
+        | { seq: number }
+        | undefined;
+      if (own) {
+        this.#assign(client.id, own.seq, messageId);
+        return;
+      }
     }
-    if (!row) throw noSuchPacket();
-    if (brokerId !== null && row.broker_id === brokerId) {
-      this.#sql.setMessageId.run(packet.messageId ?? null, row.seq);
-    } else {
-      // a PUBREL replacing the PUBLISH it follows (QoS 2)
-      this.#sql.replaceQueued.run(
-        packet.brokerId ?? null,
-        packet.brokerCounter ?? null,
-        packet.messageId ?? null,
-        encode({ ...packet }),
-        row.seq,
-      );
-    }
+    // otherwise a PUBREL (QoS 2) replacing the PUBLISH it follows, found by message id
+    const seq = messageId === null ? undefined : this.#seqOf(client.id, messageId);
+    if (seq === undefined) throw noSuchPacket();
+    const replacement = encode({ ...packet });
+    await this.#commit.run(() =>
+      this.#sql.replaceQueued.run(brokerId, packet.brokerCounter ?? null, messageId, replacement, seq),
+    );
+    this.#assign(client.id, seq, messageId);
   }
 
   async outgoingClearMessageId(client: SessionRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     if (typeof packet?.messageId !== 'number') return undefined;
-    const row = this.#sql.findByMessageId.get(client.id, packet.messageId) as
+    const seq = this.#seqOf(client.id, packet.messageId);
+    if (seq === undefined) return undefined;
+    const row = this.#sql.getQueued.get(seq) as
       | { seq: number; message_id: number | null; packet: Buffer }
       | undefined;
-    if (!row) return undefined;
-    this.#sql.deleteQueued.run(row.seq);
-    const depth = this.#queueDepth.get(client.id) ?? 1;
-    if (depth > 1) this.#queueDepth.set(client.id, depth - 1);
-    else this.#queueDepth.delete(client.id);
-    return this.#readQueued(row);
+    if (!row) {
+      this.#assign(client.id, seq, null);
+      return undefined;
+    }
+    const cleared = this.#readQueued(row);
+    await this.#commit.run(() => {
+      this.#sql.deleteQueued.run(seq);
+      this.#assign(client.id, seq, null);
+      const depth = this.#queueDepth.get(client.id) ?? 1;
+      if (depth > 1) this.#queueDepth.set(client.id, depth - 1);
+      else this.#queueDepth.delete(client.id);
+    });
+    return cleared;
   }
 
   outgoingStream(client: SessionRef): Readable {
@@ -340,7 +403,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
     // reach an online client live, not through this stream
     const last = (this.#sql.lastSeqOf.get(client.id) as { m: number | null }).m ?? 0;
     const sql = this.#sql;
-    const read = (row: { message_id: number | null; packet: Buffer }) => this.#readQueued(row);
+    const read = (row: { seq: number; message_id: number | null; packet: Buffer }) => this.#readQueued(row);
     function* pages(): Generator<StoredPacket> {
       let after = 0;
       for (;;) {
@@ -364,7 +427,8 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async incomingStorePacket(client: SessionRef, packet: StoredPacket): Promise<void> {
     const stored = toPacket(packet);
     stored.messageId = packet.messageId;
-    this.#sql.putIncoming.run(client.id, packet.messageId, encode(stored));
+    const blob = encode(stored);
+    await this.#commit.run(() => this.#sql.putIncoming.run(client.id, packet.messageId, blob));
   }
 
   async incomingGetPacket(
@@ -379,12 +443,14 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   }
 
   async incomingDelPacket(client: SessionRef, packet: Pick<StoredPacket, 'messageId'>): Promise<void> {
-    const result = this.#sql.deleteIncoming.run(client.id, packet.messageId ?? null);
+    const result = await this.#commit.run(() =>
+      this.#sql.deleteIncoming.run(client.id, packet.messageId ?? null),
+    );
     if (result.changes === 0) throw noSuchPacket();
   }
 
   async cleanIncoming(client: SessionRef): Promise<void> {
-    this.#sql.deleteIncomingOf.run(client.id);
+    await this.#commit.run(() => this.#sql.deleteIncomingOf.run(client.id));
   }
 
   // ---- wills -------------------------------------------------------------------------------
@@ -392,7 +458,8 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async putWill(client: SessionRef, packet: StoredPacket): Promise<void> {
     packet.brokerId = this.#broker?.id;
     packet.clientId = client.id;
-    this.#sql.putWill.run(client.id, packet.brokerId ?? null, encode({ ...packet }));
+    const blob = encode({ ...packet });
+    await this.#commit.run(() => this.#sql.putWill.run(client.id, packet.brokerId ?? null, blob));
   }
 
   async getWill(client: SessionRef): Promise<StoredPacket | undefined> {
@@ -402,7 +469,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
 
   async delWill(client: SessionRef): Promise<StoredPacket | undefined> {
     const will = await this.getWill(client);
-    this.#sql.deleteWill.run(client.id);
+    await this.#commit.run(() => this.#sql.deleteWill.run(client.id));
     return will;
   }
 
@@ -431,12 +498,15 @@ export class SqlitePersistence implements AedesAsyncPersistence {
   async dropSession(clientId: string): Promise<number> {
     const queued = this.queueDepth(clientId);
     await this.cleanSubscriptions({ id: clientId });
-    this.#db.transaction(() => {
+    await this.#commit.run(() => {
       this.#sql.deleteQueueOf.run(clientId);
       this.#sql.deleteIncomingOf.run(clientId);
       this.#sql.deleteWill.run(clientId);
-    })();
-    this.#queueDepth.delete(clientId);
+      this.#queueDepth.delete(clientId);
+    }, true);
+    const ids = this.#seqByMessageId.get(clientId);
+    for (const seqs of ids?.values() ?? []) for (const seq of seqs) this.#messageIdOf.delete(seq);
+    this.#seqByMessageId.delete(clientId);
     return queued;
   }
 
@@ -444,6 +514,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#uninstall?.();
+    this.#commit.flush();
     this.#db.close();
   }
 }
