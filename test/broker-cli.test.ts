@@ -9,7 +9,10 @@ import test from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
+import { pino } from 'pino';
 import { loadConfig } from '../broker/config.ts';
+import { initDataDir } from '../broker/init.ts';
+import { startBroker } from '../broker/server.ts';
 import { certFingerprint } from '../schemas/fingerprint.ts';
 import { pinnedTlsOptions, startTestBroker } from './helpers/broker.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
@@ -254,4 +257,23 @@ test('the offline queue bound holds across a restart (depth is read back from th
   await waitFor(() => received.length >= 5, 'five messages', 20_000);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(received, ['before 0', 'before 1', 'before 2', 'after 0', 'after 1']);
+});
+
+test('a second broker on the same data dir, or on a taken port, refuses to start with one clear error', async (t) => {
+  const broker = await startTestBroker(t, { machines: ['alpha'] });
+  const quiet = pino({ level: 'silent' });
+  await assert.rejects(
+    startBroker({ dataDir: broker.dataDir, tlsPort: 0, tcpPort: 0, logger: quiet }),
+    /is in use by isaac-broker/,
+  );
+  const other = join(tempDir(t), 'other');
+  initDataDir(other);
+  await assert.rejects(
+    startBroker({ dataDir: other, tlsPort: 0, tcpPort: broker.ports.tcp as number, logger: quiet }),
+    /port \d+ on 127\.0\.0\.1 is already in use/,
+  );
+  // the failed start released its lock and files: a correct start works
+  const ok = await startBroker({ dataDir: other, tlsPort: 0, tcpPort: 0, logger: quiet, statusFile: false });
+  await ok.close();
+  assert.ok((await broker.connect('alpha')).connected, 'the first broker was not disturbed');
 });
