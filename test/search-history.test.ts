@@ -196,3 +196,12 @@ test('the FTS plan and the filtered-scan plan give the same hits in the same ord
   assert.match(cafe.command, /café/, 'diacritics fold like the index');
   assert.equal(cafe.command.slice(cafe.spans[0]![0], cafe.spans[0]![1]), 'café');
 });
+
+test('a database without the covering index (opened read-only before migrating) still searches', (t) => {
+  const store = seeded(t);
+  store.db.exec('DROP INDEX commands_search_filter');
+  assert.deepEqual(
+    commands(searchHistory(store, { text: 'make', failed: true, machine: 'nas' }, { plan: 'fts' })),
+    ['make test'],
+  );
+});

@@ -49,14 +49,22 @@ type Row = Omit<SearchHit, 'spans' | 'score'>;
 const WINDOW_MIN = 200;
 const HIT_COLUMNS = 'c.id, c.origin, c.seq, c.ts, c.command, c.cwd, c.exit, c.duration_ms, c.source';
 
-const tuned = new WeakSet<Db>();
+/** Per open database: whether migration 2's covering index is there (a read-only open skips migrations). */
+const tuned = new WeakMap<Db, { coveringIndex: boolean }>();
 
 /** The default 2 MB page cache makes every filtered join page-fault; 32 MB keeps the hot rows. */
-function tune(db: Db): void {
-  if (tuned.has(db)) return;
-  tuned.add(db);
+function tune(db: Db): { coveringIndex: boolean } {
+  const known = tuned.get(db);
+  if (known) return known;
   const current = db.pragma('cache_size', { simple: true }) as number;
   if (current < 0 ? -current < 32768 : current * 4 < 32768) db.pragma('cache_size = -32768');
+  const coveringIndex =
+    db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'commands_search_filter'")
+      .get() !== undefined;
+  const info = { coveringIndex };
+  tuned.set(db, info);
+  return info;
 }
 
 interface Filters {
@@ -115,10 +123,11 @@ export function searchHistory(
   options: { plan?: SearchPlan } = {},
 ): SearchHit[] {
   const db = dbOf(source);
-  tune(db);
+  const { coveringIndex } = tune(db);
   const limit = Math.max(1, Math.floor(query.limit ?? 20));
   const parsed = parseQuery(query.text);
   const f = filters(query);
+  if (!coveringIndex) f.needsRow = true;
   if (parsed.match === undefined)
     return newestMatching(db, parsed.literal, f, limit, query.distinct ?? false);
   // Distinct needs room for the duplicates it drops (a history is mostly repeats).
