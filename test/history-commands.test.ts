@@ -96,6 +96,16 @@ test('/search filters, --json lines and an empty result that says so', async (t)
   assert.equal((await run(store, '/search git --machine Bad_Name')).status, 2);
   assert.equal((await run(store, '/search git --limit 0')).status, 2);
   assert.equal((await run(store, '/search')).status, 2);
+  const inSrc = await run(store, '/search --cwd ~/src --json');
+  assert.deepEqual(
+    inSrc.out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).command)
+      .sort(),
+    ['git push origin main', 'git status'],
+    '~ is the home directory',
+  );
   const phrase = await run(store, '/search "origin main"');
   assert.match(phrase.out, /git push origin main/);
 });

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { isMachineName } from '../../schemas/names.ts';
 import { formatRows, jsonLines, printable } from '../search/format.ts';
@@ -48,7 +49,18 @@ function patternText(rest: readonly string[]): string {
   return rest.map((a) => (/\s/.test(a) ? `"${a.replace(/"/g, '')}"` : a)).join(' ');
 }
 
-function filterQuery(options: Record<string, string | boolean>, text: string): HistoryQuery {
+/** `~` and relative directories as the user means them (the shell does not expand option values here). */
+function resolveDir(dir: string, env: NodeJS.ProcessEnv): string {
+  if ((dir === '~' || dir.startsWith('~/')) && env.HOME) return posix.join(env.HOME, dir.slice(1));
+  if (!dir.startsWith('/') && env.PWD) return posix.resolve(env.PWD, dir);
+  return dir;
+}
+
+function filterQuery(
+  options: Record<string, string | boolean>,
+  text: string,
+  env: NodeJS.ProcessEnv,
+): HistoryQuery {
   const query: HistoryQuery = { text };
   const str = (key: string) => (typeof options[key] === 'string' ? (options[key] as string) : undefined);
   const machine = str('machine');
@@ -66,7 +78,7 @@ function filterQuery(options: Record<string, string | boolean>, text: string): H
     query.exit = Number(exit);
   }
   const cwd = str('cwd');
-  if (cwd !== undefined) query.cwd = cwd;
+  if (cwd !== undefined) query.cwd = resolveDir(cwd, env);
   if (options.failed === true) query.failed = true;
   return query;
 }
@@ -94,7 +106,7 @@ const search: SlashCommand = {
       every: 'boolean',
       json: 'boolean',
     });
-    const query = filterQuery(options, patternText(rest));
+    const query = filterQuery(options, patternText(rest), ctx.env);
     if (query.text === '' && Object.keys(query).length === 1) {
       throw new UsageError('/search needs a pattern or a filter', { hint: search.usage });
     }
@@ -160,7 +172,7 @@ const forget: SlashCommand = {
   summary: 'delete every command matching PATTERN (whole words) here and, through sync, everywhere',
   run: guarded(async (args, ctx: CommandContext) => {
     const { options, rest } = takeOptions(args, FILTER_OPTIONS);
-    const query = filterQuery(options, patternText(rest));
+    const query = filterQuery(options, patternText(rest), ctx.env);
     if (query.text.trim() === '') throw new UsageError('/forget needs a pattern', { hint: forget.usage });
     const matches = matchingRecords(ctx.store, query);
     if (matches.length === 0) {
