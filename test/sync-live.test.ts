@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStore, type Store } from '../node/store/store.ts';
-import { heldMap, peerSyncStatus } from '../node/sync/state.ts';
+import { forgetMarker, heldMap, peerSyncStatus } from '../node/sync/state.ts';
 import { sealEnvelope } from '../schemas/envelope.ts';
 import { topics } from '../schemas/topics.ts';
 import { makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
@@ -170,7 +170,7 @@ test('forged and replayed batches are refused; a forgotten record never comes ba
 
   // beta forgets the secret: the tombstone reaches alpha, and force-sync brings nothing back.
   const target = nb.store.history.recent(10).find((r) => r.command.includes('secret'))!;
-  nb.store.history.forget([target.id], 'beta');
+  nb.store.history.forget([target.id], forgetMarker('beta'));
   await waitFor(() => na.store.history.count() === 1, 'alpha deleted it too');
   na.sync.requestCatchUp(undefined, { force: true });
   nb.sync.requestCatchUp(undefined, { force: true });
@@ -180,10 +180,21 @@ test('forged and replayed batches are refused; a forgotten record never comes ba
   assert.deepEqual(dump(na.store), ['alpha#1 0 echo one', 'alpha#3 0 echo after']);
   assert.deepEqual(dump(nb.store), dump(na.store));
 
+  // beta clearing its local copy of everyone's history (/clear history --all) stays on beta.
+  nb.store.history.clearAll('beta');
+  nb.store.history.record({ command: 'beta after clear', exit: 0 });
+  await waitFor(() => na.store.history.count() === 3, 'alpha got beta record');
+  assert.deepEqual(dump(na.store), [
+    'alpha#1 0 echo one',
+    'alpha#3 0 echo after',
+    'beta#1 0 beta after clear',
+  ]);
+  assert.deepEqual(dump(nb.store), ['beta#1 0 beta after clear']);
+
   // /clear history on alpha: seqs are never reused, so new records still reach beta.
   na.store.history.clearOwn('alpha');
-  await waitFor(() => nb.store.history.count() === 0, 'beta cleared alpha too');
   na.store.history.record({ command: 'fresh start', exit: 0 });
-  await waitFor(() => nb.store.history.count() === 1, 'new record after clear reaches beta');
-  assert.deepEqual(dump(nb.store), ['alpha#4 0 fresh start']);
+  await waitFor(() => nb.store.history.count() === 2, 'new record after clear reaches beta');
+  assert.deepEqual(dump(nb.store), ['alpha#4 0 fresh start', 'beta#1 0 beta after clear']);
+  assert.deepEqual(dump(na.store), ['alpha#4 0 fresh start', 'beta#1 0 beta after clear']);
 });

@@ -5,6 +5,7 @@ import { formatRows, jsonLines, printable } from '../search/format.ts';
 import { type HistoryQuery, matchingRecords, searchHistory } from '../search/search.ts';
 import { historyStats, parsePeriod, renderStats } from '../search/stats.ts';
 import { parseTimeSpec } from '../search/when.ts';
+import { forgetMarker } from '../sync/state.ts';
 import { takeOptions } from './args.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
 
@@ -192,7 +193,7 @@ const forget: SlashCommand = {
     }
     const tombstones = ctx.store.history.forget(
       matches.map((m) => m.id),
-      ctx.store.machineName(),
+      forgetMarker(ctx.store.machineName()),
     );
     ctx.io.out(`forgot ${tombstones.length} command${tombstones.length === 1 ? '' : 's'}\n`);
     return 0;

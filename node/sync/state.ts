@@ -121,17 +121,28 @@ export function touch(db: Db, peer: string, origin: string, when: number): void 
   ).run(peer, origin, when);
 }
 
-/** Tombstones this machine made (forget, clear) after `afterRowid`, for live propagation. */
+/** `deleted_by` of a /forget tombstone: the one kind that deletes other machines' records everywhere. */
+export function forgetMarker(me: string): string {
+  return `forget:${me}`;
+}
+
+/**
+ * Tombstones to propagate, after `afterRowid`: this machine's own series deleted here (clear,
+ * forget) and any record deleted here by /forget. Clearing the local copy of other machines'
+ * history (`/clear history --all`) stays local.
+ */
 export function ownTombstonesAfter(
   db: Db,
   me: string,
   afterRowid: number,
 ): { rowid: number; origin: string; seq: number }[] {
   return db
-    .prepare<[string, number], { rowid: number; origin: string; seq: number }>(
-      'SELECT rowid, origin, seq FROM tombstones WHERE deleted_by = ? AND rowid > ? ORDER BY rowid',
+    .prepare<{ me: string; forget: string; after: number }, { rowid: number; origin: string; seq: number }>(
+      `SELECT rowid, origin, seq FROM tombstones
+       WHERE rowid > @after AND (deleted_by = @forget OR (origin = @me AND deleted_by = @me))
+       ORDER BY rowid`,
     )
-    .all(me, afterRowid);
+    .all({ me, forget: forgetMarker(me), after: afterRowid });
 }
 
 /** Applies peers' tombstones: the record goes, and insertRemote will never bring it back. */
