@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Aedes } from 'aedes';
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import type { StoredPacket } from '../broker/persistence/interface.ts';
 import { createSqlitePersistence, type QueueFullEvent } from '../broker/persistence/sqlite.ts';
@@ -147,4 +148,19 @@ test('Aedes sends PUBACK only after the message is in the offline queue', async 
   const stored = await drain(p.createRetainedStream('isaac/a/status'));
   assert.equal(stored.length, 1, 'a retained QoS-1 message is stored before its PUBACK');
   await waitFor(() => aedes.connectedClients === 1, 'b gone');
+});
+
+test('a write has committed by the time its promise resolves (another connection sees it)', async (t) => {
+  const file = join(tempDir(t), 'sessions.db');
+  const p = createSqlitePersistence({ file });
+  await p.setup(fakeBroker());
+  t.after(() => p.destroy());
+  const reader = new Database(file, { readonly: true });
+  t.after(() => reader.close());
+  const count = () => (reader.prepare('SELECT COUNT(*) AS n FROM outgoing').get() as { n: number }).n;
+
+  const writes = [1, 2, 3].map((n) => p.outgoingEnqueue({ clientId: 'b' }, packet('isaac/b/msg', n)));
+  assert.equal(count(), 0, 'still in the open batch: nothing is acknowledged yet either');
+  await Promise.all(writes);
+  assert.equal(count(), 3, 'all three committed together');
 });

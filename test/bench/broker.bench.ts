@@ -18,7 +18,7 @@ import { freePort, waitFor } from '../helpers/tmp.ts';
 import { fmt, median } from './stats.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const WINDOW = 64; // QoS-1 messages in flight per publisher
+const WINDOW = Number(process.env.WINDOW ?? 64); // QoS-1 messages in flight per publisher
 const SIZES = [
   { label: '1 KiB', bytes: 1024, count: 8000 },
   { label: '64 KiB', bytes: 64 * 1024, count: 1000 },
