@@ -54,6 +54,9 @@ const keepHideKeep: Replacer = (_m, before = '', value = '') => before + hide(va
 
 const r = (source: string, flags = 'g'): RegExp => new RegExp(source, flags);
 
+/** Plain lowercase words ("authorization: handle expired tokens" in a commit message) are no credential. */
+const isProse = (s: string): boolean => /^[a-z]+(?:[ ,.;!?-]+[a-z]+)*[ ,.;!?-]*$/.test(s.trim());
+
 /** Random-looking: has a digit and a letter. Guards rules that would otherwise hit prose. */
 const looksRandom = (s: string): boolean => /\d/.test(s) && /[A-Za-z]/.test(s);
 
@@ -111,12 +114,12 @@ const CONTEXT_RULES: readonly Rule[] = [
   // Authorization / Proxy-Authorization headers (any case, also in git -c http.extraheader=...)
   [
     /\b((?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|token|bot|digest|negotiate|aws4-hmac-sha256)\s+)?)([^\s"'\\]+)/gi,
-    (m, a = '', v = '') => (isReference(v) ? m : a + REDACTED),
+    (m, a = '', v = '') => (isReference(v) || isProse(v) ? m : a + REDACTED),
   ],
   // other credential headers: X-Api-Key: v, Private-Token: v, X-Auth-Token: v, Cookie: v
   [
     /((?:^|["'\s])(?:x-[\w-]{0,64}?(?:key|token|secret|auth|password)[\w-]{0,64}|api-?key|private-token|[\w-]{1,64}-token|cookie)\s*:\s*)([^\n"']+)/gim,
-    (m, a = '', v = '') => (isReference(v.trim()) ? m : a + REDACTED),
+    (m, a = '', v = '') => (isReference(v.trim()) || isProse(v) ? m : a + REDACTED),
   ],
   // a bare "Bearer <token>" anywhere
   [/\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi, (m, a = '', v = '') => (looksRandom(v) ? a + REDACTED : m)],

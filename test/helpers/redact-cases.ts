@@ -262,4 +262,8 @@ export const ORDINARY: readonly string[] = [
   'git clone https://github.com/me/repo.git',
   'git clone git@github.com:me/repo.git',
   'make -j4 && sudo make install',
+  'git commit -m "authorization: handle expired tokens"',
+  'git commit -m "cookie: fix consent banner"',
+  'git commit -m "x-api-key: document the header"',
+  'echo "Bearer authentication is required"',
 ];
