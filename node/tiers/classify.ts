@@ -159,7 +159,7 @@ function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
     verdict = { tier: 1, reason: cmd.assigns.length > 0 ? 'sets shell variables' : 'redirects output', part };
   } else {
     const stdin = stdinText(cmd, walk);
-    const prev = cmd.piped ? cmd.pipeline[cmd.pipeline.indexOf(cmd) - 1] : undefined;
+    const prev = cmd.piped ? cmd.pipeline[cmd.stage - 1] : undefined;
     let piped = cmd.piped && !cmd.redirects.some((r) => r.op.startsWith('<'));
     let from = piped ? prev?.words[0]?.text : undefined;
     // `sh < <(curl ...)` feeds another program's output just like a pipe.
@@ -191,9 +191,9 @@ function stdinText(cmd: SimpleCommand, walk: Walk): string | undefined {
   const here = cmd.redirects.find((r) => r.body !== undefined && r.op.startsWith('<<'));
   if (here) return here.body;
   if (!cmd.piped) return undefined;
-  const index = cmd.pipeline.indexOf(cmd);
+  const index = cmd.pipeline[cmd.stage] === cmd ? cmd.stage : -1;
   if (index <= 0) return undefined;
-  return pipelineOutput(cmd.pipeline.slice(0, index), walk);
+  return pipelineOutput(cmd.pipeline, walk, index);
 }
 
 interface Site {

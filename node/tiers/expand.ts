@@ -166,9 +166,14 @@ export function staticOutput(inner: readonly SimpleCommand[], scope: ExpandScope
   return pipelineOutput(pipeline, scope);
 }
 
-export function pipelineOutput(stages: readonly SimpleCommand[], scope: ExpandScope): string | undefined {
+export function pipelineOutput(
+  stages: readonly SimpleCommand[],
+  scope: ExpandScope,
+  end = stages.length,
+): string | undefined {
   let text: string | undefined;
-  for (const [index, stage] of stages.entries()) {
+  for (let index = 0; index < end; index++) {
+    const stage = stages[index]!;
     if (stage.redirects.length > 0) {
       const here = stage.redirects.find((r) => r.body !== undefined && r.op.startsWith('<<'));
       if (!here || index > 0) return undefined;

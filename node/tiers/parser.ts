@@ -153,6 +153,7 @@ class Parser extends WordReader {
     stages.forEach((stage, index) => {
       for (const cmd of stage) {
         cmd.piped = cmd.piped || index > 0;
+        if (stage.length === 1) cmd.stage = index;
         if (stage.length === 1) cmd.pipeline = pipeline;
       }
       const last = stage[stage.length - 1];
@@ -223,6 +224,7 @@ class Parser extends WordReader {
       piped: false,
       pipeline: [],
       background: false,
+      stage: 0,
     };
     cmd.pipeline = [cmd];
     if (words.length === 0 && assigns.length === 0 && redirects.length === 0) return [];
@@ -374,6 +376,7 @@ class Parser extends WordReader {
       piped: false,
       pipeline: [],
       background: false,
+      stage: 0,
     };
     cmd.pipeline = [cmd];
     this.shared.out.push(cmd);

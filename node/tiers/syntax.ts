@@ -43,6 +43,8 @@ export interface SimpleCommand {
   /** The pipeline this command is a stage of (itself alone when not piped). */
   pipeline: SimpleCommand[];
   background: boolean;
+  /** Index of this command in its pipeline (0 when not piped). */
+  stage: number;
 }
 
 export interface FunctionDef {
