@@ -23,7 +23,7 @@ test('isaac-broker SIGKILLed in the middle of a 10,000-record catch-up: after re
   const b = makeKeys('beta');
   const members = [a, b];
   // Small batches so the catch-up is a few hundred publishes long and the kill lands inside it.
-  const options = { maxPayloadBytes: 8 * 1024, pollMs: 100 };
+  const options = { maxPayloadBytes: 8 * 1024, pollMs: 100, rangeSlice: 3000 };
   const na = await startSyncNode(t, a, members, first.url, undefined, {
     ...options,
     connectOptions: login('alpha'),

@@ -40,6 +40,8 @@ export interface SyncOptions {
   maxPayloadBytes?: number;
   /** How often new own records and tombstones are looked for (live sync). */
   pollMs?: number;
+  /** Seqs read into memory at a time when sending a range (default 20,000). */
+  rangeSlice?: number;
 }
 
 export interface PeerCounts {
@@ -55,6 +57,7 @@ const HISTORY_TTL_MS = 29 * 24 * 60 * 60 * 1000;
 const ENVELOPE_ROOM = 4096;
 const SYNCED_OUTPUT_LIMIT = 16 * 1024;
 const TOMBSTONES_PER_BATCH = 4000;
+const RANGE_SLICE = 20_000;
 
 /** `sync.exclude`: comma-separated; `*`/`?` globs over the whole command, else a substring. */
 export function excludeMatcher(spec: string): (command: string) => boolean {
@@ -213,6 +216,16 @@ export class HistorySync {
 
   /** Own series [from, to] to `peer`; excluded commands travel as tombstones so no gap is left. */
   private sendRange(peer: string, from: number, to: number): number {
+    // Bounded memory for a big catch-up: read and batch the series a slice at a time.
+    let sent = 0;
+    const slice = this.options.rangeSlice ?? RANGE_SLICE;
+    for (let start = from; start <= to; start += slice) {
+      sent += this.sendSlice(peer, start, Math.min(to, start + slice - 1));
+    }
+    return sent;
+  }
+
+  private sendSlice(peer: string, from: number, to: number): number {
     const me = this.transport.me;
     const config = this.store.config;
     const excluded = excludeMatcher(config.get('sync.exclude') ?? '');

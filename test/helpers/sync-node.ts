@@ -31,6 +31,7 @@ export async function startSyncNode(
   options: {
     pollMs?: number;
     maxPayloadBytes?: number;
+    rangeSlice?: number;
     /** Login for a real isaac-broker (a fresh token per connect); default any password. */
     connectOptions?: (url: string) => IClientOptions;
     /** Sees every body before it is sealed (to check what would leave the machine). */
@@ -71,6 +72,7 @@ export async function startSyncNode(
       log: (l) => logs.push(l),
       pollMs: options.pollMs ?? 50,
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
+      ...(options.rangeSlice ? { rangeSlice: options.rangeSlice } : {}),
     },
   );
   session = new BusSession({
