@@ -6,6 +6,7 @@ import {
   verifyAdminSignature,
 } from '../schemas/admin.ts';
 import { isMachineName } from '../schemas/names.ts';
+import { verifyRosterEntry } from '../schemas/roster.ts';
 import { verifyToken } from '../schemas/token.ts';
 import type { BrokerState } from './state.ts';
 
@@ -34,7 +35,8 @@ export type AdminRefusal =
   | 'admin-bad-setup-token'
   | 'admin-bad-signature'
   | 'admin-replayed-nonce'
-  | 'admin-unknown-machine';
+  | 'admin-unknown-machine'
+  | 'admin-bad-roster-entry';
 
 export type Verdict<R> = { ok: true } | { ok: false; reason: R };
 export type LoginVerdict = { ok: true; role: Role } | { ok: false; reason: LoginRefusal };
@@ -124,6 +126,14 @@ export function applyAdminRequest(
     return { ok: true, request };
   }
   if (!state.machine(request.name)) return fail('admin-unknown-machine');
+  if (request.rosterEntry !== undefined) {
+    try {
+      const entry = verifyRosterEntry(request.rosterEntry, bound, request.name);
+      if (entry.revoked === undefined) return fail('admin-bad-roster-entry', 'the entry is not a revocation');
+    } catch (err) {
+      return fail('admin-bad-roster-entry', err instanceof Error ? err.message : String(err));
+    }
+  }
   state.revoke(request.name, nowMs);
   return { ok: true, request };
 }

@@ -6,6 +6,7 @@ import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type Logger, pino } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
 import { ConfigError } from '../schemas/errors.ts';
+import { topics } from '../schemas/topics.ts';
 import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
@@ -134,13 +135,16 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
         admins.add(client);
         if (outcome.request.op === 'revoke') {
-          evict(outcome.request.name).then(
-            () => done(null, true),
-            (err: unknown) => {
-              log.error({ err, name: outcome.request.name }, 'revoke: could not drop the session');
-              done(null, true);
-            },
-          );
+          const { name, rosterEntry } = outcome.request;
+          evict(name)
+            .then(() => (rosterEntry ? publishRevocation(aedes, name, rosterEntry) : undefined))
+            .then(
+              () => done(null, true),
+              (err: unknown) => {
+                log.error({ err, name }, 'revoke: could not drop the session or publish the revocation');
+                done(null, true);
+              },
+            );
           return;
         }
         done(null, true);
@@ -356,4 +360,24 @@ function writeJson(path: string, value: unknown): void {
   } catch {
     // the directory vanished or is read-only; `isaac-broker status` will report it stale
   }
+}
+
+/**
+ * Publishes a revoked machine's roster entry (already verified against the network key) retained,
+ * so every member, also one that joins later, stops trusting that machine.
+ */
+function publishRevocation(aedes: Aedes, name: string, rosterEntry: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    aedes.publish(
+      {
+        cmd: 'publish',
+        topic: topics.roster(name),
+        payload: Buffer.from(rosterEntry),
+        qos: 1,
+        retain: true,
+        dup: false,
+      },
+      (err) => (err ? reject(err) : resolve()),
+    );
+  });
 }

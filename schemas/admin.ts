@@ -33,6 +33,12 @@ export interface AdminRequest {
   networkPk?: Uint8Array;
   /** bind: the broker's one-time setup token. */
   setupToken?: string;
+  /**
+   * revoke: the machine's revoked roster entry, signed by the network key. The broker publishes
+   * it retained on `isaac/roster/<name>` (members may only publish their own entry, and the
+   * revoked machine can no longer log in to publish anything).
+   */
+  rosterEntry?: Uint8Array;
   ts: number;
   nonce: Uint8Array;
 }
@@ -78,7 +84,8 @@ export function decodeAdminRequest(bytes: Uint8Array): {
     r.nonce.length === 16 &&
     (r.secret === undefined || (r.secret instanceof Uint8Array && r.secret.length === 32)) &&
     (r.networkPk === undefined || (r.networkPk instanceof Uint8Array && r.networkPk.length === 32)) &&
-    (r.setupToken === undefined || typeof r.setupToken === 'string');
+    (r.setupToken === undefined || typeof r.setupToken === 'string') &&
+    (r.rosterEntry === undefined || (r.rosterEntry instanceof Uint8Array && r.rosterEntry.length <= 4096));
   if (!ok) throw new ProtocolError('admin request fields are invalid');
   if ((r.op === 'enroll' || r.op === 'bind') && r.secret === undefined) {
     throw new ProtocolError(`admin ${String(r.op)} request lacks the machine secret`);

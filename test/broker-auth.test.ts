@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import test from 'node:test';
 import nacl from 'tweetnacl';
 import { createAdminRequest } from '../schemas/admin.ts';
+import { encodeRosterEntry } from '../schemas/roster.ts';
 import { mintToken } from '../schemas/token.ts';
 import { startTestBroker } from './helpers/broker.ts';
 import { waitFor } from './helpers/tmp.ts';
@@ -164,6 +165,21 @@ test('broker admin: bind needs the setup token once; enroll/revoke need the boun
   assert.equal(await broker.admin(createAdminRequest({ op: 'revoke', name: 'second' }, other.secretKey)), 5);
   assert.ok(second.connected);
   assert.equal(broker.running?.state.machine('second')?.revokedAt, null);
+
+  // a correctly signed revoke carrying a roster entry forged with another key: refused, nothing changes
+  const forgedEntry = encodeRosterEntry(
+    { name: 'second', signPk: new Uint8Array(32), boxPk: new Uint8Array(32), added: 1, revoked: Date.now() },
+    other.secretKey,
+  );
+  assert.equal(
+    await broker.admin(
+      createAdminRequest({ op: 'revoke', name: 'second', rosterEntry: forgedEntry }, net.secretKey),
+    ),
+    5,
+  );
+  assert.ok(second.connected);
+  assert.equal(broker.running?.state.machine('second')?.revokedAt, null);
+  assert.ok((broker.running?.counters.refusals.get('admin-bad-roster-entry') ?? 0) >= 1);
 
   const reasons = broker.running?.counters.refusals;
   for (const r of [

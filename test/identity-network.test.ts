@@ -300,6 +300,20 @@ describe('init, invite, join, revoke against a real broker', () => {
     assert.equal(rosterSupersedes(betaEntry, entry), true);
     assert.equal(rosterSupersedes(entry, betaEntry as RosterEntry), false);
     await assert.rejects(connectAs(homeB, broker.tlsUrl), (err: Error & { code?: number }) => err.code === 5);
+    // the broker published the signed revocation retained, so every member (and later joiners) see it
+    const alpha = await connectAs(homeA, broker.tlsUrl);
+    try {
+      const retained = await new Promise<Buffer>((resolve) => {
+        alpha.on('message', (topic, payload) => {
+          if (topic === 'isaac/roster/beta') resolve(payload);
+        });
+        alpha.subscribe('isaac/roster/beta', { qos: 1 });
+      });
+      const published = verifyRosterEntry(retained, keysA.network?.publicKey as Uint8Array, 'beta');
+      assert.equal(published.revoked, entry.revoked);
+    } finally {
+      alpha.end(true);
+    }
     const store = openStore(homeA);
     assert.equal(store.machines.get('beta')?.status, 'revoked');
     store.close();

@@ -63,8 +63,8 @@ export interface RevokeResult {
 }
 
 /**
- * Removes `name`'s broker credentials (its sessions end at once), records the revocation in this
- * machine's roster and returns the signed revoked entry for isaac-node to publish retained.
+ * Removes `name`'s broker credentials (its sessions end at once), has the broker publish the
+ * signed revoked roster entry retained, and records the revocation in this machine's roster.
  */
 export async function revokeMachine(
   home: string,
@@ -82,17 +82,6 @@ export async function revokeMachine(
       });
     }
     const nowMs = options.nowMs ?? Date.now();
-    await sendAdminRequest(
-      {
-        brokers: settings.brokers,
-        fingerprint: settings.fingerprint,
-        certPem: settings.certPem,
-        insecure: settings.insecure,
-      },
-      createAdminRequest({ op: 'revoke', name }, network.secretKey, nowMs),
-      `revocation of ${name}`,
-      `the broker does not know ${name}, or this machine's network key is not the one the broker is bound to`,
-    );
     // unknown keys (never seen its entry): zero keys with a fresh `added` still supersede any entry
     const known = store.machines.get(name);
     const zero = new Uint8Array(32);
@@ -100,6 +89,18 @@ export async function revokeMachine(
     const boxPk = known?.box_pk ? new Uint8Array(known.box_pk) : zero;
     const added = known?.added ?? nowMs;
     const rosterEntry = encodeRosterEntry({ name, signPk, boxPk, added, revoked: nowMs }, network.secretKey);
+    // the broker verifies the signed revoked entry and publishes it retained on isaac/roster/<name>
+    await sendAdminRequest(
+      {
+        brokers: settings.brokers,
+        fingerprint: settings.fingerprint,
+        certPem: settings.certPem,
+        insecure: settings.insecure,
+      },
+      createAdminRequest({ op: 'revoke', name, rosterEntry }, network.secretKey, nowMs),
+      `revocation of ${name}`,
+      `the broker does not know ${name}, or this machine's network key is not the one the broker is bound to`,
+    );
     store.machines.applyRoster({ name, signPk, boxPk, added, revoked: nowMs });
     return { name, topic: topics.roster(name), rosterEntry };
   } finally {
