@@ -23,6 +23,7 @@ export function openDatabase(home: string, options: { readonly?: boolean } = {})
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
     migrate(db);
   }
   return db;
