@@ -28,6 +28,23 @@ describe('verdict details', () => {
     assert.equal(classify('sudo rm -rf /').tier, 4);
     assert.equal(classify('sudo -l').tier, 1);
   });
+  test('find deletions with a filter ask (3); everything under / or ~ is refused (4)', () => {
+    assert.equal(classify("find ~ -name '*.pyc' -delete").tier, 3);
+    assert.equal(classify('find / -name core -exec rm -f {} +').tier, 3);
+    assert.equal(classify('find ~ -type f -delete').tier, 4);
+    assert.equal(classify('find / -exec rm -rf {} \\;').tier, 4);
+  });
+  test('common admin fixes are not refused', () => {
+    for (const line of [
+      'sudo chown -R $USER:$USER ~',
+      'chmod -R go-rwx ~',
+      'rm -rf ~/.cache/pip',
+      'rm -rf /tmp/build',
+    ]) {
+      const tier = classify(line).tier;
+      assert.ok(tier >= 2 && tier <= 3, `${line}: ${tier}`);
+    }
+  });
   test('unknown commands take the default tier, which is configurable', () => {
     assert.equal(classify('frobnicate --all').tier, 2);
     assert.equal(classify('frobnicate --all', { defaultTier: 3 }).tier, 3);

@@ -524,11 +524,26 @@ function findStarts(args: readonly Arg[]): { starts: string[]; k: number } {
   return { starts, k };
 }
 
+const FIND_FILTERS =
+  /^-(i?name|i?path|i?wholename|i?regex|i?lname|newer\w*|[acm](time|min)|size|user|group|uid|gid|nouser|nogroup|perm|empty|links|inum|samefile|executable|readable|writable)$/;
+
 const FIND_EXEC = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 
 function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
   let verdict: Verdict = { tier: 1, reason: 'searches for files', part: site.part };
   let { starts, k } = findStarts(args);
+  // With a filter (-name '*.pyc') find acts on some files below the start, not on all of it.
+  const filtered = args.slice(k).some((a) => FIND_FILTERS.test(a.text));
+  if (filtered) starts = starts.map((s) => `${s.replace(/\/+$/, '')}/matching-file`);
+  const deletes = args.slice(k).some((a) => a.text === '-delete');
+  if (deletes && !filtered) {
+    for (const start of starts) {
+      const cls = classifyTarget(start, walk.cwd);
+      if (cls === 'root' || cls === 'home' || cls === 'systemdir') {
+        verdict = { tier: 4, reason: `deletes everything under ${start}`, part: site.part };
+      }
+    }
+  }
   for (; k < args.length; k++) {
     if (!FIND_EXEC.has(args[k]!.text)) continue;
     const command: Arg[] = [];
