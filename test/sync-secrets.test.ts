@@ -23,7 +23,7 @@ test('secrets corpus: no secret reaches a payload, the peer database or a search
   });
   const nb = await startSyncNode(t, b, [a, b], broker.url, homeB);
   na.store.config.set('sync.output', 'on');
-  for (const [command, secret] of cases) {
+  for (const [command] of cases) {
     na.store.history.record({ command, output: `+ ${command}\nok\n`, exit: 0 });
   }
   await waitFor(() => nb.store.history.count() === cases.length, 'beta has every record', 20_000);
