@@ -81,19 +81,7 @@ export class HistoryRepo {
     return this.db
       .transaction((): CommandRecord | undefined => {
         const seq = this.nextSeqStmt.get({ o: origin })!.next;
-        const result = this.insertStmt.run({
-          origin,
-          seq,
-          ts: entry.ts ?? Date.now(),
-          command: redactSecrets(entry.command),
-          output: entry.output == null ? null : redactSecrets(entry.output),
-          cwd: entry.cwd ?? null,
-          exit: entry.exit ?? null,
-          duration_ms: entry.durationMs ?? null,
-          session: entry.session ?? null,
-          source: entry.source ?? 'shell',
-          import_key: entry.importKey ?? null,
-        });
+        const result = this.insertStmt.run(ownRow(origin, seq, entry));
         if (result.changes === 0) return undefined;
         return this.byId(Number(result.lastInsertRowid));
       })
@@ -111,20 +99,7 @@ export class HistoryRepo {
         let seq = this.nextSeqStmt.get({ o: origin })!.next;
         let added = 0;
         for (const entry of entries) {
-          const changes = this.insertStmt.run({
-            origin,
-            seq,
-            ts: entry.ts ?? Date.now(),
-            command: redactSecrets(entry.command),
-            output: entry.output == null ? null : redactSecrets(entry.output),
-            cwd: entry.cwd ?? null,
-            exit: entry.exit ?? null,
-            duration_ms: entry.durationMs ?? null,
-            session: entry.session ?? null,
-            source: entry.source ?? 'shell',
-            import_key: entry.importKey ?? null,
-          }).changes;
-          if (changes > 0) {
+          if (this.insertStmt.run(ownRow(origin, seq, entry)).changes > 0) {
             seq++;
             added++;
           }
@@ -141,15 +116,11 @@ export class HistoryRepo {
         let added = 0;
         for (const r of records) {
           added += this.insertRemoteStmt.run({
+            ...redactedFields(r.command, r.output, r),
             origin: r.origin,
             seq: r.seq,
             ts: r.ts,
-            command: redactSecrets(r.command),
-            output: r.output == null ? null : redactSecrets(r.output),
-            cwd: r.cwd ?? null,
-            exit: r.exit ?? null,
             duration_ms: r.duration_ms ?? null,
-            session: r.session ?? null,
             source: r.source ?? 'shell',
           }).changes;
         }
@@ -271,4 +242,31 @@ export class HistoryRepo {
       .all();
     return Object.fromEntries(rows.map((r) => [r.origin, r.max_seq]));
   }
+}
+
+/** The columns every insert shares; redaction happens here, at the single door into the table. */
+function redactedFields(
+  command: string,
+  output: string | null | undefined,
+  rest: { cwd?: string | null; exit?: number | null; session?: string | null },
+) {
+  return {
+    command: redactSecrets(command),
+    output: output == null ? null : redactSecrets(output),
+    cwd: rest.cwd ?? null,
+    exit: rest.exit ?? null,
+    session: rest.session ?? null,
+  };
+}
+
+function ownRow(origin: string, seq: number, entry: NewCommand) {
+  return {
+    ...redactedFields(entry.command, entry.output, entry),
+    origin,
+    seq,
+    ts: entry.ts ?? Date.now(),
+    duration_ms: entry.durationMs ?? null,
+    source: entry.source ?? 'shell',
+    import_key: entry.importKey ?? null,
+  };
 }
