@@ -45,6 +45,11 @@ describe('verdict details', () => {
       assert.ok(tier >= 2 && tier <= 3, `${line}: ${tier}`);
     }
   });
+  test("the user's own home by its absolute path is refused; another user's home asks", () => {
+    const home = process.env['HOME'];
+    if (home && home !== '/') assert.equal(classify(`rm -rf ${home}`).tier, 4);
+    assert.equal(classify('sudo rm -rf /home/some-old-account').tier, 3);
+  });
   test('unknown commands take the default tier, which is configurable', () => {
     assert.equal(classify('frobnicate --all').tier, 2);
     assert.equal(classify('frobnicate --all', { defaultTier: 3 }).tier, 3);

@@ -183,7 +183,7 @@ function redirectVerdict(op: string, target: Word | undefined, part: string, wal
   const cls = classifyTarget(arg.text, walk.cwd);
   if (cls === 'device') return { tier: 4, reason: `writes raw data onto the disk device ${arg.text}`, part };
   if (cls === 'systemfile') return { tier: 4, reason: `overwrites the system file ${arg.text}`, part };
-  if (cls === 'etc') return { tier: 3, reason: `overwrites the system configuration file ${arg.text}`, part };
+  if (cls === 'etc') return { tier: 3, reason: `overwrites the system file ${arg.text}`, part };
   return none;
 }
 

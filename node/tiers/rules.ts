@@ -16,7 +16,7 @@ import { classifyTarget, TARGET_CLASSES, type TargetClass } from './targets.ts';
  *       flag / allFlags    any / all of these options; a one-letter "-r" also matches inside "-rf"
  *       target             a positional (after sub/sub2) is one of: root (/, /*), home (~, $HOME,
  *                          /home/NAME), systemdir (/usr, /etc, ...), device (/dev/sda, /dev/nvme0n1,
- *                          ...), systemfile (/etc/passwd, /boot/..., /bin/...), etc (other /etc files)
+ *                          ...), systemfile (/etc/passwd, /boot/...), etc (other /etc, bin, lib, /sys files)
  *       targetKey          look for the target in KEY=path words instead (dd's of=)
  *       arg / word         a regular expression matching a positional / any word
  *       piped / noArgs     stdin comes from a pipe / there is no positional word

@@ -1,7 +1,10 @@
 /**
  * What a path argument points at, for rules like "rm -r on the root filesystem". Paths are
  * normalised first (`//`, `/./`, `/usr/..` all mean `/`), relative ones against a `cd` earlier on
- * the same line when there was one.
+ * the same line when there was one. Classes: root (/, /*), home (~, $HOME, the user's own /home
+ * directory), systemdir, device (whole disks and partitions), systemfile (accounts, sudoers,
+ * fstab, /boot: overwriting one is catastrophic) and etc (other system files: /etc/*, /usr/bin/*,
+ * /lib/*, /sys/*).
  */
 
 export type TargetClass = 'root' | 'home' | 'systemdir' | 'device' | 'systemfile' | 'etc';
@@ -58,8 +61,12 @@ const DEVICE =
   /^\/dev\/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|nvme\d+|mmcblk\d+(p\d+)?|md\d+|md\/.+|dm-\d+|mapper\/.+|disk\/.+|sr\d+|r?disk\d+(s\d+)?|mem|kmem|port|nbd\d+(p\d+)?|zd\d+|bcache\d+)$/;
 
 const SYSTEM_FILE =
-  /^(\/etc\/(passwd|shadow|group|gshadow|sudoers|fstab|crypttab|login\.defs|inittab|ld\.so\.preload|ld\.so\.conf|master\.passwd)|\/etc\/(sudoers\.d|pam\.d|security)\/.+|\/boot\/.+|\/(usr\/)?s?bin\/.+|\/(usr\/)?lib(32|64|x32)?\/.+|\/proc\/sysrq-trigger|\/sys\/.+|\/dev\/(mem|kmem|port))$/;
+  /^(\/etc\/(passwd|shadow|group|gshadow|sudoers|fstab|crypttab|login\.defs|inittab|ld\.so\.preload|ld\.so\.conf|master\.passwd)|\/etc\/(sudoers\.d|pam\.d|security)\/.+|\/boot\/.+|\/proc\/sysrq-trigger|\/dev\/(mem|kmem|port))$/;
+/** Programs, libraries and kernel settings: changing one is risky (3), not catastrophic. */
+const OTHER_SYSTEM_FILE = /^\/(etc|sys|(usr\/)?s?bin|(usr\/)?lib(32|64|x32)?)\/.+$/;
 
+const HOME = (process.env['HOME'] ?? '').replace(/\/+$/, '');
+const SELF = /^(\$USER|\$\{USER\}|\$LOGNAME|\$\{LOGNAME\}|\$\(whoami\)|`whoami`|\$\(id -un\))$/;
 const HOME_PREFIX = /^(~[A-Za-z0-9_.-]*|\$HOME|\$\{HOME\})(?=\/|$)/;
 const ONLY_GLOB_SEGMENT = /^[*?.[\]!]*$/;
 
@@ -107,7 +114,9 @@ export function classifyTarget(raw: string, cwd: string | undefined): TargetClas
   if (SYSTEM_FILE.test(path)) return 'systemfile';
   const dir = path.endsWith('/*') ? path.slice(0, -2) : path;
   if (SYSTEM_DIRS.has(dir)) return 'systemdir';
-  if (/^\/(home|Users)\/[^/]+\/?\*?$/.test(path)) return 'home';
-  if (path.startsWith('/etc/')) return 'etc';
+  const user = /^\/(home|Users)\/([^/]+)\/?\*?$/.exec(path);
+  // Someone else's home (an old account being cleaned up) is not this user's home.
+  if (user && (`/${user[1]}/${user[2]}` === HOME || SELF.test(user[2]!))) return 'home';
+  if (OTHER_SYSTEM_FILE.test(path)) return 'etc';
   return undefined;
 }
