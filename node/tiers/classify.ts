@@ -253,8 +253,11 @@ export function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
     }
     case 'source':
     case '.':
-      if (args.slice(1).some((a) => a.dynamic || isDownloaded(a.text, walk))) {
+      if (args.slice(1).some((a) => a.dynamic)) {
         return { tier: 3, reason: 'runs a script produced by another command', part: site.part };
+      }
+      if (args[1] && isDownloaded(args[1].text, walk)) {
+        return ruleOf(3, `runs ${args[1].text}, downloaded on this line without being read`, site);
       }
       break;
     case 'alias':
