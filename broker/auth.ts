@@ -3,6 +3,7 @@ import {
   ADMIN_MAX_SKEW_MS,
   type AdminRequest,
   decodeAdminRequest,
+  rotationProofMessage,
   verifyAdminSignature,
 } from '../schemas/admin.ts';
 import { isMachineName } from '../schemas/names.ts';
@@ -36,7 +37,9 @@ export type AdminRefusal =
   | 'admin-bad-signature'
   | 'admin-replayed-nonce'
   | 'admin-unknown-machine'
-  | 'admin-bad-roster-entry';
+  | 'admin-bad-roster-entry'
+  | 'admin-bad-new-key-proof'
+  | 'admin-same-key';
 
 export type Verdict<R> = { ok: true } | { ok: false; reason: R };
 export type LoginVerdict = { ok: true; role: Role } | { ok: false; reason: LoginRefusal };
@@ -121,6 +124,17 @@ export function applyAdminRequest(
   if (!bound) return fail('admin-not-bound');
   if (!verifyAdminSignature(body, sig, bound)) return fail('admin-bad-signature');
   if (!rememberAdminNonce(state, request)) return fail('admin-replayed-nonce');
+  if (request.op === 'rotate') {
+    const next = request.networkPk as Uint8Array;
+    if (Buffer.from(next).equals(Buffer.from(bound))) return fail('admin-same-key');
+    // the new key must be held by the requester, or a member could bind a key nobody holds
+    if (!verifyAdminSignature(rotationProofMessage(bound, next, request.nonce), request.newKeySig!, next)) {
+      return fail('admin-bad-new-key-proof');
+    }
+    if (!state.rotateNetworkKey(bound, next, nowMs))
+      return fail('admin-bad-signature', 'the bound key changed meanwhile');
+    return { ok: true, request };
+  }
   if (request.op === 'enroll') {
     state.enroll(request.name, request.secret as Uint8Array, nowMs);
     return { ok: true, request };

@@ -136,6 +136,20 @@ export class BrokerState {
   }
 
   /**
+   * Replaces the bound network key (op `rotate`), only if `expected` is still the bound one; the old
+   * key is kept under `network_pk_retired.<ms>` for the record, never for checking requests.
+   */
+  rotateNetworkKey(expected: Uint8Array, next: Uint8Array, nowMs = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const current = this.meta('network_pk');
+      if (!current?.equals(Buffer.from(expected))) return false;
+      this.setMeta(`network_pk_retired.${nowMs}`, current);
+      this.setMeta('network_pk', next);
+      return true;
+    })();
+  }
+
+  /**
    * Read-only observers (Home Assistant, dashboards): a static, broker-generated random password
    * (high entropy, so a plain SHA-256 is enough and keeps logins cheap).
    */

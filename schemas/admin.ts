@@ -14,13 +14,15 @@ import { isMachineName } from './names.ts';
  * - bind:   the first machine binds the network public key, proving it holds the one-time setup token
  * - enroll: add (or re-key) a machine with its HMAC login secret
  * - revoke: remove a machine's credentials and disconnect it at once
+ * - rotate: replace the bound network key (signed by the bound key, plus `newKeySig` proving
+ *           possession of the new one); the old key stops being accepted at once
  */
 export const ADMIN_USERNAME = '$admin';
 export const ADMIN_CLIENT_PREFIX = '$admin-';
 /** A signed request older or newer than this is refused (replay window; nonces are remembered). */
 export const ADMIN_MAX_SKEW_MS = 5 * 60 * 1000;
 
-export type AdminOp = 'bind' | 'enroll' | 'revoke';
+export type AdminOp = 'bind' | 'enroll' | 'revoke' | 'rotate';
 
 export interface AdminRequest {
   v: 1;
@@ -29,7 +31,7 @@ export interface AdminRequest {
   name: string;
   /** enroll/bind: the machine's HMAC login secret (32 bytes). */
   secret?: Uint8Array;
-  /** bind: the network's Ed25519 public key being bound. */
+  /** bind: the network's Ed25519 public key being bound; rotate: the new network key. */
   networkPk?: Uint8Array;
   /** bind: the broker's one-time setup token. */
   setupToken?: string;
@@ -39,6 +41,8 @@ export interface AdminRequest {
    * revoked machine can no longer log in to publish anything).
    */
   rosterEntry?: Uint8Array;
+  /** rotate: Ed25519 signature by the NEW key over `rotationProofMessage(oldPk, newPk, nonce)`. */
+  newKeySig?: Uint8Array;
   ts: number;
   nonce: Uint8Array;
 }
@@ -77,7 +81,7 @@ export function decodeAdminRequest(bytes: Uint8Array): {
   if (typeof r !== 'object' || r === null) throw new ProtocolError('admin request body is not a map');
   const ok =
     r.v === 1 &&
-    (r.op === 'bind' || r.op === 'enroll' || r.op === 'revoke') &&
+    (r.op === 'bind' || r.op === 'enroll' || r.op === 'revoke' || r.op === 'rotate') &&
     isMachineName(r.name) &&
     typeof r.ts === 'number' &&
     r.nonce instanceof Uint8Array &&
@@ -85,7 +89,8 @@ export function decodeAdminRequest(bytes: Uint8Array): {
     (r.secret === undefined || (r.secret instanceof Uint8Array && r.secret.length === 32)) &&
     (r.networkPk === undefined || (r.networkPk instanceof Uint8Array && r.networkPk.length === 32)) &&
     (r.setupToken === undefined || typeof r.setupToken === 'string') &&
-    (r.rosterEntry === undefined || (r.rosterEntry instanceof Uint8Array && r.rosterEntry.length <= 4096));
+    (r.rosterEntry === undefined || (r.rosterEntry instanceof Uint8Array && r.rosterEntry.length <= 4096)) &&
+    (r.newKeySig === undefined || (r.newKeySig instanceof Uint8Array && r.newKeySig.length === 64));
   if (!ok) throw new ProtocolError('admin request fields are invalid');
   if ((r.op === 'enroll' || r.op === 'bind') && r.secret === undefined) {
     throw new ProtocolError(`admin ${String(r.op)} request lacks the machine secret`);
@@ -93,9 +98,53 @@ export function decodeAdminRequest(bytes: Uint8Array): {
   if (r.op === 'bind' && (r.networkPk === undefined || r.setupToken === undefined)) {
     throw new ProtocolError('admin bind request lacks the network key or setup token');
   }
+  if (r.op === 'rotate' && (r.networkPk === undefined || r.newKeySig === undefined)) {
+    throw new ProtocolError('admin rotate request lacks the new network key or its proof');
+  }
   return { request: r as unknown as AdminRequest, body, sig };
 }
 
 export function verifyAdminSignature(body: Uint8Array, sig: Uint8Array, networkPk: Uint8Array): boolean {
   return nacl.sign.detached.verify(body, sig, networkPk);
+}
+
+const ROTATION_PROOF_TAG = new TextEncoder().encode('isaac-rotate-v1');
+
+/**
+ * What the new key signs in a rotate request: a fixed tag, the key being replaced, the new key and
+ * the request's nonce. Plain concatenation of fixed-length parts, so no re-encoding is involved
+ * and the proof cannot be lifted into another request or another network.
+ */
+export function rotationProofMessage(oldPk: Uint8Array, newPk: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ROTATION_PROOF_TAG.length + oldPk.length + newPk.length + nonce.length);
+  out.set(ROTATION_PROOF_TAG, 0);
+  out.set(oldPk, ROTATION_PROOF_TAG.length);
+  out.set(newPk, ROTATION_PROOF_TAG.length + oldPk.length);
+  out.set(nonce, ROTATION_PROOF_TAG.length + oldPk.length + newPk.length);
+  return out;
+}
+
+/** A rotate request: signed by the current key `current`, with the new key's proof of possession. */
+export function createRotateRequest(
+  name: string,
+  current: { publicKey: Uint8Array; secretKey: Uint8Array },
+  next: { publicKey: Uint8Array; secretKey: Uint8Array },
+  nowMs: number = Date.now(),
+): Uint8Array {
+  const nonce = new Uint8Array(randomBytes(16));
+  const newKeySig = nacl.sign.detached(
+    rotationProofMessage(current.publicKey, next.publicKey, nonce),
+    next.secretKey,
+  );
+  const request: AdminRequest = {
+    v: 1,
+    op: 'rotate',
+    name,
+    networkPk: next.publicKey,
+    newKeySig,
+    ts: nowMs,
+    nonce,
+  };
+  const body = encodeCbor(request);
+  return encodeCbor([body, nacl.sign.detached(body, current.secretKey)]);
 }
