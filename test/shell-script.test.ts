@@ -49,6 +49,13 @@ describe('isaac script mode and -c', () => {
     assert.equal(result.stdout, 'alias-works\nhello isaac\nextglob-on\n1\n', result.stderr);
   });
 
+  test('an alias or function named like a typo of a real command is run, not "corrected"', async (t) => {
+    const ienv = isaacEnv(t);
+    const result = await runIsaac(ienv, [], "alias ll='echo my-ll'\ngti() { echo my-gti; }\nll\ngti\n");
+    assert.equal(result.stdout, 'my-ll\nmy-gti\n', result.stderr);
+    assert.doesNotMatch(result.stderr, /corrected/);
+  });
+
   test('-c exits with the line’s status, and exit N leaves with N', async (t) => {
     const ienv = isaacEnv(t);
     assert.equal((await runIsaac(ienv, ['-c', 'false'])).status, 1);

@@ -61,6 +61,7 @@ function streamHost(
   exitRequested(): number | undefined;
 } {
   let session: Promise<ShellSession> | undefined;
+  let started: ShellSession | undefined;
   let exitStatus: number | undefined;
   const host: ShellHost = {
     store,
@@ -74,9 +75,13 @@ function streamHost(
         interactive: false,
         shell: store.config.get('shell.program') ?? 'bash',
         outputLimit: store.config.getNumber('shell.output_limit'),
+      }).then((s) => {
+        started = s;
+        return s;
       });
       return session;
     },
+    sessionNames: () => started?.definedNames() ?? new Set(),
     requestExit: (status) => {
       exitStatus = status;
     },

@@ -5,6 +5,8 @@
  * runs can ever reach bash as a command and skip the safety tiers. After each command it prints an
  * OSC marker with the exit status and cwd. If Ctrl-C aborts the loop, bash returns to its top
  * level, runs PROMPT_COMMAND again, reports 130 for the interrupted command and resumes.
+ * After each command the names of aliases and functions go to $ISAAC_NAMES_FILE (builtins only,
+ * no fork), so the tier check knows them.
  */
 export const MARKER_PREFIX = '\x1b]6973;';
 export const MARKER_END = '\x07';
@@ -16,12 +18,15 @@ PS1=''; PS2=''; PS0=''
 unset PROMPT_COMMAND
 HISTFILE=/dev/null
 __isaac_ret() { return "$1"; }
+# aliases and functions, so the tier check does not "correct" a name this session defined
+__isaac_names() { { compgen -a; compgen -A function; } >"$ISAAC_NAMES_FILE" 2>/dev/null; }
 __isaac_loop() {
   if [ -n "$__isaac_inflight" ]; then
     __isaac_inflight=
     __isaac_prev=130
     printf '\\033]6973;${options.nonce};done;%s;%s\\007' 130 "$PWD"
   fi
+  __isaac_names
   printf '\\033]6973;${options.nonce};ready\\007'
   while IFS= read -r -d '' __isaac_cmd <&3; do
     __isaac_inflight=1
@@ -33,6 +38,7 @@ __isaac_loop() {
       eval "$__isaac_cmd"
     fi
     __isaac_prev=$?
+    __isaac_names
     __isaac_inflight=
     printf '\\033]6973;${options.nonce};done;%s;%s\\007' "$__isaac_prev" "$PWD"
   done

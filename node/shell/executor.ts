@@ -12,7 +12,8 @@ export const EXIT_REFUSED = 126;
 export async function executeShellLine(line: string, host: ShellHost, record: boolean): Promise<number> {
   const { io } = host;
   let toRun = line;
-  let verdict = classifyWithSettings(line, host.store);
+  const names = host.sessionNames?.() ?? new Set<string>();
+  let verdict = classifyWithSettings(line, host.store, names);
 
   if (verdict.correction !== undefined && verdict.tier <= 2.5) {
     const corrected = verdict.correction;
@@ -22,7 +23,7 @@ export async function executeShellLine(line: string, host: ShellHost, record: bo
     } else if (await io.confirm(`isaac: did you mean: ${corrected} ?`)) {
       toRun = corrected;
     }
-    if (toRun !== line) verdict = classifyWithSettings(toRun, host.store);
+    if (toRun !== line) verdict = classifyWithSettings(toRun, host.store, names);
   }
 
   if (verdict.tier === 4) {

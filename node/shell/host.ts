@@ -14,6 +14,8 @@ export interface ShellHost {
   sessionId: string;
   /** The persistent shell, started on first use. */
   shell(): Promise<ShellSession>;
+  /** Aliases and functions of the running shell, if it has started (the tier check knows them). */
+  sessionNames?(): ReadonlySet<string>;
   /** Called around a shell command so an interactive host can hand the keyboard to it. */
   beforeCommand?(session: ShellSession): void;
   afterCommand?(session: ShellSession): void;

@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from 'node-pty';
@@ -55,6 +64,8 @@ export class ShellSession {
   private isReady = false;
   private exited = false;
   private fifoClosed = false;
+  private names = new Set<string>();
+  private namesMtime = 0;
   private exitWaiters: Array<() => void> = [];
   private currentCwd: string;
 
@@ -92,10 +103,12 @@ export class ShellSession {
     // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
     const fifoFd = openSync(fifo, 'r+');
     const cwd = options.cwd ?? process.cwd();
-    const env = { ...(options.env ?? process.env), ISAAC_CMD_FIFO: fifo, ISAAC_SHELL: '1' } as Record<
-      string,
-      string
-    >;
+    const env = {
+      ...(options.env ?? process.env),
+      ISAAC_CMD_FIFO: fifo,
+      ISAAC_NAMES_FILE: join(dir, 'names'),
+      ISAAC_SHELL: '1',
+    } as Record<string, string>;
     const term = pty.spawn(options.shell ?? 'bash', ['--noprofile', '--rcfile', rcFile, '-i'], {
       name: env.TERM ?? 'xterm-256color',
       cols: options.cols ?? 80,
@@ -106,6 +119,21 @@ export class ShellSession {
     const session = new ShellSession(term, fifoFd, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
     await session.waitReady(10_000);
     return session;
+  }
+
+  /** Aliases and functions defined in this shell (as of the last command's end). */
+  definedNames(): Set<string> {
+    const file = join(this.dir, 'names');
+    try {
+      const mtime = statSync(file).mtimeMs;
+      if (mtime !== this.namesMtime) {
+        this.names = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+        this.namesMtime = mtime;
+      }
+    } catch {
+      // not written yet: no names beyond PATH and builtins
+    }
+    return this.names;
   }
 
   get cwd(): string {

@@ -82,6 +82,7 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     interactive: true,
     sessionId: randomUUID(),
     shell: startShell,
+    sessionNames: () => session?.definedNames() ?? new Set(),
     beforeCommand(running) {
       stdin.off('data', onBusyKey);
       forward = (data) => running.write(data.toString('utf8'));

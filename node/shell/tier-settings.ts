@@ -2,13 +2,20 @@ import type { Store } from '../store/store.ts';
 import { commandCandidates, commandExists } from '../tiers/commands-on-path.ts';
 import { type Classification, classify, type Tier, tierOverridesFromConfig } from '../tiers/index.ts';
 
-/** Classifies a line with this machine's tier settings: overrides, default tier, known commands. */
-export function classifyWithSettings(line: string, store: Store): Classification {
+/**
+ * Classifies a line with this machine's tier settings: overrides, default tier, known commands
+ * (PATH, builtins, and `sessionNames`: the aliases and functions of the running shell).
+ */
+export function classifyWithSettings(
+  line: string,
+  store: Store,
+  sessionNames: ReadonlySet<string> = new Set(),
+): Classification {
   const config = store.config;
   return classify(line, {
     overrides: tierOverridesFromConfig(config.all()),
     defaultTier: Number(config.get('tier.default') ?? '2') as Tier,
-    commandExists,
+    commandExists: (name) => sessionNames.has(name) || commandExists(name),
     candidates: () => commandCandidates(store.history.recentLines(500)),
   });
 }
