@@ -78,6 +78,23 @@ export interface SyncRequest {
   force?: boolean;
 }
 
+/**
+ * A rotated network key handed from the member that rotated it to every other member (see
+ * node/identity/rotation.ts). `revoked` carries the signed revoked roster entries that caused the
+ * rotation, so a member that was offline learns of them before it trusts anything else.
+ */
+export interface NetworkKeyMessage {
+  /** 32-byte Ed25519 seed of the new network key */
+  networkSeed: Uint8Array;
+  /** its public key (the receiver checks it matches the seed) */
+  networkPk: Uint8Array;
+  /** the key it replaces: the receiver installs it only over exactly this one */
+  previousPk: Uint8Array;
+  revoked: Uint8Array[];
+}
+
+export const MAX_NETWORK_KEY_REVOCATIONS = 256;
+
 export interface MessageBodies {
   exec: ExecRequest;
   'exec-chunk': ExecChunk;
@@ -89,6 +106,7 @@ export interface MessageBodies {
   'history-batch': HistoryBatch;
   'sync-request': SyncRequest;
   ack: Empty;
+  'network-key': NetworkKeyMessage;
 }
 
 export type MessageType = keyof MessageBodies;
@@ -105,6 +123,7 @@ export const MESSAGE_INBOX: { readonly [K in MessageType]: InboxKind } = {
   'exec-result': 'reply',
   pong: 'reply',
   ack: 'reply',
+  'network-key': 'msg',
 };
 
 export const MESSAGE_TYPES = Object.keys(MESSAGE_INBOX) as MessageType[];
@@ -259,6 +278,27 @@ const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K]
     return request;
   },
   ack: () => ({}),
+  'network-key': (m) => {
+    const t = 'network-key';
+    const key = (k: string): Uint8Array => {
+      const v = m[k];
+      if (!(v instanceof Uint8Array) || v.length !== 32) fail(t, `${k} must be 32 bytes`);
+      return new Uint8Array(v);
+    };
+    const revoked = m.revoked ?? [];
+    if (!Array.isArray(revoked) || revoked.length > MAX_NETWORK_KEY_REVOCATIONS)
+      fail(t, `revoked must be a list of at most ${MAX_NETWORK_KEY_REVOCATIONS} entries`);
+    return {
+      networkSeed: key('networkSeed'),
+      networkPk: key('networkPk'),
+      previousPk: key('previousPk'),
+      revoked: revoked.map((e: unknown) => {
+        if (!(e instanceof Uint8Array) || e.length > 1024)
+          fail(t, 'revoked entries must be up to 1024 bytes');
+        return new Uint8Array(e);
+      }),
+    };
+  },
 };
 
 /** Validates `body` as the body of a `type` message; throws ProtocolError on anything else. */

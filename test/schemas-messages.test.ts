@@ -17,6 +17,12 @@ const good: { [K in MessageType]: unknown } = {
   },
   'sync-request': { have: { alice: 10, bob: 0 } },
   ack: {},
+  'network-key': {
+    networkSeed: new Uint8Array(32).fill(1),
+    networkPk: new Uint8Array(32).fill(2),
+    previousPk: new Uint8Array(32).fill(3),
+    revoked: [new Uint8Array(40)],
+  },
 };
 
 const bad: { [K in MessageType]: unknown[] } = {
@@ -59,6 +65,28 @@ const bad: { [K in MessageType]: unknown[] } = {
     { have: { alice: '3' } },
   ],
   ack: [undefined],
+  'network-key': [
+    {},
+    {
+      networkSeed: new Uint8Array(31),
+      networkPk: new Uint8Array(32),
+      previousPk: new Uint8Array(32),
+      revoked: [],
+    },
+    { networkSeed: new Uint8Array(32), networkPk: 'key', previousPk: new Uint8Array(32), revoked: [] },
+    {
+      networkSeed: new Uint8Array(32),
+      networkPk: new Uint8Array(32),
+      previousPk: new Uint8Array(32),
+      revoked: 'x',
+    },
+    {
+      networkSeed: new Uint8Array(32),
+      networkPk: new Uint8Array(32),
+      previousPk: new Uint8Array(32),
+      revoked: [new Uint8Array(2000)],
+    },
+  ],
 };
 
 test('every type has an inbox, and every inbox is used', () => {
