@@ -136,15 +136,11 @@ export class HistorySync {
         let sent = 0;
         const top = ownMaxSeq(db, me);
         for (const peer of this.transport.peers()) {
-          const from = cursor(db, peer, me);
-          if (top > from) sent += this.sendRange(peer, from + 1, top);
-          const tombCursor = cursor(db, peer, TOMBSTONE_CURSOR);
-          const fresh = ownTombstonesAfter(db, me, tombCursor).filter(
-            (t) => t.origin !== me || t.seq <= from,
-          );
-          if (fresh.length > 0) {
-            this.sendTombstones(peer, fresh);
-            setCursor(db, peer, TOMBSTONE_CURSOR, fresh[fresh.length - 1]!.rowid);
+          // A savepoint per peer: one peer that cannot be sealed to does not hold up the others.
+          try {
+            sent += db.transaction(() => this.pushTo(peer, top))();
+          } catch (err) {
+            this.options.log(`history sync to ${peer}: ${err instanceof Error ? err.message : String(err)}`);
           }
         }
         return sent;
@@ -152,12 +148,36 @@ export class HistorySync {
       .immediate();
   }
 
-  /** Asks peers for what they hold that we lack (and tells them what we hold). */
+  private pushTo(peer: string, top: number): number {
+    const db = this.store.db;
+    const me = this.transport.me;
+    const from = cursor(db, peer, me);
+    const sent = top > from ? this.sendRange(peer, from + 1, top) : 0;
+    const tombCursor = cursor(db, peer, TOMBSTONE_CURSOR);
+    const fresh = ownTombstonesAfter(db, me, tombCursor).filter((t) => t.origin !== me || t.seq <= from);
+    if (fresh.length > 0) {
+      this.sendTombstones(peer, fresh);
+      setCursor(db, peer, TOMBSTONE_CURSOR, fresh[fresh.length - 1]!.rowid);
+    }
+    return sent;
+  }
+
+  /** Asks peers for what they hold that we lack (and tells them what we hold). Never throws. */
   requestCatchUp(peers: readonly string[] = this.transport.peers(), options: { force?: boolean } = {}): void {
-    const have = options.force ? {} : heldMap(this.store.db);
-    for (const peer of peers) {
-      const body: SyncRequest = options.force ? { have, force: true } : { have };
-      this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS);
+    try {
+      const have = options.force ? {} : heldMap(this.store.db);
+      for (const peer of peers) {
+        const body: SyncRequest = options.force ? { have, force: true } : { have };
+        try {
+          this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS);
+        } catch (err) {
+          this.options.log(
+            `history sync: cannot ask ${peer}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+    } catch (err) {
+      this.options.log(`history sync: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EnvelopeCodec } from '../node/bus/codec.ts';
+import { openStore } from '../node/store/store.ts';
+import { HistorySync } from '../node/sync/engine.ts';
+import { makeKeys, seedRoster } from './helpers/bus-nodes.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+test('a peer that cannot be sealed to does not hold up live sync to the others', (t) => {
+  const store = openStore(tempDir(t));
+  t.after(() => store.close());
+  const a = makeKeys('alpha');
+  const b = makeKeys('beta');
+  store.config.set('machine.name', 'alpha');
+  seedRoster(store, [a, b]);
+  const codec = new EnvelopeCodec(
+    { me: 'alpha', signSecretKey: a.sign.secretKey, boxKeyPair: a.box },
+    store.machines,
+  );
+  const logs: string[] = [];
+  const sync = new HistorySync(
+    store,
+    {
+      me: 'alpha',
+      peers: () => ['ghost', 'beta'],
+      enqueue: (type, to, body, exp) => {
+        const sealed = codec.seal({ type, to, body, exp });
+        store.outbox.add({
+          id: sealed.id,
+          topic: sealed.topic,
+          payload: sealed.payload,
+          kind: type,
+          peer: to,
+          expires_at: sealed.exp,
+        });
+        return sealed.id;
+      },
+    },
+    { log: (l) => logs.push(l) },
+  );
+  store.history.record({ command: 'uptime' });
+  store.history.record({ command: 'df -h' });
+  assert.equal(sync.pushNew(), 2);
+  assert.deepEqual(store.outbox.countByPeer(), { beta: 1 });
+  assert.match(logs.join('\n'), /history sync to ghost: ghost is not a member/);
+  sync.requestCatchUp();
+  assert.deepEqual(store.outbox.countByPeer(), { beta: 2 });
+  assert.equal(sync.pushNew(), 0, 'nothing new for beta; ghost is retried and fails again');
+});
