@@ -198,3 +198,31 @@ test('forged and replayed batches are refused; a forgotten record never comes ba
   assert.deepEqual(dump(nb.store), ['alpha#4 0 fresh start', 'beta#1 0 beta after clear']);
   assert.deepEqual(dump(na.store), ['alpha#4 0 fresh start', 'beta#1 0 beta after clear']);
 });
+
+test('/sync reports what moved per peer; /sync force re-runs from zero and ends with the same rows', async (t) => {
+  const broker = await startPlainBroker(t);
+  const a = makeKeys('alpha');
+  const b = makeKeys('beta');
+  const na = await startSyncNode(t, a, [a, b], broker.url);
+  await waitFor(() => na.session.state.connected, 'alpha connected');
+  na.store.history.recordMany(Array.from({ length: 50 }, (_, i) => ({ command: `task ${i}`, exit: 0 })));
+  const nb = await startSyncNode(t, b, [a, b], broker.url);
+  nb.store.history.record({ command: 'beta only', exit: 0 });
+  const report = await nb.sync.syncNow({ quietMs: 400, timeoutMs: 20_000 });
+  assert.equal(report.settled, true);
+  assert.equal(report.peers.alpha!.received, 50);
+  // live push and the answer to alpha's catch-up request may both carry it (inserts are idempotent)
+  assert.ok(
+    report.peers.alpha!.sent >= 1 && report.peers.alpha!.sent <= 2,
+    `sent ${report.peers.alpha!.sent}`,
+  );
+  await waitFor(() => na.store.history.count() === 51, 'alpha has beta record');
+
+  const before = dump(nb.store);
+  const forced = await na.sync.syncNow({ force: true, quietMs: 400, timeoutMs: 20_000 });
+  assert.equal(forced.settled, true);
+  assert.equal(forced.peers.beta!.sent, 50, 'force resends our whole series');
+  assert.equal(forced.peers.beta!.received, 0, 'nothing new came back');
+  assert.deepEqual(dump(nb.store), before);
+  assert.deepEqual(dump(na.store), before);
+});

@@ -91,6 +91,7 @@ export class HistorySync {
   private readonly awaitingAck = new Map<string, { id: Uint8Array; peer: string }>();
   private readonly counts = new Map<string, PeerCounts>();
   private readonly isOutboxed;
+  private lastReceived = Date.now();
 
   constructor(
     private readonly store: Store,
@@ -121,6 +122,43 @@ export class HistorySync {
     } catch (err) {
       this.options.log(`history sync: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /**
+   * `/sync` and `/sync force`: pushes what is new, asks every peer (from zero with force), then
+   * waits until our batches are PUBACKed and nothing has arrived for `quietMs` (or `timeoutMs`).
+   * Returns what moved per peer during the call; `settled` false means it stopped on the timeout.
+   */
+  async syncNow(
+    options: { force?: boolean; quietMs?: number; timeoutMs?: number } = {},
+  ): Promise<{ settled: boolean; peers: Record<string, { sent: number; received: number }> }> {
+    const before = new Map(
+      [...this.counts].map(([peer, c]) => [peer, { sent: c.sent, received: c.received }]),
+    );
+    const peers = this.transport.peers();
+    if (options.force) {
+      for (const peer of peers) this.store.db.prepare('DELETE FROM sync_state WHERE peer = ?').run(peer);
+    }
+    this.tick();
+    this.requestCatchUp(peers, { force: options.force ?? false });
+    const quietMs = options.quietMs ?? 1000;
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    let settled = false;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      this.tick();
+      if (this.awaitingAck.size === 0 && Date.now() - this.lastReceived >= quietMs) {
+        settled = true;
+        break;
+      }
+    }
+    const result: Record<string, { sent: number; received: number }> = {};
+    for (const peer of peers) {
+      const now = this.countsFor(peer);
+      const was = before.get(peer) ?? { sent: 0, received: 0 };
+      result[peer] = { sent: now.sent - was.sent, received: now.received - was.received };
+    }
+    return { settled, peers: result };
   }
 
   peerCounts(): Record<string, PeerCounts> {
@@ -198,6 +236,7 @@ export class HistorySync {
       this.options.log(`history sync: refused a batch from ${from} carrying records of ${forged.origin}`);
       return;
     }
+    this.lastReceived = Date.now();
     const db = this.store.db;
     if (batch.tombstones?.length) applyTombstones(db, batch.tombstones, from);
     const records: RemoteCommand[] = batch.records.map((r) => ({
