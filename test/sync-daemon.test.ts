@@ -1,20 +1,66 @@
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { test } from 'node:test';
+import { EnvelopeCodec } from '../node/bus/codec.ts';
+import { NodeDaemon } from '../node/daemon/daemon.ts';
 import { searchHistory } from '../node/search/search.ts';
-import { makeKeys, seedRoster, startPlainBroker, startTestNode } from './helpers/bus-nodes.ts';
-import { waitFor } from './helpers/tmp.ts';
+import { openStore, type Store } from '../node/store/store.ts';
+import { historyExtension } from '../node/sync/wiring.ts';
+import { type MachineKeys, makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
+import { tempDir, waitFor } from './helpers/tmp.ts';
 
-test('isaac-node syncs history (skipped while node/daemon does not wire node/sync in)', async (t) => {
+type Extension = ReturnType<typeof historyExtension>;
+/** NodeDaemon.use arrives with the daemon's extension mechanism; until then this test skips. */
+type Extensible = { use?: (extension: Extension) => void };
+
+async function startNode(
+  t: Pick<TestContext, 'after'>,
+  keys: MachineKeys,
+  members: readonly MachineKeys[],
+  url: string,
+): Promise<{ store: Store; daemon: NodeDaemon; history: Extension } | undefined> {
+  const store = openStore(tempDir(t));
+  store.config.set('machine.name', keys.name);
+  seedRoster(store, members);
+  const codec = new EnvelopeCodec(
+    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
+    store.machines,
+  );
+  const daemon = new NodeDaemon({
+    store,
+    codec,
+    urls: [url],
+    connectOptions: () => ({ username: keys.name, password: 'test' }),
+    classify: () => ({ tier: 1, reason: 'test' }),
+    version: 'test',
+    log: () => {},
+  });
+  const history = historyExtension(daemon, store, () => {});
+  const use = (daemon as unknown as Extensible).use;
+  if (typeof use !== 'function') {
+    store.close();
+    return undefined;
+  }
+  use.call(daemon, history);
+  daemon.start();
+  t.after(async () => {
+    await daemon.stop();
+    store.close();
+  });
+  return { store, daemon, history };
+}
+
+test('isaac-node with history sync: catch-up on start, live within a second, a new member catches up (skips without NodeDaemon.use)', async (t) => {
   const broker = await startPlainBroker(t);
   const a = makeKeys('alpha');
   const b = makeKeys('beta');
-  const na = await startTestNode(t, a, [a, b], [broker.url]);
-  if (!('history' in na.daemon)) {
-    t.skip('NodeDaemon has no history sync wired in yet');
+  const na = await startNode(t, a, [a, b], broker.url);
+  if (!na) {
+    t.skip('NodeDaemon has no use(extension) yet');
     return;
   }
   na.store.history.record({ command: 'git status', exit: 0, cwd: '/srv' });
-  const nb = await startTestNode(t, b, [a, b], [broker.url]);
+  const nb = (await startNode(t, b, [a, b], broker.url))!;
   await waitFor(() => nb.store.history.count() === 1, 'beta caught up on start');
   const started = Date.now();
   nb.store.history.record({ command: 'make deploy', exit: 2 });
@@ -25,17 +71,14 @@ test('isaac-node syncs history (skipped while node/daemon does not wire node/syn
     [['beta', 'make deploy', 2]],
   );
 
-  // A machine that joins later: the members see its roster entry and it catches up.
   const c = makeKeys('gamma');
-  const nc = await startTestNode(t, c, [a, b, c], [broker.url]);
-  seedRoster(na.store, [c]);
-  seedRoster(nb.store, [c]);
-  // (a real roster entry arrives retained on isaac/roster/gamma; here the members are told directly)
-  (na.daemon as unknown as { history: { requestCatchUp(p: string[]): void } }).history.requestCatchUp([
-    'gamma',
-  ]);
-  (nb.daemon as unknown as { history: { requestCatchUp(p: string[]): void } }).history.requestCatchUp([
-    'gamma',
-  ]);
+  const nc = (await startNode(t, c, [a, b, c], broker.url))!;
+  // A real entry arrives retained on isaac/roster/gamma and the daemon calls onMemberAdded.
+  for (const n of [na, nb]) {
+    seedRoster(n.store, [c]);
+    n.history.onMemberAdded('gamma');
+  }
   await waitFor(() => nc.store.history.count() === 2, 'gamma holds both records');
+  const report = await nc.history.sync.syncNow({ quietMs: 300, timeoutMs: 10_000 });
+  assert.equal(report.settled, true);
 });

@@ -1,13 +1,11 @@
-import type { MessageBodies } from '../../schemas/messages.ts';
+import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
+import type { OpenedEnvelope } from '../bus/envelope-port.ts';
 import type { Store } from '../store/store.ts';
-import type { SyncTransport } from './engine.ts';
+import { HistorySync, type SyncOptions, type SyncTransport } from './engine.ts';
 
 /**
  * How isaac-node plugs history sync in. NodeDaemon.enqueue already seals, writes the durable
- * outbox and publishes; the peers are the roster's current members. The daemon then forwards
- * (see HistorySync): `history-batch` / `sync-request` envelopes to `apply` inside its seen-id
- * transaction, every connect to `requestCatchUp()`, a new roster member to `requestCatchUp([name])`,
- * and its start/stop to `start()`/`stop()`.
+ * outbox and publishes; the peers are the roster's current members.
  */
 export interface EnqueuingDaemon {
   readonly me: string;
@@ -28,5 +26,38 @@ export function historyTransport(daemon: EnqueuingDaemon, store: Store): SyncTra
         .members()
         .map((m) => m.name)
         .filter((name) => name !== daemon.me),
+  };
+}
+
+/**
+ * History sync as a daemon extension (NodeDaemon.use): the daemon hands it `history-batch` and
+ * `sync-request` envelopes inside its seen-id transaction, every connect, and new members.
+ * `sync` is the engine itself, for `/sync` (syncNow) and `/show status` (peerSyncStatus).
+ */
+export function historyExtension(
+  daemon: EnqueuingDaemon,
+  store: Store,
+  log: (line: string) => void,
+  options: Omit<SyncOptions, 'log'> = {},
+): {
+  readonly types: readonly MessageType[];
+  readonly sync: HistorySync;
+  apply(env: OpenedEnvelope): void;
+  onConnected(): void;
+  onMemberAdded(name: string): void;
+  start(): void;
+  stop(): void;
+} {
+  const sync = new HistorySync(store, historyTransport(daemon, store), { log, ...options });
+  return {
+    types: ['history-batch', 'sync-request'],
+    sync,
+    apply: (env) => sync.apply(env),
+    onConnected: () => sync.requestCatchUp(),
+    onMemberAdded: (name) => {
+      if (name !== daemon.me) sync.requestCatchUp([name]);
+    },
+    start: () => sync.start(),
+    stop: () => sync.stop(),
   };
 }
