@@ -177,3 +177,30 @@ export function loadIdentity(home: string): MachineKeys {
     : undefined;
   return { sign, box, loginSecret, network };
 }
+
+/** Where a new network key waits while the broker is asked to accept it (see node/identity/rotation.ts). */
+const STAGED_NETWORK_FILE = 'network.next.key';
+
+/**
+ * Writes a new network key beside the current one, so it is on disk before the broker binds it:
+ * a crash after the broker accepted it can never lose the only copy.
+ */
+export function stageNetworkKey(home: string, network: SignKeyPair): void {
+  const staged = join(paths.keys(home), STAGED_NETWORK_FILE);
+  rmSync(staged, { force: true });
+  writeSecretFile(staged, network.secretKey.subarray(0, 32));
+}
+
+/** Makes the staged network key the current one in one rename (the old secret is gone after it). */
+export function commitStagedNetworkKey(home: string): void {
+  renameSync(join(paths.keys(home), STAGED_NETWORK_FILE), join(paths.keys(home), KEY_FILES.network));
+}
+
+export function discardStagedNetworkKey(home: string): void {
+  rmSync(join(paths.keys(home), STAGED_NETWORK_FILE), { force: true });
+}
+
+/** The network key pair for a 32-byte seed (as stored in key files and handed over on rotation). */
+export function networkKeyFromSeed(seed: Uint8Array): SignKeyPair {
+  return nacl.sign.keyPair.fromSeed(seed);
+}

@@ -2,6 +2,7 @@ import { UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../commands/args.ts';
 import type { CommandContext } from '../commands/types.ts';
 import { createInvite, revokeMachine } from './membership.ts';
+import { rotateNetworkKey } from './rotation.ts';
 
 /**
  * `isaac invite NAME [--hours N]` and `isaac revoke NAME`, for the `isaac <words>` dispatcher
@@ -29,9 +30,14 @@ export async function runInviteCommand(args: string[], ctx: CommandContext): Pro
   return 0;
 }
 
+/**
+ * `isaac revoke NAME [--rotate]`: revokes, then rotates the network key (the revoked machine still
+ * holds the old one) when --rotate or --yes is given or the user says yes.
+ */
 export async function runRevokeCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const [name, extra] = args;
-  if (name === undefined || extra !== undefined) throw new UsageError('usage: isaac revoke NAME');
+  const { options, rest } = takeOptions(args, { rotate: 'boolean' });
+  const [name, extra] = rest;
+  if (name === undefined || extra !== undefined) throw new UsageError('usage: isaac revoke NAME [--rotate]');
   const sure =
     ctx.assumeYes ||
     (await ctx.io.confirm(`revoke ${name}? It loses its broker login at once and members stop obeying it`));
@@ -40,9 +46,24 @@ export async function runRevokeCommand(args: string[], ctx: CommandContext): Pro
     return 1;
   }
   await revokeMachine(ctx.store.home, name);
+  ctx.io.out(`revoked ${name}: its broker login is gone and its sessions are closed.\n`);
+  const rotate =
+    options.rotate === true ||
+    ctx.assumeYes ||
+    (await ctx.io.confirm(
+      `${name} still holds the network key (it could enroll machines with it). Rotate the network key now?`,
+    ));
+  if (!rotate) {
+    ctx.io.out(
+      `${name} still holds the network key; to shut it out of enrolling machines, run \`isaac revoke ${name} --rotate\`.\n`,
+    );
+    return 0;
+  }
+  const result = await rotateNetworkKey(ctx.store.home);
+  const who = result.notified.length > 0 ? result.notified.join(', ') : 'no other members';
   ctx.io.out(
-    `revoked ${name}: its broker login is gone and its sessions are closed.\n` +
-      `${name} still knows the network key; to shut it out of invites too, set up a new network (isaac-node init on a fresh broker) and re-join the members.\n`,
+    `rotated the network key: the broker accepts only the new one, ${name}'s copy is worthless now.\n` +
+      `new key queued for ${who}; isaac-node delivers it (offline members get it when they come back).\n`,
   );
   return 0;
 }

@@ -12,6 +12,8 @@ export const NETWORK_KEYS = {
   networkPk: 'network.public_key',
   rosterEntry: 'network.roster_entry',
   insecure: 'network.insecure',
+  /** earlier network public keys (base64, comma-separated, oldest first), kept after rotations */
+  previousNetworkPks: 'network.previous_public_keys',
 } as const;
 
 export interface NetworkSettings {
@@ -70,4 +72,33 @@ export function requireNetworkSettings(store: Store): NetworkSettings {
     });
   }
   return settings;
+}
+
+/** Network public keys this machine used before the current one (oldest first). */
+export function loadPreviousNetworkPks(store: Store): Uint8Array[] {
+  const text = store.config.get(NETWORK_KEYS.previousNetworkPks) ?? '';
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((b64) => new Uint8Array(Buffer.from(b64, 'base64')))
+    .filter((pk) => pk.length === 32);
+}
+
+/**
+ * Records a rotation: `networkPk` becomes current, the key it replaces joins the previous list,
+ * and this machine's own roster entry is the one re-signed with the new key.
+ */
+export function saveRotatedNetworkKey(
+  store: Store,
+  rotation: { networkPk: Uint8Array; previousPk: Uint8Array; rosterEntry: Uint8Array },
+): void {
+  store.db.transaction(() => {
+    const b64 = (pk: Uint8Array) => Buffer.from(pk).toString('base64');
+    const previous = loadPreviousNetworkPks(store).map(b64);
+    if (!previous.includes(b64(rotation.previousPk))) previous.push(b64(rotation.previousPk));
+    const kept = previous.filter((pk) => pk !== b64(rotation.networkPk));
+    store.config.setInternal(NETWORK_KEYS.previousNetworkPks, kept.join(','));
+    store.config.setInternal(NETWORK_KEYS.networkPk, b64(rotation.networkPk));
+    store.config.setInternal(NETWORK_KEYS.rosterEntry, b64(rotation.rosterEntry));
+  })();
 }
