@@ -6,12 +6,12 @@ import mqtt, { type MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
 import { initDataDir } from '../broker/init.ts';
 import { EnvelopeCodec } from '../node/bus/codec.ts';
-import { loadIdentity } from '../node/crypto/keys.ts';
+import { commitStagedNetworkKey, loadIdentity, stageNetworkKey } from '../node/crypto/keys.ts';
 import { mqttConnectOptions } from '../node/crypto/mqtt-options.ts';
 import { runRevokeCommand } from '../node/identity/commands.ts';
 import { initNetwork, joinNetwork } from '../node/identity/init.ts';
 import { createInvite } from '../node/identity/membership.ts';
-import { acceptNetworkKey, verifyRosterEntryTrusted } from '../node/identity/rotation.ts';
+import { acceptNetworkKey, rotateNetworkKey, verifyRosterEntryTrusted } from '../node/identity/rotation.ts';
 import { loadNetworkSettings, loadPreviousNetworkPks } from '../node/identity/settings.ts';
 import { paths } from '../node/paths.ts';
 import { openStore, type Store } from '../node/store/store.ts';
@@ -385,4 +385,43 @@ test('a network-key envelope from a revoked, unknown or confused sender is refus
     again.close();
   }
   assert.equal(await broker.admin(oldKeyEnroll()), 5);
+});
+
+test('a rotation interrupted after the broker and the key file moved is finished by the next one', async (t) => {
+  const { broker, root } = await network(t);
+  const homeA = join(root, 'alpha');
+  const a = await Presence.connect(homeA, broker.tlsUrl, t);
+  await waitFor(() => !!a.store.machines.get('beta')?.box_pk, 'alpha knows beta');
+  const k0 = loadIdentity(homeA).network;
+  assert.ok(k0);
+  // what rotateNetworkKey did before "crashing": the broker took K1, the key file holds K1
+  const k1 = nacl.sign.keyPair();
+  assert.equal(await broker.admin(createRotateRequest('alpha', k0, k1)), 0);
+  stageNetworkKey(homeA, k1);
+  commitStagedNetworkKey(homeA);
+  assert.equal(hex(loadNetworkSettings(a.store)?.networkPk), hex(k0.publicKey), 'settings still say K0');
+
+  const result = await rotateNetworkKey(homeA);
+  const k2 = loadIdentity(homeA).network?.publicKey;
+  assert.equal(hex(result.newPk), hex(k2));
+  assert.equal(hex(broker.running?.state.networkPk()), hex(k2));
+  assert.deepEqual(loadPreviousNetworkPks(a.store).map(hex), [hex(k0.publicKey), hex(k1.publicKey)]);
+  // beta gets K1 (from K0) and then K2 (from K1), in order
+  const rows = a.store.outbox.pending().filter((r) => r.peer === 'beta' && r.kind === 'network-key');
+  assert.equal(rows.length, 2);
+  assert.equal(result.notified.join(','), 'beta,gamma');
+
+  const b = await Presence.connect(join(root, 'beta'), broker.tlsUrl, t);
+  await waitFor(() => !!b.store.machines.get('alpha')?.sign_pk, 'beta knows alpha');
+  assert.equal(await a.drainOutbox(), 4);
+  await waitFor(() => b.inbox.length === 2, 'both envelopes reach beta');
+  const keysB = loadIdentity(join(root, 'beta'));
+  const codec = new EnvelopeCodec(
+    { me: 'beta', signSecretKey: keysB.sign.secretKey, boxKeyPair: keysB.box },
+    b.store.machines,
+  );
+  for (const { payload } of b.inbox) {
+    assert.equal(acceptNetworkKey(b.store, codec.open(payload, 'beta', 'msg')).installed, true);
+  }
+  assert.equal(hex(loadIdentity(join(root, 'beta')).network?.publicKey), hex(k2));
 });

@@ -17,10 +17,13 @@ import {
   discardStagedNetworkKey,
   generateNetworkKey,
   loadIdentity,
+  type MachineKeys,
   networkKeyFromSeed,
+  type SignKeyPair,
   stageNetworkKey,
 } from '../crypto/keys.ts';
 import type { MachineRow } from '../store/machines.ts';
+import type { NewOutboxRow } from '../store/outbox.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { sendAdminRequest } from './broker-ops.ts';
 import {
@@ -83,6 +86,9 @@ function resignOwnEntry(settings: NetworkSettings, networkSecretKey: Uint8Array)
  * re-signs this machine's roster entry (isaac-node publishes it on its next connect) and queues the
  * new key for every current member. Revoked machines' entries are re-signed with the new key and
  * re-published by the broker, so machines that join later see them revoked too.
+ * Everything that can fail is computed before the broker is asked; the new key is on disk (staged)
+ * before the broker binds it. If the process died after the key file moved but before the settings
+ * and outbox rows were written, the next call first finishes that rotation, then rotates again.
  */
 export async function rotateNetworkKey(
   home: string,
@@ -95,16 +101,32 @@ export async function rotateNetworkKey(
       hint: 'rotate the key on a member machine that was set up with `isaac-node init` or `join`',
     });
   }
+  // undefined: an interrupted rotation was finished first; now rotate as asked
+  return (await rotateWith(home, keys, current, options)) ?? (await rotateNetworkKey(home, options));
+}
+
+async function rotateWith(
+  home: string,
+  keys: MachineKeys,
+  current: SignKeyPair,
+  options: { nowMs?: number },
+): Promise<RotationResult | undefined> {
   const store = openStore(home);
   try {
     const settings = requireNetworkSettings(store);
-    if (!same(settings.networkPk, current.publicKey)) {
-      throw new ConfigError('the network key file and the saved network settings disagree', {
-        hint: 'an earlier rotation was interrupted; run `isaac revoke NAME --rotate` on another member',
-      });
-    }
     const nowMs = options.nowMs ?? Date.now();
+    if (!same(settings.networkPk, current.publicKey)) {
+      // an interrupted rotation: the broker and the key file hold the new key, the settings not yet
+      const handOver = prepareHandOver(store, settings, keys.sign.secretKey, current, [], nowMs);
+      recordHandOver(store, settings.networkPk, current.publicKey, handOver);
+      return undefined;
+    }
     const next = generateNetworkKey();
+    const revokedRows = store.machines.list().filter((m) => m.revoked !== null && m.sign_pk && m.box_pk);
+    const revokedEntries = revokedRows
+      .slice(-MAX_NETWORK_KEY_REVOCATIONS)
+      .map((m) => encodeRosterEntry(entryFields(m), current.secretKey));
+    const handOver = prepareHandOver(store, settings, keys.sign.secretKey, next, revokedEntries, nowMs);
     stageNetworkKey(home, next);
     try {
       await sendAdminRequest(
@@ -118,43 +140,7 @@ export async function rotateNetworkKey(
       throw err;
     }
     commitStagedNetworkKey(home);
-
-    const revokedRows = store.machines.list().filter((m) => m.revoked !== null && m.sign_pk && m.box_pk);
-    const revokedEntries = revokedRows
-      .slice(-MAX_NETWORK_KEY_REVOCATIONS)
-      .map((m) => encodeRosterEntry(entryFields(m), current.secretKey));
-    const notified: string[] = [];
-    store.db.transaction(() => {
-      saveRotatedNetworkKey(store, {
-        networkPk: next.publicKey,
-        previousPk: current.publicKey,
-        rosterEntry: resignOwnEntry(settings, next.secretKey),
-      });
-      const body: NetworkKeyMessage = {
-        networkSeed: next.secretKey.slice(0, 32),
-        networkPk: next.publicKey,
-        previousPk: current.publicKey,
-        revoked: revokedEntries,
-      };
-      for (const member of store.machines.members()) {
-        if (member.name === settings.name || !member.box_pk) continue;
-        const sealed = sealEnvelope(
-          { type: 'network-key', from: settings.name, to: member.name, body, ttlMs: MAX_ENVELOPE_TTL_MS },
-          keys.sign.secretKey,
-          new Uint8Array(member.box_pk),
-          nowMs,
-        );
-        store.outbox.add({
-          id: sealed.id,
-          topic: sealed.topic,
-          payload: sealed.payload,
-          kind: 'network-key',
-          peer: member.name,
-          expires_at: sealed.exp,
-        });
-        notified.push(member.name);
-      }
-    })();
+    recordHandOver(store, current.publicKey, next.publicKey, handOver);
 
     // best effort: the broker re-publishes each revocation signed with the new key
     const republishedRevocations: string[] = [];
@@ -172,10 +158,61 @@ export async function rotateNetworkKey(
         // members learn the revocation from the network-key envelope anyway
       }
     }
-    return { newPk: next.publicKey, notified, republishedRevocations };
+    return { newPk: next.publicKey, notified: handOver.notified, republishedRevocations };
   } finally {
     store.close();
   }
+}
+
+interface HandOver {
+  ownEntry: Uint8Array;
+  rows: NewOutboxRow[];
+  notified: string[];
+}
+
+/** The re-signed own entry and one sealed `network-key` envelope per current member. */
+function prepareHandOver(
+  store: Store,
+  settings: NetworkSettings,
+  signSecretKey: Uint8Array,
+  next: SignKeyPair,
+  revoked: Uint8Array[],
+  nowMs: number,
+): HandOver {
+  const body: NetworkKeyMessage = {
+    networkSeed: next.secretKey.slice(0, 32),
+    networkPk: next.publicKey,
+    previousPk: settings.networkPk,
+    revoked,
+  };
+  const rows: NewOutboxRow[] = [];
+  const notified: string[] = [];
+  for (const member of store.machines.members()) {
+    if (member.name === settings.name || !member.box_pk) continue;
+    const sealed = sealEnvelope(
+      { type: 'network-key', from: settings.name, to: member.name, body, ttlMs: MAX_ENVELOPE_TTL_MS },
+      signSecretKey,
+      new Uint8Array(member.box_pk),
+      nowMs,
+    );
+    rows.push({
+      id: sealed.id,
+      topic: sealed.topic,
+      payload: sealed.payload,
+      kind: 'network-key',
+      peer: member.name,
+      expires_at: sealed.exp,
+    });
+    notified.push(member.name);
+  }
+  return { ownEntry: resignOwnEntry(settings, next.secretKey), rows, notified };
+}
+
+function recordHandOver(store: Store, previousPk: Uint8Array, networkPk: Uint8Array, h: HandOver): void {
+  store.db.transaction(() => {
+    saveRotatedNetworkKey(store, { networkPk, previousPk, rosterEntry: h.ownEntry });
+    for (const row of h.rows) store.outbox.add(row);
+  })();
 }
 
 function entryFields(m: MachineRow): Omit<RosterEntry, 'v'> {
