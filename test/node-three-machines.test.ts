@@ -51,7 +51,9 @@ test('three machines joined with isaac-node init/join: !exec each pair, fan-out 
     assert.equal(output(fan, n), 'fan-42\n');
   }
   const fromAlpha = withStore(net.homes.beta!, (s) =>
-    s.db.prepare("SELECT command FROM commands WHERE source = 'remote:alpha' ORDER BY id").all(),
+    s.db
+      .prepare("SELECT command FROM commands WHERE source = 'remote:alpha' AND origin = 'beta' ORDER BY id")
+      .all(),
   );
   assert.deepEqual(fromAlpha, [
     { command: 'echo "$ISAAC_TEST_MARK from alpha on beta"; exit 7' },

@@ -42,6 +42,21 @@ export interface DaemonOptions {
   discovery?(): { topic: string; payload: string }[];
 }
 
+/**
+ * A feature that rides on the daemon's delivery (history sync, network-key rotation): it gets the
+ * envelopes of its types inside the seen-id transaction (`apply` may only write rows and outbox
+ * entries), and hears about connects and new members.
+ */
+export interface DaemonExtension {
+  readonly types: readonly MessageType[];
+  apply(env: OpenedEnvelope): void;
+  afterApply?(env: OpenedEnvelope): void;
+  onConnected?(): void;
+  onMemberAdded?(name: string): void;
+  start?(): void;
+  stop?(): void;
+}
+
 interface OutgoingExec {
   target: string;
   cmd: string;
@@ -58,6 +73,7 @@ export class NodeDaemon {
   private readonly retained = new Map<string, Record<string, unknown>>();
   private readonly listeners = new Set<(n: Notification) => void>();
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly extensions: DaemonExtension[] = [];
   readonly me: string;
 
   constructor(private readonly o: DaemonOptions) {
@@ -80,13 +96,32 @@ export class NodeDaemon {
         const roster = o.rosterPayload?.();
         if (roster) s.publishRetained(topics.roster(this.me), roster);
         for (const d of o.discovery?.() ?? []) s.publishRetained(d.topic, d.payload);
+        for (const ext of this.extensions) this.guard(() => ext.onConnected?.());
       },
       onMessage: (topic, payload) => this.onMessage(topic, payload),
       log: o.log,
     });
   }
 
+  /** Adds a feature before start(); see DaemonExtension. */
+  use(extension: DaemonExtension): void {
+    this.extensions.push(extension);
+  }
+
+  private extensionFor(type: MessageType): DaemonExtension | undefined {
+    return this.extensions.find((e) => e.types.includes(type));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.log(`extension failed: ${errorLine(err)}`);
+    }
+  }
+
   start(): void {
+    for (const ext of this.extensions) ext.start?.();
     this.adoptPending();
     this.session.start();
     this.heartbeat = setInterval(() => {
@@ -98,6 +133,7 @@ export class NodeDaemon {
 
   async stop(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const ext of this.extensions) this.guard(() => ext.stop?.());
     this.jobs.cancelAll();
     await this.session.stop();
   }
@@ -341,7 +377,11 @@ export class NodeDaemon {
     const entry = this.o.verifyRoster(name, payload);
     if (!entry)
       return this.refusals.refuse('bad-roster', `roster entry for ${name} is not signed by the network key`);
+    const wasMember = this.memberNames().includes(name);
     this.o.store.machines.applyRoster({ name, ...entry });
+    if (!wasMember && this.memberNames().includes(name)) {
+      for (const ext of this.extensions) this.guard(() => ext.onMemberAdded?.(name));
+    }
   }
 
   private onEnvelope(kind: InboxKind, payload: Buffer): void {
@@ -373,16 +413,25 @@ export class NodeDaemon {
       }
       return;
     }
-    this.o.store.db.transaction(() => {
+    try {
+      this.o.store.db.transaction(() => {
+        seen.add(env.id, env.exp + MAX_SKEW_MS);
+        this.apply(env);
+      })();
+    } catch (err) {
+      // nothing of it was applied; acknowledge it anyway so one bad envelope cannot loop forever
+      // (if even this write fails the database is unwell: throwing leaves it unacknowledged)
       seen.add(env.id, env.exp + MAX_SKEW_MS);
-      this.apply(env);
-    })();
+      return this.refusals.refuse('apply-failed', `${what}: ${errorLine(err)}`);
+    }
     this.afterApply(env);
   }
 
   /** Runs inside the seen-id transaction: only database writes and outbox rows here. */
   private apply(env: OpenedEnvelope): void {
     const store = this.o.store;
+    const extension = this.extensionFor(env.type);
+    if (extension) return extension.apply(env);
     switch (env.type) {
       case 'msg': {
         const body = env.body as MessageBodies['msg'];
@@ -424,6 +473,8 @@ export class NodeDaemon {
 
   /** Side effects after the transaction committed: start processes, tell the shells. */
   private afterApply(env: OpenedEnvelope): void {
+    const extension = this.extensionFor(env.type);
+    if (extension) return this.guard(() => extension.afterApply?.(env));
     switch (env.type) {
       case 'msg': {
         const text = (env.body as MessageBodies['msg']).text;

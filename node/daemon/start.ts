@@ -11,6 +11,8 @@ import { type IpcServer, serveIpc } from '../ipc/server.ts';
 import { ensureHome, paths } from '../paths.ts';
 import type { MachineRow } from '../store/machines.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { HistorySync } from '../sync/engine.ts';
+import { historyTransport } from '../sync/wiring.ts';
 import type { Tier } from '../tiers/index.ts';
 import { classify, tierOverridesFromConfig } from '../tiers/index.ts';
 import { NodeDaemon } from './daemon.ts';
@@ -100,6 +102,15 @@ export async function startNode(home: string, log: (line: string) => void): Prom
       },
       rosterPayload: () => settings.rosterEntry,
       discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
+    });
+    const sync = new HistorySync(store, historyTransport(daemon, store), { log });
+    daemon.use({
+      types: ['history-batch', 'sync-request'],
+      apply: (env) => sync.apply(env),
+      onConnected: () => sync.requestCatchUp(),
+      onMemberAdded: (name) => sync.requestCatchUp([name]),
+      start: () => sync.start(),
+      stop: () => sync.stop(),
     });
     const ipc = await serveIpc(daemon, paths.nodeSocket(home), log);
     daemon.start();
