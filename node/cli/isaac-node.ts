@@ -1,9 +1,9 @@
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../commands/args.ts';
+import { formatNodeStatus } from '../daemon/format-status.ts';
 import { startNode } from '../daemon/start.ts';
 import { initNetwork, joinNetwork } from '../identity/init.ts';
 import { connectNode } from '../ipc/client.ts';
-import type { NodeStatus } from '../ipc/protocol.ts';
 import { isaacHome } from '../paths.ts';
 import { openStore } from '../store/store.ts';
 
@@ -107,27 +107,6 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${command}`, { hint: 'use init, join, start or status' });
   }
-}
-
-export function formatNodeStatus(s: NodeStatus): string {
-  const lines = [
-    `machine:     ${s.name} (isaac-node ${s.version}, pid ${s.pid})`,
-    `connection:  ${s.connected ? `connected to ${s.broker}` : `not connected${s.lastError ? ` (${s.lastError})` : ''}`}`,
-    `brokers:     ${s.brokers.join(', ')}`,
-    `outbox:      ${s.outbox} waiting${
-      s.outbox > 0
-        ? ` (${Object.entries(s.outboxByPeer)
-            .map(([p, n]) => `${p}: ${n}`)
-            .join(', ')})`
-        : ''
-    }`,
-    `remote runs: ${s.runningExecs} running`,
-  ];
-  const refusals = Object.entries(s.refusals);
-  lines.push(
-    `refusals:    ${refusals.length === 0 ? 'none' : refusals.map(([r, n]) => `${r} ${n}`).join(', ')}`,
-  );
-  return `${lines.join('\n')}\n`;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,23 @@
+import type { NodeStatus } from '../ipc/protocol.ts';
+
+/** `isaac-node status` and `/show status`: connection, broker, outbox depth, refusals by reason. */
+export function formatNodeStatus(s: NodeStatus): string {
+  const lines = [
+    `machine:     ${s.name} (isaac-node ${s.version}, pid ${s.pid})`,
+    `connection:  ${s.connected ? `connected to ${s.broker}` : `not connected${s.lastError ? ` (${s.lastError})` : ''}`}`,
+    `brokers:     ${s.brokers.join(', ')}`,
+    `outbox:      ${s.outbox} waiting${
+      s.outbox > 0
+        ? ` (${Object.entries(s.outboxByPeer)
+            .map(([p, n]) => `${p}: ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
+    `remote runs: ${s.runningExecs} running`,
+  ];
+  const refusals = Object.entries(s.refusals);
+  lines.push(
+    `refusals:    ${refusals.length === 0 ? 'none' : refusals.map(([r, n]) => `${r} ${n}`).join(', ')}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
