@@ -13,10 +13,10 @@ import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/
 import type { Classifier } from '../remote/policy.ts';
 import type { Store } from '../store/store.ts';
 import { ExecJobs } from './exec-jobs.ts';
+import { DEFAULT_EXEC_TTL_MS, OutgoingExecs } from './outgoing-execs.ts';
 import { RefusalCounter } from './refusals.ts';
 import { commandFigures, parseStatusPayload } from './status-payload.ts';
 
-export const DEFAULT_EXEC_TTL_MS = 10 * 60 * 1000;
 /** Replies (results, pongs) live long enough for a sender that is off for a week. */
 const REPLY_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_SKEW_MS = 5 * 60 * 1000;
@@ -57,18 +57,11 @@ export interface DaemonExtension {
   stop?(): void;
 }
 
-interface OutgoingExec {
-  target: string;
-  cmd: string;
-  emit?: (event: ExecEvent) => void;
-  output: string;
-}
-
 export class NodeDaemon {
   readonly session: BusSession;
   readonly refusals: RefusalCounter;
   private readonly jobs: ExecJobs;
-  private readonly execs = new Map<string, OutgoingExec>();
+  private readonly outgoing: OutgoingExecs;
   private readonly pings = new Map<string, (rtt: number) => void>();
   private readonly retained = new Map<string, Record<string, unknown>>();
   private readonly listeners = new Set<(n: Notification) => void>();
@@ -84,6 +77,14 @@ export class NodeDaemon {
       classify: o.classify,
       send: (type, to, body, corr) => this.enqueue(type, to, body, Date.now() + REPLY_TTL_MS, corr),
       log: o.log,
+    });
+    this.outgoing = new OutgoingExecs({
+      enqueueExec: (target, body, exp) => this.enqueue('exec', target, body, exp),
+      enqueueCancel: (target, corr) =>
+        void this.enqueue('exec-cancel', target, {}, Date.now() + 60_000, corr),
+      isOnline: (target) => this.isOnline(target),
+      members: () => this.memberNames(),
+      defaultTimeoutMs: () => this.o.store.config.getNumber('remote.timeout') * 1000,
     });
     this.session = new BusSession({
       name: this.me,
@@ -152,53 +153,7 @@ export class NodeDaemon {
     options: { timeoutMs?: number; ttlMs?: number },
     emit: (event: ExecEvent) => void,
   ): () => void {
-    let targets: string[];
-    try {
-      targets = resolveTargets(spec, this.memberNames());
-    } catch (err) {
-      emit({ event: 'error', message: errorLine(err) });
-      emit({ event: 'done' });
-      return () => {};
-    }
-    const timeoutMs = options.timeoutMs ?? this.o.store.config.getNumber('remote.timeout') * 1000;
-    const exp = Date.now() + (options.ttlMs ?? DEFAULT_EXEC_TTL_MS);
-    const waiting = new Set<string>();
-    const corrs: { target: string; corr: Uint8Array }[] = [];
-    const finish = (target: string) => {
-      waiting.delete(target);
-      if (waiting.size === 0) emit({ event: 'done' });
-    };
-    for (const target of targets) {
-      try {
-        const id = this.enqueue('exec', target, { cmd, timeoutMs, stream: true }, exp);
-        const online = this.isOnline(target);
-        corrs.push({ target, corr: id });
-        waiting.add(target);
-        const entry: OutgoingExec = { target, cmd, output: '' };
-        entry.emit = (event) => {
-          emit(event);
-          if (event.event === 'result') {
-            entry.emit = undefined;
-            finish(target);
-          }
-        };
-        this.execs.set(idHex(id), entry);
-        emit(online ? { event: 'sent', target, online } : { event: 'queued', target });
-        if (!online) {
-          entry.emit = undefined; // the result arrives later, as a notification
-          waiting.delete(target);
-        }
-      } catch (err) {
-        emit({ event: 'error', target, message: errorLine(err) });
-      }
-    }
-    if (waiting.size === 0) emit({ event: 'done' });
-    return () => {
-      for (const { target, corr } of corrs) {
-        if (!waiting.has(target)) continue;
-        this.enqueue('exec-cancel', target, {}, Date.now() + 60_000, corr);
-      }
-    };
+    return this.outgoing.start(spec, cmd, options, emit);
   }
 
   msg(target: string, text: string): { online: boolean } {
@@ -327,7 +282,7 @@ export class NodeDaemon {
           for (const target of resolveTargets(request.targets, this.memberNames())) {
             const timeoutMs = request.timeoutMs ?? store.config.getNumber('remote.timeout') * 1000;
             const id = this.enqueue('exec', target, { cmd: request.cmd, timeoutMs, stream: true }, exp);
-            this.execs.set(idHex(id), { target, cmd: request.cmd, output: '' });
+            this.outgoing.track(id, target, request.cmd);
           }
         } catch (err) {
           store.messages.add({
@@ -452,15 +407,14 @@ export class NodeDaemon {
         this.jobs.admit(env);
         break;
       case 'exec-result': {
-        const entry = env.corr ? this.execs.get(idHex(env.corr)) : undefined;
-        if (!entry?.emit) {
-          const body = env.body as ExecResult;
+        const text = this.outgoing.lateResultText(env);
+        if (text !== undefined) {
           store.messages.add({
             envelopeId: env.id,
             direction: 'in',
             peer: env.from,
             kind: 'exec-result',
-            body: lateResultText(entry, body),
+            body: text,
             ts: env.ts,
           });
         }
@@ -490,32 +444,12 @@ export class NodeDaemon {
       case 'pong':
         if (env.corr) this.pings.get(idHex(env.corr))?.(0);
         break;
-      case 'exec-chunk': {
-        const entry = env.corr ? this.execs.get(idHex(env.corr)) : undefined;
-        if (!entry || entry.target !== env.from) return;
-        const chunk = env.body as MessageBodies['exec-chunk'];
-        if (entry.emit)
-          entry.emit({ event: 'chunk', target: env.from, stream: chunk.stream, data: chunk.data });
-        else if (entry.output.length < 16 * 1024) entry.output += chunk.data;
+      case 'exec-chunk':
+        this.outgoing.onChunk(env);
         break;
-      }
       case 'exec-result': {
-        const key = env.corr ? idHex(env.corr) : '';
-        const entry = this.execs.get(key);
-        const body = env.body as ExecResult;
-        if (entry?.emit && entry.target === env.from) {
-          entry.emit({
-            event: 'result',
-            target: env.from,
-            exit: body.exit,
-            durationMs: body.durationMs,
-            ...(body.error ? { error: body.error } : {}),
-            ...(body.refused ? { refused: body.refused } : {}),
-          });
-        } else {
-          this.notify({ kind: 'exec-result', from: env.from, text: lateResultText(entry, body), ts: env.ts });
-        }
-        this.execs.delete(key);
+        const text = this.outgoing.onResult(env);
+        if (text !== undefined) this.notify({ kind: 'exec-result', from: env.from, text, ts: env.ts });
         break;
       }
       default:
@@ -547,11 +481,4 @@ export class NodeDaemon {
       ...commandFigures(this.o.store),
     };
   }
-}
-
-function lateResultText(entry: OutgoingExec | undefined, body: ExecResult): string {
-  const what = entry ? `!exec ${entry.cmd}` : '!exec';
-  if (body.refused) return `${what}: refused: ${body.refused.reason}`;
-  const tail = entry?.output ? `\n${entry.output.trimEnd()}` : '';
-  return `${what}: exit ${body.exit}${body.error ? ` (${body.error})` : ''}${tail}`;
 }
