@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { machinesView } from '../node/commands/remote.ts';
 import type { ExecEvent, NodeClient } from '../node/ipc/client.ts';
 import {
   clientFor,
@@ -67,6 +68,12 @@ test('three machines joined with isaac-node init/join: !exec each pair, fan-out 
   await clients.gamma!.msg('alpha', 'hi alpha');
   await waitFor(() => seen.alpha!.length === 1 && seen.gamma!.length === 1, 'both messages');
   assert.deepEqual(seen, { alpha: ['gamma: hi alpha'], gamma: ['alpha: hi gamma'] });
+
+  const view = withStore(net.homes.alpha!, (s) => machinesView(s));
+  assert.deepEqual(
+    view.map((m) => [m.name, m.state, m.version, typeof m.lastSeen, typeof m.address]),
+    names.map((n) => [n, 'online', '0.1.0', 'number', 'string']),
+  );
 
   const status = await runNodeCli(net.homes.alpha!, ['status']);
   assert.equal(status.code, 0, status.stderr);

@@ -1,4 +1,4 @@
-import { hostname, platform, release } from 'node:os';
+import { hostname, networkInterfaces, platform, release } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import { EnvelopeError } from '../../schemas/envelope.ts';
 import { errorLine, UsageError } from '../../schemas/errors.ts';
@@ -475,10 +475,19 @@ export class NodeDaemon {
       name: this.me,
       version: this.o.version,
       hostname: hostname(),
+      ...(lanAddress() ? { address: lanAddress() } : {}),
       os: `${platform()} ${release()}`,
       last_seen: Date.now(),
       outbox: this.o.store.outbox.count(),
       ...commandFigures(this.o.store),
     };
   }
+}
+
+/** The first non-loopback IPv4 address, shown in /show machines. */
+function lanAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
 }
