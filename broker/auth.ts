@@ -9,7 +9,7 @@ import {
 import { isMachineName } from '../schemas/names.ts';
 import { verifyRosterEntry } from '../schemas/roster.ts';
 import { verifyToken } from '../schemas/token.ts';
-import type { BrokerState } from './state.ts';
+import type { BrokerStateStore } from './state-store.ts';
 
 /** Why a login or an admin request was refused; each is a counter and a log field. */
 export type LoginRefusal =
@@ -49,21 +49,21 @@ export type LoginVerdict = { ok: true; role: Role } | { ok: false; reason: Login
  * token. Observers (read-only, e.g. Home Assistant): their static password, and a client id that
  * is no machine's, so they can never take over a machine's session.
  */
-export function checkLogin(
-  state: BrokerState,
+export async function checkLogin(
+  state: BrokerStateStore,
   clientId: string,
   username: string | undefined,
   password: Buffer | undefined,
   nowMs = Date.now(),
-): LoginVerdict {
+): Promise<LoginVerdict> {
   if (!username || !password || password.length === 0) return { ok: false, reason: 'no-credentials' };
   if (!isMachineName(username)) return { ok: false, reason: 'unknown-machine' };
-  const machine = state.machine(username);
+  const machine = await state.machine(username);
   if (!machine) {
-    const observer = state.observerPasswordMatches(username, password.toString('utf8'));
+    const observer = await state.observerPasswordMatches(username, password.toString('utf8'));
     if (observer === undefined) return { ok: false, reason: 'unknown-machine' };
     if (!observer) return { ok: false, reason: 'observer-bad-password' };
-    if (clientId.startsWith('$') || state.machine(clientId))
+    if (clientId.startsWith('$') || (await state.machine(clientId)))
       return { ok: false, reason: 'observer-client-id' };
     return { ok: true, role: 'observer' };
   }
@@ -71,7 +71,7 @@ export function checkLogin(
   if (machine.revokedAt !== null) return { ok: false, reason: 'revoked' };
   const check = verifyToken(password.toString('utf8'), username, machine.secret, nowMs);
   if (!check.ok) return check;
-  if (!state.rememberNonce(`t:${username}:${check.nonce}`, check.expiry * 1000)) {
+  if (!(await state.rememberNonce(`t:${username}:${check.nonce}`, check.expiry * 1000))) {
     return { ok: false, reason: 'replayed-nonce' };
   }
   return { ok: true, role: 'machine' };
@@ -85,12 +85,12 @@ export type AdminOutcome =
  * Verifies and applies one signed admin request (schemas/admin.ts). Nothing changes unless every
  * check passes; the caller disconnects a revoked machine and drops its queue.
  */
-export function applyAdminRequest(
-  state: BrokerState,
+export async function applyAdminRequest(
+  state: BrokerStateStore,
   clientId: string,
   password: Buffer | undefined,
   nowMs = Date.now(),
-): AdminOutcome {
+): Promise<AdminOutcome> {
   if (!/^\$admin-[0-9a-f]{1,64}$/.test(clientId) || !clientId.startsWith(ADMIN_CLIENT_PREFIX)) {
     return { ok: false, reason: 'admin-client-id' };
   }
@@ -110,20 +110,23 @@ export function applyAdminRequest(
   });
   if (Math.abs(nowMs - request.ts) > ADMIN_MAX_SKEW_MS) return fail('admin-skew');
 
-  const bound = state.networkPk();
+  const bound = await state.networkPk();
   if (request.op === 'bind') {
     if (bound) return fail('admin-already-bound');
     const networkPk = request.networkPk as Uint8Array;
-    if (!state.setupTokenMatches(request.setupToken as string)) return fail('admin-bad-setup-token');
+    if (!(await state.setupTokenMatches(request.setupToken as string))) return fail('admin-bad-setup-token');
     // the binder proves it holds the network key it binds
     if (!verifyAdminSignature(body, sig, networkPk)) return fail('admin-bad-signature');
-    if (!rememberAdminNonce(state, request)) return fail('admin-replayed-nonce');
-    state.bind(networkPk, request.name, request.secret as Uint8Array, nowMs);
+    if (!(await rememberAdminNonce(state, request))) return fail('admin-replayed-nonce');
+    const setupToken = request.setupToken as string;
+    // another broker of the cluster may have bound meanwhile: bind is a compare-and-set
+    if (!(await state.bind(networkPk, setupToken, request.name, request.secret as Uint8Array, nowMs)))
+      return fail('admin-already-bound');
     return { ok: true, request };
   }
   if (!bound) return fail('admin-not-bound');
   if (!verifyAdminSignature(body, sig, bound)) return fail('admin-bad-signature');
-  if (!rememberAdminNonce(state, request)) return fail('admin-replayed-nonce');
+  if (!(await rememberAdminNonce(state, request))) return fail('admin-replayed-nonce');
   if (request.op === 'rotate') {
     const next = request.networkPk as Uint8Array;
     if (Buffer.from(next).equals(Buffer.from(bound))) return fail('admin-same-key');
@@ -131,15 +134,15 @@ export function applyAdminRequest(
     if (!verifyAdminSignature(rotationProofMessage(bound, next, request.nonce), request.newKeySig!, next)) {
       return fail('admin-bad-new-key-proof');
     }
-    if (!state.rotateNetworkKey(bound, next, nowMs))
+    if (!(await state.rotateNetworkKey(bound, next, nowMs)))
       return fail('admin-bad-signature', 'the bound key changed meanwhile');
     return { ok: true, request };
   }
   if (request.op === 'enroll') {
-    state.enroll(request.name, request.secret as Uint8Array, nowMs);
+    await state.enroll(request.name, request.secret as Uint8Array, nowMs);
     return { ok: true, request };
   }
-  if (!state.machine(request.name)) return fail('admin-unknown-machine');
+  if (!(await state.machine(request.name))) return fail('admin-unknown-machine');
   if (request.rosterEntry !== undefined) {
     try {
       const entry = verifyRosterEntry(request.rosterEntry, bound, request.name);
@@ -148,11 +151,11 @@ export function applyAdminRequest(
       return fail('admin-bad-roster-entry', err instanceof Error ? err.message : String(err));
     }
   }
-  state.revoke(request.name, nowMs);
+  await state.revoke(request.name, nowMs);
   return { ok: true, request };
 }
 
-function rememberAdminNonce(state: BrokerState, request: AdminRequest): boolean {
+function rememberAdminNonce(state: BrokerStateStore, request: AdminRequest): Promise<boolean> {
   return state.rememberNonce(
     `a:${Buffer.from(request.nonce).toString('hex')}`,
     request.ts + ADMIN_MAX_SKEW_MS,

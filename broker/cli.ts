@@ -19,6 +19,8 @@ import { initDataDir } from './init.ts';
 import type { AedesPersistence } from './queue-bound.ts';
 import { STATUS_FILE, type StartBrokerOptions, startBroker } from './server.ts';
 import { BrokerState, STATE_DB_FILE } from './state.ts';
+import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
+import { TLS_CERT_FILE } from './tls.ts';
 
 function dataDirOf(value: unknown): string {
   const dir = typeof value === 'string' && value ? value : process.env.ISAAC_BROKER_DATA;
@@ -38,13 +40,17 @@ async function clusterBackends(
   url: string,
   dataDir: string,
   log: Logger,
-): Promise<Pick<StartBrokerOptions, 'persistence' | 'mq'>> {
+): Promise<Pick<StartBrokerOptions, 'persistence' | 'mq' | 'stateStore'>> {
   const modulePath = new URL('./cluster.ts', import.meta.url).href;
   const mod = (await import(modulePath)) as {
     createClusterBackends?: (
       u: string,
       ctx: { dataDir: string; log: Logger },
-    ) => Promise<{ persistence: AedesPersistence; mq: unknown }>;
+    ) => Promise<{
+      persistence: AedesPersistence;
+      mq: unknown;
+      stateStore: StartBrokerOptions['stateStore'];
+    }>;
   };
   if (!mod.createClusterBackends)
     throw new UsageError('this build has no cluster mode', { hint: 'remove --redis' });
@@ -124,16 +130,28 @@ function status(dataDir: string, json: boolean): void {
   if (!running) process.exitCode = 3;
 }
 
-function observer(dataDir: string, action: string, name: string | undefined): void {
-  if (!existsSync(join(dataDir, STATE_DB_FILE))) {
+/** Observers live where the broker's state lives: DATA/broker-state.db, or Redis in cluster mode. */
+async function observer(
+  dataDir: string,
+  action: string,
+  name: string | undefined,
+  redisFlag: string | undefined,
+): Promise<void> {
+  if (!existsSync(join(dataDir, STATE_DB_FILE)) && !existsSync(join(dataDir, TLS_CERT_FILE))) {
     throw new UsageError(`${dataDir} is not an isaac-broker data directory`, {
       hint: 'run `isaac-broker init --data DIR` first',
     });
   }
-  const state = new BrokerState(dataDir);
+  const redis = loadConfig(dataDir, redisFlag === undefined ? {} : { redis: redisFlag }).redis;
+  const local = new BrokerState(dataDir);
+  let state: BrokerStateStore = sqliteStateStore(local);
   try {
+    if (redis) {
+      const { openClusterState } = await import('./cluster.ts');
+      state = await openClusterState(redis, local);
+    }
     if (action === 'list') {
-      process.stdout.write(`${state.observers().join('\n') || '(no observers)'}\n`);
+      process.stdout.write(`${(await state.observers()).join('\n') || '(no observers)'}\n`);
       return;
     }
     if (!isMachineName(name)) {
@@ -142,24 +160,31 @@ function observer(dataDir: string, action: string, name: string | undefined): vo
       });
     }
     if (action === 'remove') {
-      if (!state.removeObserver(name))
+      if (!(await state.removeObserver(name)))
         throw new UsageError(`no observer named ${name}`, { hint: 'see `isaac-broker observer list`' });
       process.stdout.write(`removed observer ${name} (a live session ends when it reconnects)\n`);
       return;
     }
-    if (state.machine(name)) {
+    if (await state.machine(name)) {
       throw new UsageError(`${name} is an enrolled machine`, { hint: 'pick another name for the observer' });
     }
     const password = randomBytes(24).toString('base64url');
-    state.addObserver(name, password);
+    await state.addObserver(name, password);
     process.stdout.write(
       `observer ${name} added; MQTT username ${name}, password ${password}\n` +
         'it may read isaac/+/status and homeassistant/#, and publish homeassistant/status\n',
     );
   } finally {
-    state.close();
+    await state.close();
+    local.close();
   }
 }
+
+const CLUSTER_HELP =
+  'All brokers of a cluster must use the same Redis prefix and, behind one address, the same TLS ' +
+  'certificate and key (nodes pin one fingerprint): init one data dir, copy its tls files into ' +
+  "the others' data dirs. Machines, the network key, observers and used token nonces then live " +
+  'in Redis; the first broker started copies its local state there.';
 
 const configEpilogue = [
   `Configuration: DATA/${CONFIG_FILE} (JSON object), then ISAAC_BROKER_* environment, then flags.`,
@@ -214,7 +239,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('tcp-port', { type: 'string', describe: CONFIG_HELP.tcpPort })
           .option('insecure-tcp', { type: 'boolean', describe: CONFIG_HELP.insecureTcp })
           .option('ws-port', { type: 'string', describe: CONFIG_HELP.wsPort })
-          .option('redis', { type: 'string', describe: CONFIG_HELP.redis })
+          .option('redis', { type: 'string', describe: `${CONFIG_HELP.redis}. ${CLUSTER_HELP}` })
           .option('log-level', { type: 'string', describe: CONFIG_HELP.logLevel })
           .option('max-payload', { type: 'number', describe: CONFIG_HELP.maxPayload })
           .option('publish-rate', { type: 'number', describe: CONFIG_HELP.publishRate })
@@ -246,8 +271,9 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('action', { choices: ['add', 'remove', 'list'] as const, demandOption: true })
-          .positional('name', { type: 'string', describe: 'login name, e.g. homeassistant' }),
-      (args) => observer(dataDirOf(args.data), String(args.action), args.name),
+          .positional('name', { type: 'string', describe: 'login name, e.g. homeassistant' })
+          .option('redis', { type: 'string', describe: 'cluster mode: change the observers in this Redis' }),
+      (args) => observer(dataDirOf(args.data), String(args.action), args.name, args.redis),
     )
     .demandCommand(1, 'name a command: init, start, status or observer')
     .strict()

@@ -7,15 +7,18 @@
  * URL: redis[s]://[user:password@]host[:port][/db][?prefix=NAME:]  (default prefix `isaac:`).
  */
 import { createRequire } from 'node:module';
-import { Redis } from 'ioredis';
-import { NetworkError, UsageError } from '../schemas/errors.ts';
+import type { Redis } from 'ioredis';
+import { UsageError } from '../schemas/errors.ts';
 import { installAckAfterStore } from './persistence/ack-after-store.ts';
 import type { AedesAsyncPersistence, BrokerHandle } from './persistence/interface.ts';
+import { connectRedis } from './redis-connect.ts';
+import type { BrokerState } from './state.ts';
+import { createRedisStateStore } from './state-redis.ts';
+import type { BrokerStateStore } from './state-store.ts';
 
 const require = createRequire(import.meta.url);
 
 export const DEFAULT_REDIS_PREFIX = 'isaac:';
-const CONNECT_TIMEOUT_MS = 10_000;
 
 interface RedisEmitter {
   _subTopic(topic: string): string;
@@ -38,7 +41,7 @@ export interface ClusterOptions {
   prefix?: string;
   /** Messages the mq emitter delivers at once (Aedes' `concurrency`). */
   concurrency?: number;
-  log?: { info(obj: object, msg: string): void };
+  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 export interface ClusterBackends {
@@ -46,6 +49,11 @@ export interface ClusterBackends {
   persistence: AedesAsyncPersistence;
   mq: unknown;
   prefix: string;
+  /**
+   * Pass as `startBroker({ stateStore })`: machines, network key, observers and nonces in Redis,
+   * seeded from the data dir's local state if this prefix has none yet.
+   */
+  stateStore(ctx: { local: BrokerState; log?: ClusterOptions['log'] }): Promise<BrokerStateStore>;
   /** Closes both (idempotent; Aedes' own close also closes mq). */
   close(): Promise<void>;
 }
@@ -80,23 +88,6 @@ export function parseRedisUrl(raw: string, prefixOverride?: string): RedisTarget
   return { url: url.toString(), prefix };
 }
 
-async function connect(url: string, options: { keyPrefix?: string } = {}): Promise<Redis> {
-  const redis = new Redis(url, { ...options, lazyConnect: true, maxRetriesPerRequest: null });
-  redis.on('error', () => undefined); // reconnects on its own; the first connect is checked below
-  const timer = setTimeout(() => redis.disconnect(), CONNECT_TIMEOUT_MS);
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new NetworkError(`cannot reach Redis at ${new URL(url).host}: ${(err as Error).message}`, {
-      hint: 'start Redis or fix --redis; without --redis isaac-broker runs alone on its SQLite store',
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-  return redis;
-}
-
 /** Channel names of the emitter get the prefix too (ioredis' keyPrefix covers keys only). */
 function prefixChannels(emitter: RedisEmitter, pubConn: Redis, prefix: string): void {
   const subTopic = emitter._subTopic.bind(emitter);
@@ -111,7 +102,11 @@ export async function clusterBackends(
   options: ClusterOptions = {},
 ): Promise<ClusterBackends> {
   const { url, prefix } = parseRedisUrl(redisUrl, options.prefix);
-  const settled = await Promise.allSettled([connect(url, { keyPrefix: prefix }), connect(url), connect(url)]);
+  const settled = await Promise.allSettled([
+    connectRedis(url, { keyPrefix: prefix }),
+    connectRedis(url),
+    connectRedis(url),
+  ]);
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) {
     for (const r of settled) if (r.status === 'fulfilled') r.value.disconnect();
@@ -147,6 +142,8 @@ export async function clusterBackends(
     persistence,
     mq,
     prefix,
+    stateStore: ({ local, log }) =>
+      createRedisStateStore({ url, prefix, seed: local.snapshot(), log: log ?? options.log }),
     async close() {
       await persistence.destroy();
       await new Promise<void>((resolve) => mq.close(() => resolve()));
@@ -158,15 +155,25 @@ export async function clusterBackends(
 /** The hook broker/cli.ts looks for: `--redis URL` → `{ persistence, mq }` for startBroker. */
 export async function createClusterBackends(
   url: string,
-  ctx: { dataDir: string; log?: { info(obj: object, msg: string): void } },
+  ctx: { dataDir: string; log?: ClusterOptions['log'] },
 ): Promise<ClusterBackends> {
   return await clusterBackends(url, { log: ctx.log });
+}
+
+/** The cluster's state alone (e.g. `isaac-broker observer add --redis URL`). */
+export async function openClusterState(
+  redisUrl: string,
+  local?: BrokerState,
+  log?: ClusterOptions['log'],
+): Promise<BrokerStateStore> {
+  const { url, prefix } = parseRedisUrl(redisUrl);
+  return await createRedisStateStore({ url, prefix, seed: local?.snapshot(), log });
 }
 
 /** Deletes every key under a prefix (tests, or retiring a network from a shared Redis). */
 export async function clearRedisPrefix(redisUrl: string, prefix: string): Promise<number> {
   const { url } = parseRedisUrl(redisUrl, prefix);
-  const redis = await connect(url);
+  const redis = await connectRedis(url);
   let deleted = 0;
   try {
     let cursor = '0';

@@ -38,7 +38,8 @@ export const CONFIG_HELP: Record<keyof BrokerConfig, string> = {
   wsPort: 'MQTT over WebSocket port, off unless set (put a TLS proxy in front)',
   heartbeatIntervalMs: 'period of the $SYS/<id>/heartbeat message',
   logLevel: 'pino log level: trace, debug, info, warn, error, silent',
-  redis: 'redis://URL: share sessions and messages with other isaac-broker processes (cluster mode)',
+  redis:
+    'redis://URL[?prefix=NAME:]: share sessions, messages, machines, the network key and used nonces with other isaac-broker processes (cluster mode)',
   maxPayload: 'largest message payload in bytes (nodes use the same cap)',
   publishRate: 'messages per second one client may publish on average; faster clients are disconnected',
   publishBurst: 'messages a client may publish in a burst above publishRate',

@@ -15,6 +15,7 @@ import { lockDataDir } from './lock.ts';
 import { createSqlitePersistence, SESSIONS_DB_FILE } from './persistence/sqlite.ts';
 import { type AedesPersistence, boundQueues } from './queue-bound.ts';
 import { BrokerState } from './state.ts';
+import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
 import { loadTls } from './tls.ts';
 
 export const STATUS_FILE = 'status.json';
@@ -24,6 +25,8 @@ export type PersistenceFactory = (ctx: {
   dataDir: string;
   log: Logger;
 }) => AedesPersistence | Promise<AedesPersistence>;
+
+export type StateStoreFactory = (ctx: { local: BrokerState; log: Logger }) => Promise<BrokerStateStore>;
 
 export interface StartBrokerOptions {
   /** Directory made by `isaac-broker init` (TLS key/cert, state DB). */
@@ -42,6 +45,11 @@ export interface StartBrokerOptions {
   persistence?: AedesPersistence | PersistenceFactory;
   /** An mqemitter (e.g. mqemitter-redis for a cluster); default Aedes' in-process one. */
   mq?: unknown;
+  /**
+   * Where machines, the network key, observers and nonces live; default the data dir's SQLite
+   * state. Cluster mode passes the Redis one (broker/cluster.ts `stateStore`).
+   */
+  stateStore?: BrokerStateStore | StateStoreFactory;
   brokerId?: string;
   /** $SYS/<id>/heartbeat period. Default 60 s. */
   heartbeatIntervalMs?: number;
@@ -55,6 +63,12 @@ export interface RunningBroker {
   fingerprint: string;
   counters: Counters;
   aedes: Aedes;
+  /** The state every login and admin request is decided on (SQLite alone, Redis in a cluster). */
+  store: BrokerStateStore;
+  /**
+   * The data dir's own SQLite state: the live state of a single broker (same data as `store`);
+   * in cluster mode only what seeded an empty Redis, and not kept up to date.
+   */
   state: BrokerState;
   limits: BrokerLimits;
   status(): StatusSnapshot;
@@ -80,16 +94,24 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const tls = loadTls(dataDir);
   const unlock = lockDataDir(dataDir);
-  let state: BrokerState;
+  let state: BrokerState | undefined;
+  let store: BrokerStateStore | undefined;
   let persistence: AedesPersistence;
   try {
     state = new BrokerState(dataDir);
+    const local = state;
+    const chosenStore = options.stateStore ?? sqliteStateStore(local);
+    store = typeof chosenStore === 'function' ? await chosenStore({ local, log }) : chosenStore;
     const chosen = options.persistence ?? defaultPersistence;
     persistence = typeof chosen === 'function' ? await chosen({ dataDir, log }) : chosen;
   } catch (err) {
+    await store?.close();
+    state?.close();
     unlock();
     throw err;
   }
+  const localState = state;
+  const stateStore = store;
   const counters = new Counters();
 
   const queues = boundQueues(persistence, limits.maxQueued, counters, log);
@@ -106,6 +128,82 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     return Object.assign(new Error(reason), { returnCode: 5 });
   }
 
+  type AuthDone = Parameters<NonNullable<AedesOptions['authenticate']>>[3];
+  const recentlyRevoked = new Map<string, number>();
+
+  async function authenticateAsync(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: AuthDone,
+  ): Promise<void> {
+    const remote = remoteOf(client);
+    const startedAt = Date.now();
+    if (username === ADMIN_USERNAME) {
+      const outcome = await applyAdminRequest(stateStore, client.id, password);
+      if (!outcome.ok) {
+        done(
+          refuse(
+            outcome.reason,
+            { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
+            'admin request refused',
+          ) as never,
+          false,
+        );
+        return;
+      }
+      log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
+      admins.add(client);
+      if (outcome.request.op === 'revoke') {
+        const { name, rosterEntry } = outcome.request;
+        evict(name)
+          .then(() => stateStore.announceRevoked(name))
+          .then(() => (rosterEntry ? publishRevocation(aedes, name, rosterEntry) : undefined))
+          .then(
+            () => done(null, true),
+            (err: unknown) => {
+              log.error({ err, name }, 'revoke: could not drop the session or publish the revocation');
+              done(null, true);
+            },
+          );
+        return;
+      }
+      done(null, true);
+      return;
+    }
+    let verdict = await checkLogin(stateStore, client.id, username, password);
+    // a revoke applied at another broker while this login was being checked
+    if (verdict.ok && (recentlyRevoked.get(client.id) ?? 0) >= startedAt)
+      verdict = { ok: false, reason: 'revoked' };
+    if (!verdict.ok) {
+      done(
+        refuse(
+          verdict.reason,
+          { machine: username, clientId: client.id.slice(0, 80), remote },
+          'login refused',
+        ) as never,
+        false,
+      );
+      return;
+    }
+    if (verdict.role === 'observer') observers.add(client);
+    const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
+    const willRefused =
+      will && (verdict.role === 'observer' ? checkObserverPublish(will) : checkPublish(client.id, will));
+    if (willRefused) {
+      done(
+        refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
+        false,
+      );
+      return;
+    }
+    buckets.set(client, new TokenBucket(limits.publishRate, limits.publishBurst));
+    queues.seed(client.id).then(
+      () => done(null, true),
+      () => done(null, true),
+    );
+  }
+
   const aedesOptions: AedesOptions = {
     persistence,
     mq: options.mq,
@@ -118,66 +216,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     maxClientsIdLength: 64,
     maxTopicLevels: 8,
     authenticate(client, username, password, done) {
-      const remote = remoteOf(client);
-      if (username === ADMIN_USERNAME) {
-        const outcome = applyAdminRequest(state, client.id, password ?? undefined);
-        if (!outcome.ok) {
-          done(
-            refuse(
-              outcome.reason,
-              { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
-              'admin request refused',
-            ) as never,
-            false,
-          );
-          return;
-        }
-        log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
-        admins.add(client);
-        if (outcome.request.op === 'revoke') {
-          const { name, rosterEntry } = outcome.request;
-          evict(name)
-            .then(() => (rosterEntry ? publishRevocation(aedes, name, rosterEntry) : undefined))
-            .then(
-              () => done(null, true),
-              (err: unknown) => {
-                log.error({ err, name }, 'revoke: could not drop the session or publish the revocation');
-                done(null, true);
-              },
-            );
-          return;
-        }
-        done(null, true);
-        return;
-      }
-      const verdict = checkLogin(state, client.id, username ?? undefined, password ?? undefined);
-      if (!verdict.ok) {
-        done(
-          refuse(
-            verdict.reason,
-            { machine: username, clientId: client.id.slice(0, 80), remote },
-            'login refused',
-          ) as never,
-          false,
-        );
-        return;
-      }
-      if (verdict.role === 'observer') observers.add(client);
-      const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
-      const willRefused =
-        will && (verdict.role === 'observer' ? checkObserverPublish(will) : checkPublish(client.id, will));
-      if (willRefused) {
-        done(
-          refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
-          false,
-        );
-        return;
-      }
-      buckets.set(client, new TokenBucket(limits.publishRate, limits.publishBurst));
-      queues.seed(client.id).then(
-        () => done(null, true),
-        () => done(null, true),
-      );
+      authenticateAsync(client, username ?? undefined, password ?? undefined, done).catch((err: unknown) => {
+        // the state is unreachable (Redis away): refuse; the node retries with a fresh token
+        log.error({ err: (err as Error).message }, 'broker state unavailable');
+        done(refuse('state-unavailable', { remote: remoteOf(client) }, 'login refused') as never, false);
+      });
     },
     authorizePublish(client, packet, done) {
       // client is null only for a will of a broker that died; wills were checked at CONNECT
@@ -256,6 +299,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     return dropped;
   }
 
+  stateStore.onRevoked((name) => {
+    recentlyRevoked.set(name, Date.now());
+    setTimeout(() => recentlyRevoked.delete(name), 10_000).unref();
+    log.info({ machine: name }, 'revoked at another broker of the cluster');
+    evict(name).catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
+  });
+
   const servers: Server[] = [];
   const listen = (server: Server, port: number, host: string): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -291,7 +341,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     for (const server of servers) server.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await persistence.destroy?.();
-    state.close();
+    await stateStore.close();
+    localState.close();
     unlock();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       const { address, port } = err as { address?: string; port?: number };
@@ -319,7 +370,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     return { ...snapshot, queueDepth, pid: process.pid, ports };
   };
   const timers = [
-    setInterval(() => state.pruneNonces(), 60_000),
+    setInterval(() => {
+      stateStore.pruneNonces().catch(() => undefined);
+    }, 60_000),
     ...(options.statusFile === false
       ? []
       : [setInterval(() => writeJson(join(dataDir, STATUS_FILE), status()), 1000)]),
@@ -336,14 +389,26 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
       await Promise.all(stopped);
       await persistence.destroy?.();
       if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), { ...status(), stopped: true });
-      state.close();
+      await stateStore.close();
+      localState.close();
       unlock();
       log.info('stopped');
     })();
     return closing;
   };
 
-  return { ports, fingerprint: tls.fingerprint, counters, aedes, state, limits, status, evict, close };
+  return {
+    ports,
+    fingerprint: tls.fingerprint,
+    counters,
+    aedes,
+    store: stateStore,
+    state: localState,
+    limits,
+    status,
+    evict,
+    close,
+  };
 }
 
 function remoteOf(client: Client): string | undefined {

@@ -16,6 +16,13 @@ export interface MachineRow {
   revokedAt: number | null;
 }
 
+export interface StateSnapshot {
+  networkPk: Buffer | undefined;
+  setupTokenSha256: Buffer | undefined;
+  machines: MachineRow[];
+  observers: { name: string; passwordSha256: Buffer }[];
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS machines (
   name TEXT PRIMARY KEY,
@@ -189,11 +196,25 @@ export class BrokerState {
     return result.changes > 0;
   }
 
+  /** Everything cluster mode copies into an empty Redis on its first start (broker/state-redis.ts). */
+  snapshot(): StateSnapshot {
+    const observers = this.db.prepare('SELECT name, password_sha256 FROM observers').all() as {
+      name: string;
+      password_sha256: Buffer;
+    }[];
+    return {
+      networkPk: this.meta('network_pk'),
+      setupTokenSha256: this.meta('setup_token_sha256'),
+      machines: this.machines(),
+      observers: observers.map((o) => ({ name: o.name, passwordSha256: o.password_sha256 })),
+    };
+  }
+
   pruneNonces(nowMs = Date.now()): number {
     return this.db.prepare('DELETE FROM nonces WHERE expires_ms < ?').run(nowMs).changes;
   }
 }
 
-function sha256(text: string): Buffer {
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }

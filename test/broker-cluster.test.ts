@@ -1,16 +1,20 @@
 /**
  * Cluster mode against the Redis on this machine: two real `isaac-broker start --redis` processes
- * serve one network. A (on broker 1) and B (on broker 2) exchange messages; broker 1 is SIGKILLed
- * mid-stream; A fails over to broker 2 from its list of brokers and nothing acknowledged is lost.
+ * serve one network. Each has its own data dir holding only the same TLS cert/key; machines, the
+ * network key and used nonces live in Redis, so an enroll, a revoke or a spent token at one broker
+ * counts at the other at once. A (on broker 1) and B (on broker 2) exchange messages; broker 1 is
+ * SIGKILLed mid-stream; A fails over to broker 2 and nothing acknowledged is lost.
  * Each run uses its own Redis key/channel prefix and deletes its keys afterwards.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../broker/cluster.ts';
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
+import { createAdminRequest } from '../schemas/admin.ts';
 import { startTestBroker, type TestBroker } from './helpers/broker.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
@@ -79,6 +83,39 @@ function publishNumbered(
   return { acked, all };
 }
 
+type TestCtx = Parameters<typeof startTestBroker>[0];
+
+/**
+ * Broker 1 from `isaac-broker init` (it seeds Redis with the setup token), broker 2 from a data
+ * dir with nothing but a copy of broker 1's TLS cert and key; both on one fresh Redis prefix.
+ */
+async function twoBrokers(t: TestCtx, machines: string[]) {
+  const prefix = `isaac-test-${randomBytes(6).toString('hex')}:`;
+  const args = ['--redis', `${REDIS}/0?prefix=${prefix}`];
+  const started: TestBroker[] = [];
+  // after-hooks run in order: stop both brokers (idempotent) before their keys are deleted
+  t.after(async () => {
+    for (const broker of started) await broker.kill();
+    await clearRedisPrefix(REDIS, prefix);
+  });
+  const broker1 = await startTestBroker(t, { process: true, machines, args, limits: LIMITS });
+  started.push(broker1);
+  const dir2 = join(tempDir(t), 'data');
+  mkdirSync(dir2, { mode: 0o700 });
+  for (const file of [TLS_CERT_FILE, TLS_KEY_FILE])
+    copyFileSync(join(broker1.dataDir, file), join(dir2, file));
+  const reuse = { dataDir: dir2, networkKeys: broker1.networkKeys, secrets: broker1.secrets };
+  const broker2 = await startTestBroker(t, { process: true, reuse, args, limits: LIMITS });
+  started.push(broker2);
+  assert.equal(broker2.fingerprint, broker1.fingerprint, 'one certificate behind one address');
+  return { broker1, broker2 };
+}
+
+const refusals = (broker: TestBroker, reason: string) =>
+  broker.logs().filter((l) => l.includes('login refused') && l.includes(`"reason":"${reason}"`)).length;
+
+const closed = (client: MqttClient) => new Promise<void>((resolve) => client.once('close', () => resolve()));
+
 const numbersFrom = (inbox: Msg[], from: string) =>
   new Set(inbox.filter((m) => m.from === from).map((m) => m.n));
 
@@ -100,28 +137,54 @@ test('cluster mode refuses to start when Redis cannot be reached', async () => {
   );
 });
 
-test('two brokers on one Redis: A and B exchange messages, A fails over when its broker is killed', async (t) => {
-  const prefix = `isaac-test-${randomBytes(6).toString('hex')}:`;
-  const args = ['--redis', `${REDIS}/0?prefix=${prefix}`];
+test('cluster state: enrolled at broker 1, in at broker 2; revoked at broker 2, out everywhere at once', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a']);
 
-  // enroll once, then give broker 2 a copy of the state so both know the machines' secrets
-  const seed = await startTestBroker(t, { process: true, machines: ['a', 'b'], args, limits: LIMITS });
-  await seed.stop();
-  const dir2 = join(tempDir(t), 'data');
-  cpSync(seed.dataDir, dir2, { recursive: true });
-  const reuse = { dataDir: seed.dataDir, networkKeys: seed.networkKeys, secrets: seed.secrets };
-  const broker1 = await startTestBroker(t, { process: true, reuse, args, limits: LIMITS });
-  const broker2 = await startTestBroker(t, {
-    process: true,
-    reuse: { ...reuse, dataDir: dir2 },
-    args,
-    limits: LIMITS,
-  });
-  t.after(async () => {
-    await broker1.kill();
-    await broker2.kill();
-    await clearRedisPrefix(REDIS, prefix);
-  });
+  // bound and enrolled through broker 1 (a), and c enrolled while broker 2 already runs
+  await (await broker2.connect('a')).endAsync();
+  await broker1.enroll('c');
+  await (await broker2.connect('c')).endAsync();
+  const c = await broker1.connect('c');
+
+  // an enroll signed by another key, sent to broker 2, changes nothing at broker 1 either
+  const intruder = await startTestBroker(t, { machines: ['x'] });
+  const forged = createAdminRequest(
+    { op: 'enroll', name: 'x', secret: intruder.secrets.get('x') as Uint8Array },
+    intruder.networkKeys.secretKey,
+  );
+  assert.equal(await broker2.admin(forged), 5);
+  assert.equal((await broker1.tryConnect('x', { token: intruder.token('x') })).code, 5);
+
+  // revoked through broker 2: c's live session on broker 1 ends at once
+  const gone = closed(c);
+  const revokedAt = Date.now();
+  await broker2.revoke('c');
+  await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  assert.equal(c.connected, false, "c's session on broker 1 was closed");
+  assert.ok(Date.now() - revokedAt < 3000, 'the session closed right after the revoke');
+  for (const broker of [broker1, broker2]) {
+    const { code } = await broker.tryConnect('c');
+    assert.equal(code, 5, 'a revoked machine is refused at every broker');
+  }
+  await waitFor(() => refusals(broker1, 'revoked') === 1 && refusals(broker2, 'revoked') === 1, 'logged');
+  // the other machine is unaffected
+  await (await broker1.connect('a')).endAsync();
+});
+
+test('cluster nonces: a token spent at broker 1 is refused as replayed at broker 2', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a']);
+  const token = broker1.token('a');
+  const first = await broker1.connect('a', { token });
+  await first.endAsync();
+  assert.equal((await broker2.tryConnect('a', { token })).code, 5);
+  assert.equal((await broker1.tryConnect('a', { token })).code, 5);
+  await waitFor(() => refusals(broker2, 'replayed-nonce') === 1, 'replay logged at broker 2');
+  // a fresh token still works at either broker
+  await (await broker2.connect('a')).endAsync();
+});
+
+test('two brokers on one Redis: A and B exchange messages, A fails over when its broker is killed', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a', 'b']);
 
   const inboxA: Msg[] = [];
   const inboxB: Msg[] = [];
