@@ -32,7 +32,10 @@ export async function startPlainBroker(
   t: Pick<TestContext, 'after'>,
 ): Promise<{ url: string; port: number; aedes: Aedes; server: Server }> {
   const aedes = await Aedes.createBroker();
-  const server = createServer(aedes.handle);
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   t.after(async () => {
