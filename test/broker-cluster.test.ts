@@ -7,18 +7,24 @@
  * Each run uses its own Redis key/channel prefix and deletes its keys afterwards.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import nacl from 'tweetnacl';
 import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../broker/cluster.ts';
+import { initDataDir } from '../broker/init.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
 import { createAdminRequest } from '../schemas/admin.ts';
-import { startTestBroker, type TestBroker } from './helpers/broker.ts';
+import { startTestBroker, type TestBroker, type TestBrokerOptions } from './helpers/broker.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 const REDIS = 'redis://127.0.0.1:6379';
+const BIN = resolve(import.meta.dirname, '../bin/isaac-broker.mjs');
+const run = promisify(execFile);
 const LIMITS = { publishRate: 10_000, publishBurst: 10_000 };
 
 interface Msg {
@@ -89,7 +95,7 @@ type TestCtx = Parameters<typeof startTestBroker>[0];
  * Broker 1 from `isaac-broker init` (it seeds Redis with the setup token), broker 2 from a data
  * dir with nothing but a copy of broker 1's TLS cert and key; both on one fresh Redis prefix.
  */
-async function twoBrokers(t: TestCtx, machines: string[]) {
+async function twoBrokers(t: TestCtx, machines: string[], reuse1?: TestBrokerOptions['reuse']) {
   const prefix = `isaac-test-${randomBytes(6).toString('hex')}:`;
   const args = ['--redis', `${REDIS}/0?prefix=${prefix}`];
   const started: TestBroker[] = [];
@@ -98,7 +104,7 @@ async function twoBrokers(t: TestCtx, machines: string[]) {
     for (const broker of started) await broker.kill();
     await clearRedisPrefix(REDIS, prefix);
   });
-  const broker1 = await startTestBroker(t, { process: true, machines, args, limits: LIMITS });
+  const broker1 = await startTestBroker(t, { process: true, machines, reuse: reuse1, args, limits: LIMITS });
   started.push(broker1);
   const dir2 = join(tempDir(t), 'data');
   mkdirSync(dir2, { mode: 0o700 });
@@ -108,7 +114,7 @@ async function twoBrokers(t: TestCtx, machines: string[]) {
   const broker2 = await startTestBroker(t, { process: true, reuse, args, limits: LIMITS });
   started.push(broker2);
   assert.equal(broker2.fingerprint, broker1.fingerprint, 'one certificate behind one address');
-  return { broker1, broker2 };
+  return { broker1, broker2, redisUrl: `${REDIS}/0?prefix=${prefix}` };
 }
 
 const refusals = (broker: TestBroker, reason: string) =>
@@ -181,6 +187,82 @@ test('cluster nonces: a token spent at broker 1 is refused as replayed at broker
   await waitFor(() => refusals(broker2, 'replayed-nonce') === 1, 'replay logged at broker 2');
   // a fresh token still works at either broker
   await (await broker2.connect('a')).endAsync();
+});
+
+test('cluster bind: two binds with the one setup token at two brokers at once, exactly one wins everywhere', async (t) => {
+  const dataDir = join(tempDir(t), 'data');
+  const { setupToken } = initDataDir(dataDir);
+  const keys = [nacl.sign.keyPair(), nacl.sign.keyPair()] as const;
+  const { broker1, broker2 } = await twoBrokers(t, [], { dataDir, networkKeys: keys[0], secrets: new Map() });
+  const bind = (k: nacl.SignKeyPair, name: string) =>
+    createAdminRequest(
+      { op: 'bind', name, secret: new Uint8Array(randomBytes(32)), networkPk: k.publicKey, setupToken },
+      k.secretKey,
+    );
+  const codes = await Promise.all([broker1.admin(bind(keys[0], 'm0')), broker2.admin(bind(keys[1], 'm1'))]);
+  assert.equal(codes.filter((c) => c === 0).length, 1, `one bind applied: ${codes}`);
+  const winner = codes[0] === 0 ? 0 : 1;
+  const enroll = (k: nacl.SignKeyPair) =>
+    createAdminRequest({ op: 'enroll', name: 'z', secret: new Uint8Array(randomBytes(32)) }, k.secretKey);
+  for (const broker of [broker1, broker2]) {
+    assert.equal(
+      await broker.admin(enroll(keys[1 - winner] as nacl.SignKeyPair)),
+      5,
+      "the loser's key binds nothing",
+    );
+    assert.equal(
+      await broker.admin(enroll(keys[winner] as nacl.SignKeyPair)),
+      0,
+      "the winner's key is bound at both",
+    );
+  }
+  // the token is spent for the cluster, also a third try through either broker
+  assert.equal(await broker2.admin(bind(nacl.sign.keyPair(), 'm2')), 5);
+});
+
+test('a broker that ran alone joins a cluster with its machines; an observer added with --redis logs in anywhere', async (t) => {
+  const solo = await startTestBroker(t, { machines: ['a'] });
+  await solo.stop();
+  const { broker1, broker2, redisUrl } = await twoBrokers(t, [], {
+    dataDir: solo.dataDir,
+    networkKeys: solo.networkKeys,
+    secrets: solo.secrets,
+  });
+  await (await broker2.connect('a')).endAsync();
+  await (await broker1.connect('a')).endAsync();
+
+  const added = await run(process.execPath, [
+    BIN,
+    'observer',
+    'add',
+    'ha',
+    '--data',
+    broker2.dataDir,
+    '--redis',
+    redisUrl,
+  ]);
+  const password = /password (\S+)/.exec(added.stdout)?.[1];
+  assert.ok(password, added.stdout);
+  const listed = await run(process.execPath, [
+    BIN,
+    'observer',
+    'list',
+    '--data',
+    broker1.dataDir,
+    '--redis',
+    redisUrl,
+  ]);
+  assert.equal(listed.stdout.trim(), 'ha');
+  for (const broker of [broker1, broker2]) {
+    const ok = await broker.tryConnect('ha', { token: password, clientId: 'ha-dash' });
+    assert.equal(ok.code, 0, 'observer accepted');
+    ok.client.end(true);
+    const bad = await broker.tryConnect('ha', { token: 'wrong', clientId: 'ha-dash' });
+    assert.equal(bad.code, 5, 'observer with a wrong password refused');
+  }
+  // without --redis the observer is not in this data dir's local state
+  const local = await run(process.execPath, [BIN, 'observer', 'list', '--data', broker2.dataDir]);
+  assert.equal(local.stdout.trim(), '(no observers)');
 });
 
 test('two brokers on one Redis: A and B exchange messages, A fails over when its broker is killed', async (t) => {
