@@ -252,7 +252,16 @@ test('the offline queue bound holds across a restart (depth is read back from th
     20_000,
   );
   const received: string[] = [];
-  const back = await second.connect('beta');
+  // listen before CONNACK: the queued messages may arrive in the same read as it
+  const back = mqtt.connect(second.url, {
+    clientId: 'beta',
+    username: 'beta',
+    password: second.token('beta'),
+    clean: false,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
+  t.after(() => back.end(true));
   back.on('message', (_topic, payload) => received.push(payload.toString()));
   await waitFor(() => received.length >= 5, 'five messages', 20_000);
   await new Promise((r) => setTimeout(r, 300));
