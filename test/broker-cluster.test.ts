@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -17,6 +18,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
 import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../broker/cluster.ts';
 import { initDataDir } from '../broker/init.ts';
+import { createRedisStateStore } from '../broker/state-redis.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../broker/tls.ts';
 import { createAdminRequest } from '../schemas/admin.ts';
 import { startTestBroker, type TestBroker, type TestBrokerOptions } from './helpers/broker.ts';
@@ -218,6 +220,64 @@ test('cluster bind: two binds with the one setup token at two brokers at once, e
   }
   // the token is spent for the cluster, also a third try through either broker
   assert.equal(await broker2.admin(bind(nacl.sign.keyPair(), 'm2')), 5);
+});
+
+/** A TCP proxy in front of the local Redis that the test can cut and restore on the same port. */
+async function redisProxy(t: TestCtx) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const up = () =>
+    new Promise<void>((resolveUp, reject) => {
+      const listening = createServer((inbound) => {
+        const outbound = tcpConnect(6379, '127.0.0.1');
+        for (const s of [inbound, outbound]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => {
+            sockets.delete(s);
+            inbound.destroy();
+            outbound.destroy();
+          });
+        }
+        inbound.pipe(outbound).pipe(inbound);
+      });
+      server = listening;
+      listening.once('error', reject);
+      listening.listen(port, '127.0.0.1', () => {
+        port = (listening.address() as { port: number }).port;
+        resolveUp();
+      });
+    });
+  const down = () =>
+    new Promise<void>((resolveDown) => {
+      for (const s of sockets) s.destroy();
+      if (server) server.close(() => resolveDown());
+      else resolveDown();
+    });
+  await up();
+  t.after(down);
+  return { port: () => port, up, down };
+}
+
+test('cluster state fails closed: while Redis is unreachable nobody logs in, afterwards logins work again', async (t) => {
+  const prefix = `isaac-test-${randomBytes(6).toString('hex')}:`;
+  const proxy = await redisProxy(t);
+  const broker = await startTestBroker(t, {
+    machines: ['a'],
+    stateStore: ({ local }) =>
+      createRedisStateStore({ url: `redis://127.0.0.1:${proxy.port()}/0`, prefix, seed: local.snapshot() }),
+  });
+  t.after(() => clearRedisPrefix(REDIS, prefix));
+  await (await broker.connect('a')).endAsync();
+
+  await proxy.down();
+  const { code } = await broker.tryConnect('a');
+  assert.equal(code, 5, 'refused while the state cannot be read');
+  assert.ok(broker.logs().some((l) => l.includes('"reason":"state-unavailable"')));
+
+  await proxy.up();
+  await waitFor(async () => (await broker.tryConnect('a')).code === 0, 'a logs in again', 15_000);
 });
 
 test('a broker that ran alone joins a cluster with its machines; an observer added with --redis logs in anywhere', async (t) => {

@@ -27,6 +27,8 @@ export interface TestBrokerOptions {
   limits?: Partial<BrokerLimits>;
   /** In-process only: persistence instance/factory (default: the broker's default). */
   persistence?: StartBrokerOptions['persistence'];
+  /** In-process only: the broker state store (default the data dir's SQLite). */
+  stateStore?: StartBrokerOptions['stateStore'];
   /** Reuse an initialized and bound data dir (restart after kill); give its network keys and secrets. */
   reuse?: { dataDir: string; networkKeys: nacl.SignKeyPair; secrets: Map<string, Uint8Array> };
   /** Machines enrolled before the helper returns (the first one binds the network). */
@@ -128,6 +130,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
       wsPort: options.wsPort ?? false,
       limits: options.limits,
       persistence: options.persistence,
+      stateStore: options.stateStore,
       heartbeatIntervalMs: 1000,
       logger: pino({ level: 'info' }, sink),
     });
