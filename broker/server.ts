@@ -1,4 +1,3 @@
-import { renameSync, writeFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -6,7 +5,6 @@ import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type Logger, pino } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
 import { ConfigError } from '../schemas/errors.ts';
-import { topics } from '../schemas/topics.ts';
 import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
@@ -14,6 +12,7 @@ import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from '
 import { lockDataDir } from './lock.ts';
 import { createSqlitePersistence, SESSIONS_DB_FILE } from './persistence/sqlite.ts';
 import { type AedesPersistence, boundQueues } from './queue-bound.ts';
+import { publishRevocation, remoteOf, writeJson } from './server-util.ts';
 import { BrokerState } from './state.ts';
 import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
 import { loadTls } from './tls.ts';
@@ -215,7 +214,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     concurrency: limits.concurrency,
     maxClientsIdLength: 64,
     maxTopicLevels: 8,
-    authenticate(client, username, password, done) {
+    authenticate(client, username, password, callback) {
+      let answered = false;
+      const done: AuthDone = (err, ok) => {
+        if (answered) return;
+        answered = true;
+        callback(err, ok);
+      };
       authenticateAsync(client, username ?? undefined, password ?? undefined, done).catch((err: unknown) => {
         // the state is unreachable (Redis away): refuse; the node retries with a fresh token
         log.error({ err: (err as Error).message }, 'broker state unavailable');
@@ -409,40 +414,4 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     evict,
     close,
   };
-}
-
-function remoteOf(client: Client): string | undefined {
-  const conn = client.conn as Partial<Socket> | undefined;
-  return conn?.remoteAddress;
-}
-
-/** Best effort: a status file that cannot be written must not take the broker down. */
-function writeJson(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(value)}\n`);
-    renameSync(tmp, path);
-  } catch {
-    // the directory vanished or is read-only; `isaac-broker status` will report it stale
-  }
-}
-
-/**
- * Publishes a revoked machine's roster entry (already verified against the network key) retained,
- * so every member, also one that joins later, stops trusting that machine.
- */
-function publishRevocation(aedes: Aedes, name: string, rosterEntry: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    aedes.publish(
-      {
-        cmd: 'publish',
-        topic: topics.roster(name),
-        payload: Buffer.from(rosterEntry),
-        qos: 1,
-        retain: true,
-        dup: false,
-      },
-      (err) => (err ? reject(err) : resolve()),
-    );
-  });
 }
