@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
+import { topics } from '../../schemas/topics.ts';
 import { EnvelopeCodec } from '../bus/codec.ts';
 import { loadIdentity } from '../crypto/keys.ts';
 import { mqttConnectOptions } from '../crypto/mqtt-options.ts';
 import { discoveryMessages } from '../ha/discovery.ts';
+import { ownRosterEntry, verifyRosterEntryTrusted } from '../identity/rotation.ts';
+import { networkKeyExtension } from '../identity/rotation-daemon.ts';
 import { requireNetworkSettings } from '../identity/settings.ts';
 import { type IpcServer, serveIpc } from '../ipc/server.ts';
 import { ensureHome, paths } from '../paths.ts';
@@ -87,7 +90,8 @@ export async function startNode(home: string, log: (line: string) => void): Prom
       verifyRoster: (name, payload) => {
         let entry: RosterEntry;
         try {
-          entry = verifyRosterEntry(payload, settings.networkPk, name);
+          // the current network key, or an earlier one for entries already trusted (rotation)
+          entry = verifyRosterEntryTrusted(store, payload, name);
         } catch {
           return undefined;
         }
@@ -100,7 +104,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
           revoked: chosen.revoked ?? null,
         };
       },
-      rosterPayload: () => settings.rosterEntry,
+      rosterPayload: () => ownRosterEntry(store),
       discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
     });
     const sync = new HistorySync(store, historyTransport(daemon, store), { log });
@@ -112,6 +116,15 @@ export async function startNode(home: string, log: (line: string) => void): Prom
       start: () => sync.start(),
       stop: () => sync.stop(),
     });
+    daemon.use(
+      networkKeyExtension({
+        store,
+        log,
+        refuse: (reason, detail) => daemon.refusals.refuse(reason, detail),
+        publishOwnEntry: (entry) => daemon.session.publishRetained(topics.roster(me), entry),
+        drainOutbox: () => daemon.session.drainOutbox(),
+      }),
+    );
     const ipc = await serveIpc(daemon, paths.nodeSocket(home), log);
     daemon.start();
     return {
