@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { machinesView } from '../node/commands/remote.ts';
 import type { ExecEvent, NodeClient } from '../node/ipc/client.ts';
+import { runIsaac } from './helpers/isaac.ts';
 import {
   clientFor,
   createNetwork,
@@ -79,4 +80,32 @@ test('three machines joined with isaac-node init/join: !exec each pair, fan-out 
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /connection: +connected to mqtts:\/\/127\.0\.0\.1:\d+/);
   assert.match(status.stdout, /outbox: +0 waiting/);
+
+  // the same network through the real `isaac` program, as a user types it
+  const asAlpha = {
+    home: net.homes.alpha!,
+    userHome: net.homes.alpha!,
+    env: { ...process.env, ISAAC_HOME: net.homes.alpha! },
+  };
+  const remote = await runIsaac(asAlpha, ['-c', '!exec beta echo typed-in-isaac; exit 3']);
+  assert.equal(remote.stdout, 'typed-in-isaac\n', remote.stderr);
+  assert.equal(remote.status, 3);
+  const machines = JSON.parse((await runIsaac(asAlpha, ['-c', '/show machines --json'])).stdout) as {
+    name: string;
+    state: string;
+  }[];
+  assert.deepEqual(
+    machines.map((m) => [m.name, m.state]),
+    names.map((n) => [n, 'online']),
+  );
+  const shown = JSON.parse(
+    (await runIsaac(asAlpha, ['-c', '/show status --json'])).stdout.trim().split('\n').at(-1)!,
+  ) as {
+    daemon: string;
+    connected: boolean;
+    peers: { peer: string }[];
+  };
+  assert.equal(shown.daemon, 'running');
+  assert.equal(shown.connected, true);
+  assert.deepEqual(shown.peers.map((p) => p.peer).sort(), ['beta', 'gamma']);
 });

@@ -1,4 +1,5 @@
 import { CORE_COMMANDS } from './core.ts';
+import { NETWORK_SHOW_COMMANDS } from './network-show.ts';
 import { SLASH_COMMANDS } from './registry.ts';
 
 let registered = false;
@@ -7,5 +8,5 @@ let registered = false;
 export function registerAllCommands(): void {
   if (registered) return;
   registered = true;
-  SLASH_COMMANDS.push(...CORE_COMMANDS);
+  SLASH_COMMANDS.push(...CORE_COMMANDS, ...NETWORK_SHOW_COMMANDS);
 }

@@ -3,6 +3,7 @@ import { networkConfigured } from '../bus/network-state.ts';
 import { maskSecret } from '../store/config-keys.ts';
 import { takeOptions } from './args.ts';
 import { formatWhen, printTable } from './format.ts';
+import { networkStatus, networkStatusRows } from './network-show.ts';
 import { SLASH_COMMANDS } from './registry.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
 
@@ -97,25 +98,24 @@ const unsetConfig: SlashCommand = {
 const showStatus: SlashCommand = {
   name: 'show status',
   usage: '/show status [--json]',
-  summary: 'this machine: name, history, network, outbox',
-  run(args, ctx) {
+  summary: 'this machine: name, history, network connection, outbox, sync lag per peer',
+  async run(args, ctx) {
     const { options } = takeOptions(args, { json: 'boolean' });
     const store = ctx.store;
-    const status = {
+    const local = {
       machine: store.machineName(),
       version: VERSION,
       home: store.home,
       commands: store.history.count(),
-      network: networkConfigured(store.home) ? 'configured' : 'none',
-      outbox: store.outbox.count(),
       messages_unread: store.messages.unshown().length,
       ai_provider: store.config.get('ai.provider') ?? 'none',
     };
-    if (options.json) return json(ctx, status);
+    const net = await networkStatus(ctx);
+    if (options.json) return json(ctx, { ...local, ...net });
     printTable(
       ctx.io,
       ['', ''],
-      Object.entries(status).map(([k, v]) => [k, String(v)]),
+      [...Object.entries(local).map(([k, v]) => [k, String(v)]), ...networkStatusRows(net)],
     );
     return 0;
   },
