@@ -289,6 +289,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 
   function handle(socket: Socket): void {
     socket.on('error', () => undefined);
+    // small request/response envelopes (exec, ping) must not wait for Nagle's 40 ms coalescing
+    socket.setNoDelay(true);
     const client = aedes.handle(socket);
     guardFrameSize(client, limits.maxPayload, () => {
       counters.refuse('oversized');
