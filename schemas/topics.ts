@@ -22,6 +22,20 @@ export const topics = {
   haStatus: 'homeassistant/status',
 } as const;
 
+/**
+ * What a node subscribes to: its own four inboxes, everyone's status and roster entries, and Home
+ * Assistant's birth message. Join creates the persistent session with exactly this set, so a
+ * node whose first connect finds "session present" needs nothing more.
+ */
+export function nodeSubscriptions(machine: string): Record<string, { qos: 1 }> {
+  const subs: Record<string, { qos: 1 }> = {};
+  for (const kind of INBOX_KINDS) subs[topics.inbox(machine, kind)] = { qos: 1 };
+  subs[topics.allStatus] = { qos: 1 };
+  subs[topics.allRoster] = { qos: 1 };
+  subs[topics.haStatus] = { qos: 1 };
+  return subs;
+}
+
 export type ParsedTopic =
   | { kind: InboxKind; machine: string }
   | { kind: 'status'; machine: string }

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { INBOX_KINDS, topics } from '../../schemas/topics.ts';
+import { nodeSubscriptions, topics } from '../../schemas/topics.ts';
 import type { OutboxRepo, OutboxRow } from '../store/outbox.ts';
 import { isPendingRow } from './pending.ts';
 
@@ -173,12 +173,7 @@ export class BusSession {
       this.inflight.clear();
       this.options.log(`connected to ${url} (session ${connack.sessionPresent ? 'present' : 'new'})`);
       if (!connack.sessionPresent) {
-        const subs: Record<string, { qos: 0 | 1 }> = {};
-        for (const kind of INBOX_KINDS) subs[topics.inbox(name, kind)] = { qos: 1 };
-        subs[topics.allStatus] = { qos: 1 };
-        subs[topics.allRoster] = { qos: 1 };
-        subs[topics.haStatus] = { qos: 1 };
-        client.subscribe(subs, (err) => {
+        client.subscribe(nodeSubscriptions(name), (err) => {
           if (err) this.options.log(`subscribe failed: ${err.message}`);
         });
       }

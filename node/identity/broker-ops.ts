@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { ADMIN_CLIENT_PREFIX, ADMIN_USERNAME } from '../../schemas/admin.ts';
 import { AuthError, type IsaacError, NetworkError } from '../../schemas/errors.ts';
+import { nodeSubscriptions } from '../../schemas/topics.ts';
 import { mqttConnectOptions, tlsOptionsFor } from '../crypto/mqtt-options.ts';
 import {
   assertTransportAllowed,
@@ -120,8 +121,12 @@ export async function sendAdminRequest(
   throw lastError ?? new NetworkError('no broker URL given', { hint: 'give --broker mqtts://host:port' });
 }
 
-/** Connects as `name` (clean session: leaves no queue behind) and publishes one retained message. */
-export async function publishRetainedAs(
+/**
+ * Connects as `name` and publishes its retained roster entry. The connection opens the machine's
+ * persistent session (clean: false) with a node's subscriptions, so envelopes sent to a machine
+ * that has joined but not yet started isaac-node wait at the broker instead of being dropped.
+ */
+export async function announceMachine(
   target: BrokerTarget,
   name: string,
   secret: Uint8Array,
@@ -139,18 +144,12 @@ export async function publishRetainedAs(
         certPem: target.certPem,
         insecure: target.insecure,
       }),
-      clean: true,
+      clean: false,
     };
-    const outcome = await connectOnce(
-      url,
-      options,
-      (client) =>
-        new Promise<void>((resolve, reject) => {
-          client.publish(topic, Buffer.from(payload), { qos: 1, retain: true }, (err) =>
-            err ? reject(err) : resolve(),
-          );
-        }),
-    );
+    const outcome = await connectOnce(url, options, async (client) => {
+      await client.subscribeAsync(nodeSubscriptions(name));
+      await client.publishAsync(topic, Buffer.from(payload), { qos: 1, retain: true });
+    });
     if (outcome.ok) return;
     if ('code' in outcome) {
       throw new AuthError(`the broker refused the login of ${name} (CONNACK ${outcome.code})`, {

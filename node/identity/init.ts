@@ -15,7 +15,7 @@ import {
 } from '../crypto/keys.ts';
 import { ensureHome, paths } from '../paths.ts';
 import { openStore } from '../store/store.ts';
-import { type BrokerTarget, pinBroker, publishRetainedAs, sendAdminRequest } from './broker-ops.ts';
+import { announceMachine, type BrokerTarget, pinBroker, sendAdminRequest } from './broker-ops.ts';
 import { type NetworkSettings, saveNetworkSettings } from './settings.ts';
 
 /**
@@ -189,7 +189,7 @@ async function commitAndPublish(
   }
 
   try {
-    await publishRetainedAs(target, name, keys.loginSecret, topics.roster(name), rosterEntry);
+    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry);
     return {
       name,
       brokers: settings.brokers,
