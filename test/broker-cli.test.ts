@@ -18,7 +18,7 @@ import { pinnedTlsOptions, startTestBroker } from './helpers/broker.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 const run = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../bin/isaac-broker.mjs');
+const BIN = resolve(import.meta.dirname, '../broker/isaac-broker.mjs');
 
 async function cli(
   args: string[],

@@ -25,7 +25,7 @@ import { startTestBroker, type TestBroker, type TestBrokerOptions } from './help
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 const REDIS = 'redis://127.0.0.1:6379';
-const BIN = resolve(import.meta.dirname, '../bin/isaac-broker.mjs');
+const BIN = resolve(import.meta.dirname, '../broker/isaac-broker.mjs');
 const run = promisify(execFile);
 const LIMITS = { publishRate: 10_000, publishBurst: 10_000 };
 

@@ -19,7 +19,7 @@ import { type MintTokenOptions, mintToken } from '../../schemas/token.ts';
 import { tempDir } from './tmp.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const BIN = join(REPO, 'bin/isaac-broker.mjs');
+const BIN = join(REPO, 'broker/isaac-broker.mjs');
 
 export interface TestBrokerOptions {
   /** Spawn the real `isaac-broker start` process instead of running in this process. */

@@ -14,7 +14,7 @@ import { tempDir, waitFor } from './tmp.ts';
  * created through the real `isaac-node init` / `join` commands against a real isaac-broker.
  */
 const REPO = resolve(import.meta.dirname, '../..');
-const NODE_BIN = join(REPO, 'bin/isaac-node.mjs');
+const NODE_BIN = join(REPO, 'node/cli/isaac-node.mjs');
 type Ctx = Pick<TestContext, 'after'>;
 
 export interface CliResult {

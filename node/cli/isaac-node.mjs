@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../broker/cli.ts');
+await import('./isaac-node.ts');

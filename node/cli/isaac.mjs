@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const bundle = `${root}node/dist/isaac.mjs`;
 
 function newestSource(dir) {
@@ -33,5 +33,5 @@ if (bundleIsCurrent()) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../node/cli/isaac.ts');
+  await import('./isaac.ts');
 }

@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../node/cli/isaac-node.ts');
+await import('./cli.ts');
