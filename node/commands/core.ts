@@ -1,5 +1,4 @@
 import { ConfigError, UsageError } from '../../schemas/errors.ts';
-import { networkConfigured } from '../bus/network-state.ts';
 import { maskSecret } from '../store/config-keys.ts';
 import { takeOptions } from './args.ts';
 import { formatWhen, printTable } from './format.ts';
@@ -172,20 +171,6 @@ const clearHistory: SlashCommand = {
   },
 };
 
-const sync: SlashCommand = {
-  name: 'sync',
-  usage: '/sync [force]',
-  summary: 'catch up history with the other machines',
-  run(_args, ctx) {
-    if (!networkConfigured(ctx.store.home)) {
-      ctx.io.err('no network configured: run `isaac-node init` (first machine) or `isaac-node join CODE`\n');
-      return 2;
-    }
-    ctx.io.err('history sync is not available in this version yet\n');
-    return 2;
-  },
-};
-
 export const CORE_COMMANDS: SlashCommand[] = [
   help,
   exit,
@@ -195,5 +180,4 @@ export const CORE_COMMANDS: SlashCommand[] = [
   showStatus,
   showMessages,
   clearHistory,
-  sync,
 ];

@@ -22,7 +22,7 @@ function guarded(run: SlashCommand['run']): SlashCommand['run'] {
   };
 }
 
-const FILTER_OPTIONS = {
+export const FILTER_OPTIONS = {
   machine: 'string',
   since: 'string',
   until: 'string',
@@ -31,7 +31,7 @@ const FILTER_OPTIONS = {
   failed: 'boolean',
 } as const;
 
-function positiveInt(value: string, what: string): number {
+export function positiveInt(value: string, what: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) {
     throw new UsageError(`${what} must be a whole number from 1 to 100000, not ${JSON.stringify(value)}`);
   }
@@ -46,7 +46,7 @@ function machineOption(value: string): string {
 }
 
 /** Shell-splitting removed the quotes; an argument with a space was a quoted phrase. */
-function patternText(rest: readonly string[]): string {
+export function patternText(rest: readonly string[]): string {
   return rest.map((a) => (/\s/.test(a) ? `"${a.replace(/"/g, '')}"` : a)).join(' ');
 }
 
@@ -57,7 +57,7 @@ function resolveDir(dir: string, env: NodeJS.ProcessEnv): string {
   return dir;
 }
 
-function filterQuery(
+export function filterQuery(
   options: Record<string, string | boolean>,
   text: string,
   env: NodeJS.ProcessEnv,
@@ -84,7 +84,7 @@ function filterQuery(
   return query;
 }
 
-function describe(query: HistoryQuery): string {
+export function describe(query: HistoryQuery): string {
   const parts = [query.text ? `matching ${JSON.stringify(query.text)}` : ''];
   if (query.machine) parts.push(`on ${query.machine}`);
   if (query.cwd) parts.push(`in ${query.cwd}`);

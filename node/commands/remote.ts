@@ -3,6 +3,7 @@ import { NO_NETWORK_LINE, networkConfigured } from '../bus/network-state.ts';
 import { enqueueWithoutDaemon } from '../bus/pending.ts';
 import { connectNode, type ExecEvent, type MachineStatus, type NodeClient } from '../ipc/client.ts';
 import type { Store } from '../store/store.ts';
+import { bangQuery } from './query.ts';
 import type { CommandContext } from './types.ts';
 
 /** Exit status of a `!` command that could not run because no network is configured. */
@@ -45,8 +46,12 @@ export async function runBangCommand(
         return await bangMsg(rest, ctx, options);
       case 'status':
         return await bangStatus(restWords, ctx, options);
+      case 'query':
+        return await bangQuery(rest, ctx, options.client);
       default:
-        throw new UsageError(`unknown remote command !${verb}`, { hint: 'use !exec, !msg or !status' });
+        throw new UsageError(`unknown remote command !${verb}`, {
+          hint: 'use !exec, !msg, !status or !query',
+        });
     }
   } catch (err) {
     ctx.io.err(`${errorLine(err)}\n`);

@@ -11,6 +11,7 @@ import { ownRosterEntry, verifyRosterEntryTrusted } from '../identity/rotation.t
 import { networkKeyExtension } from '../identity/rotation-daemon.ts';
 import { requireNetworkSettings } from '../identity/settings.ts';
 import { type IpcServer, serveIpc } from '../ipc/server.ts';
+import { syncOps } from '../ipc/sync-op.ts';
 import { ensureHome, paths } from '../paths.ts';
 import type { MachineRow } from '../store/machines.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -125,7 +126,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
         drainOutbox: () => daemon.session.drainOutbox(),
       }),
     );
-    const ipc = await serveIpc(daemon, paths.nodeSocket(home), log);
+    const ipc = await serveIpc(daemon, paths.nodeSocket(home), log, syncOps(daemon, store, sync));
     daemon.start();
     return {
       daemon,

@@ -2,9 +2,26 @@ import { connect, type Socket } from 'node:net';
 import { NetworkError, UsageError } from '../../schemas/errors.ts';
 import { paths } from '../paths.ts';
 import { readJsonLines, writeJsonLine } from './lines.ts';
-import type { ExecEvent, IpcResponse, MachineStatus, NodeStatus, Notification } from './protocol.ts';
+import type {
+  ExecEvent,
+  IpcResponse,
+  MachineStatus,
+  NodeStatus,
+  Notification,
+  SyncPeerCounts,
+  SyncRequestOptions,
+  SyncSummary,
+} from './protocol.ts';
 
-export type { ExecEvent, MachineStatus, NodeStatus, Notification } from './protocol.ts';
+export type {
+  ExecEvent,
+  MachineStatus,
+  NodeStatus,
+  Notification,
+  SyncPeerCounts,
+  SyncRequestOptions,
+  SyncSummary,
+} from './protocol.ts';
 
 export interface ExecRequestOptions {
   /** a name, comma list, glob (`web*`) or `all` */
@@ -90,6 +107,29 @@ export class NodeClient {
     const r = await this.request({ op: 'node-status' });
     if (r.event !== 'node-status') throw new NetworkError('unexpected answer from isaac-node');
     return r.status;
+  }
+
+  /** A catch-up round with every peer; `onProgress` hears per-peer counts as they change. */
+  sync(
+    options: SyncRequestOptions,
+    onProgress: (peers: Record<string, SyncPeerCounts>) => void = () => {},
+  ): Promise<SyncSummary> {
+    const rid = this.nextRid++;
+    return new Promise((resolve, reject) => {
+      this.handlers.set(rid, (r) => {
+        if (r.event === 'sync-progress') return onProgress(r.peers);
+        this.handlers.delete(rid);
+        if (r.event === 'sync-done') resolve(r.summary);
+        else if (r.event === 'fail') reject(new NetworkError(r.message));
+        else reject(new NetworkError('unexpected answer from isaac-node'));
+      });
+      try {
+        this.send({ rid, op: 'sync', ...options });
+      } catch (err) {
+        this.handlers.delete(rid);
+        reject(err);
+      }
+    });
   }
 
   onNotification(cb: (n: Notification) => void): () => void {

@@ -8,7 +8,40 @@ export type IpcRequest =
   | { rid: number; op: 'cancel'; execRid: number }
   | { rid: number; op: 'msg'; target: string; text: string }
   | { rid: number; op: 'status'; target: string }
-  | { rid: number; op: 'node-status' };
+  | { rid: number; op: 'node-status' }
+  | ({ rid: number; op: 'sync' } & SyncRequestOptions);
+
+/** `/sync`, `/sync force` and `!query`: a catch-up round with every peer, run by the daemon. */
+export interface SyncRequestOptions {
+  /** re-run catch-up from zero (both directions) */
+  force?: boolean;
+  /** settled once nothing arrived for this long (default 1000 ms) */
+  quietMs?: number;
+  /** give up waiting after this long (default 60 s); the summary then says settled: false */
+  timeoutMs?: number;
+}
+
+export interface SyncPeerCounts {
+  sent: number;
+  received: number;
+}
+
+export interface SyncPeerSummary extends SyncPeerCounts {
+  /** the peer's retained status said online while we were connected */
+  online: boolean;
+  /** it answered a ping sent after our catch-up request, so it has seen the request */
+  answered: boolean;
+}
+
+export interface SyncSummary {
+  /** false: nothing could be asked, the daemon has no broker connection */
+  connected: boolean;
+  force: boolean;
+  /** false: it stopped on timeoutMs while records were still moving */
+  settled: boolean;
+  durationMs: number;
+  peers: Record<string, SyncPeerSummary>;
+}
 
 export type ExecEvent =
   /** the request for `target` is sealed and in the outbox; `online` says whether it can run now */
@@ -71,4 +104,6 @@ export type IpcResponse =
   | { rid: number; event: 'status'; status: MachineStatus }
   | { rid: number; event: 'node-status'; status: NodeStatus }
   | { rid: number; event: 'fail'; message: string }
+  | { rid: number; event: 'sync-progress'; peers: Record<string, SyncPeerCounts> }
+  | { rid: number; event: 'sync-done'; summary: SyncSummary }
   | ({ event: 'notification' } & Notification);

@@ -5,6 +5,11 @@ import type { NodeDaemon } from '../daemon/daemon.ts';
 import { readJsonLines, writeJsonLine } from './lines.ts';
 import type { IpcRequest, IpcResponse } from './protocol.ts';
 
+/** Ops served by features the daemon carries (history sync), handed in by start.ts. */
+export type IpcOps = Partial<
+  Record<IpcRequest['op'], (request: IpcRequest, send: (response: IpcResponse) => void) => Promise<void>>
+>;
+
 /**
  * The daemon's Unix socket ($ISAAC_HOME/node.sock, 0600): local shells send requests and get
  * streamed events back, plus every notification while they stay connected.
@@ -19,13 +24,14 @@ export async function serveIpc(
   daemon: NodeDaemon,
   socketPath: string,
   log: (line: string) => void,
+  ops: IpcOps = {},
 ): Promise<IpcServer> {
   await removeStaleSocket(socketPath);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    handleClient(daemon, socket, log);
+    handleClient(daemon, socket, log, ops);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,7 +67,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
-function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) => void): void {
+function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) => void, ops: IpcOps): void {
   const send = (response: IpcResponse) => writeJsonLine(socket, response);
   const cancels = new Map<number, () => void>();
   const unsubscribe = daemon.onNotification((n) => send({ event: 'notification', ...n }));
@@ -72,7 +78,8 @@ function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) =>
     (value) => {
       const request = value as IpcRequest;
       if (typeof request !== 'object' || request === null || typeof request.rid !== 'number') return;
-      void dispatch(daemon, request, send, cancels).catch((err: unknown) => {
+      const extra = ops[request.op];
+      void (extra ? extra(request, send) : dispatch(daemon, request, send, cancels)).catch((err: unknown) => {
         send({ rid: request.rid, event: 'fail', message: errorLine(err) });
       });
     },
