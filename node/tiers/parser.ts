@@ -1,5 +1,6 @@
+import { ShellLexer } from './lexer.ts';
 import type { Redirect, Script, SimpleCommand, Word } from './syntax.ts';
-import { isMeta, MAX_DEPTH, type Shared, WordReader } from './words.ts';
+import { isMeta, MAX_DEPTH, type Shared } from './words.ts';
 
 /**
  * A recursive-descent reader of bash syntax, built for classification rather than execution: it
@@ -12,21 +13,13 @@ const SKIP_KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'unt
 const END_KEYWORDS = new Set(['fi', 'done', 'esac', '}']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
 
-interface PendingHeredoc {
-  redirect: Redirect;
-  delimiter: string;
-  stripTabs: boolean;
-}
-
 export function parseScript(source: string, topLevel = true): Script {
   const shared: Shared = { out: [], functions: [], incomplete: false, depth: 0 };
   new Parser(source, shared, topLevel).parseTop();
   return { commands: shared.out, functions: shared.functions, incomplete: shared.incomplete };
 }
 
-class Parser extends WordReader {
-  private pending: PendingHeredoc[] = [];
-
+class Parser extends ShellLexer {
   protected parseBody(body: string): void {
     new Parser(body, this.shared, false).parseTop();
   }
@@ -36,53 +29,6 @@ class Parser extends WordReader {
       this.parseList('eof');
       // A stray closer at top level (`)` or `}` without opener): skip it and go on.
       if (this.i < this.n) this.i++;
-    }
-  }
-
-  private skipBlanks(): void {
-    const s = this.s;
-    while (this.i < this.n) {
-      const c = s[this.i];
-      if (c === ' ' || c === '\t' || c === '\r') this.i++;
-      else if (c === '\\' && s[this.i + 1] === '\n') this.i += 2;
-      else if (c === '#' && (this.i === 0 || isMeta(s[this.i - 1]))) {
-        while (this.i < this.n && s[this.i] !== '\n') this.i++;
-      } else break;
-    }
-  }
-
-  private atWord(word: string): boolean {
-    return (
-      this.s.startsWith(word, this.i) &&
-      (this.i + word.length >= this.n || isMeta(this.s[this.i + word.length]))
-    );
-  }
-
-  private newline(): void {
-    this.i++;
-    if (this.pending.length > 0) this.readHeredocs();
-  }
-
-  private readHeredocs(): void {
-    const pending = this.pending;
-    this.pending = [];
-    for (const doc of pending) {
-      const lines: string[] = [];
-      let found = false;
-      while (this.i < this.n) {
-        let eol = this.s.indexOf('\n', this.i);
-        if (eol < 0) eol = this.n;
-        let line = this.s.slice(this.i, eol);
-        this.i = Math.min(this.n, eol + 1);
-        if (doc.stripTabs) line = line.replace(/^\t+/, '');
-        if (line === doc.delimiter) {
-          found = true;
-          break;
-        }
-        lines.push(line);
-      }
-      if (!found) this.shared.incomplete = true;
-      doc.redirect.body = lines.join('\n');
     }
   }
 
@@ -213,23 +159,8 @@ class Parser extends WordReader {
         return this.functionBody(word.text, word.start);
       }
     }
-    const cmd: SimpleCommand = {
-      words,
-      assigns,
-      redirects,
-      source: s,
-      start,
-      end: this.i,
-      topLevel: this.topLevel,
-      piped: false,
-      pipeline: [],
-      background: false,
-      stage: 0,
-    };
-    cmd.pipeline = [cmd];
     if (words.length === 0 && assigns.length === 0 && redirects.length === 0) return [];
-    this.shared.out.push(cmd);
-    return [cmd];
+    return this.emitCommand(start, words, assigns, redirects);
   }
 
   /** Handles reserved words at command position; undefined when the word is an ordinary one. */
@@ -330,18 +261,6 @@ class Parser extends WordReader {
     }
   }
 
-  private atFunctionParens(): boolean {
-    let j = this.i;
-    const s = this.s;
-    while (s[j] === ' ' || s[j] === '\t') j++;
-    if (s[j] !== '(') return false;
-    j++;
-    while (s[j] === ' ' || s[j] === '\t') j++;
-    if (s[j] !== ')') return false;
-    this.i = j + 1;
-    return true;
-  }
-
   private functionBody(name: string, start: number): SimpleCommand[] {
     this.skipBlanks();
     while (this.s[this.i] === '\n') {
@@ -365,66 +284,7 @@ class Parser extends WordReader {
       if (!this.tryRedirect(redirects)) break;
     }
     if (redirects.length === 0) return [];
-    const cmd: SimpleCommand = {
-      words: [],
-      assigns: [],
-      redirects,
-      source: this.s,
-      start,
-      end: this.i,
-      topLevel: this.topLevel,
-      piped: false,
-      pipeline: [],
-      background: false,
-      stage: 0,
-    };
-    cmd.pipeline = [cmd];
-    this.shared.out.push(cmd);
-    return [cmd];
-  }
-
-  private tryRedirect(into: Redirect[]): boolean {
-    const s = this.s;
-    let j = this.i;
-    if (s[j] === '{') {
-      const close = s.indexOf('}', j);
-      if (close > j && /^\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(s.slice(j, close + 1))) j = close + 1;
-    } else {
-      while (j < this.n && s[j]! >= '0' && s[j]! <= '9') j++;
-    }
-    let op: string | undefined;
-    const rest = s.slice(j, j + 3);
-    if (s[j] === '&' && s[j + 1] === '>') op = s[j + 2] === '>' ? '&>>' : '&>';
-    else if (s[j] === '<' || s[j] === '>') {
-      if (s[j + 1] === '(') return false;
-      for (const candidate of ['<<<', '<<-', '<<', '>>', '>|', '>&', '<&', '<>', '<', '>']) {
-        if (rest.startsWith(candidate)) {
-          op = candidate;
-          break;
-        }
-      }
-    }
-    if (op === undefined) return false;
-    this.i = j + op.length;
-    this.skipBlanks();
-    const redirect: Redirect = { op, target: undefined };
-    const processSub = (s[this.i] === '<' || s[this.i] === '>') && s[this.i + 1] === '(';
-    if (this.i < this.n && (!isMeta(s[this.i]) || processSub)) redirect.target = this.readWord();
-    if (op === '<<<' && redirect.target) redirect.body = redirect.target.text;
-    if ((op === '<<' || op === '<<-') && redirect.target) {
-      this.pending.push({ redirect, delimiter: redirect.target.text, stripTabs: op === '<<-' });
-    }
-    into.push(redirect);
-    return true;
-  }
-
-  private nested(fn: () => void): void {
-    this.shared.depth++;
-    try {
-      fn();
-    } finally {
-      this.shared.depth--;
-    }
+    return this.emitCommand(start, [], [], redirects);
   }
 
   /** Reads one word; quote removal and expansion recording happen here. */
