@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { progressRenderer } from '../node/commands/sync-command.ts';
 import type { CommandIO } from '../node/commands/types.ts';
 import type { SyncSummary } from '../node/ipc/client.ts';
-import { isaacEnv, runIsaac } from './helpers/isaac.ts';
+import { IsaacTerminal, isaacEnv, runIsaac } from './helpers/isaac.ts';
 import { clientFor, createNetwork, startNodeProc, waitAllOnline, withStore } from './helpers/node-procs.ts';
 import { waitFor } from './helpers/tmp.ts';
 
@@ -29,7 +29,7 @@ function rows(stdout: string): string[][] {
     .map((l) => l.split(/\s{2,}/).slice(0, 3));
 }
 
-test('/sync: per-peer counts, both machines hold the same rows; /sync force ends with the same rows, none doubled; no daemon: exit 2', async (t) => {
+test('/sync: per-peer counts, both machines hold the same rows; /sync force ends with the same rows, none doubled; a large catch-up draws a bar on a TTY; no daemon: exit 2', async (t) => {
   const names = ['alpha', 'beta'];
   const net = await createNetwork(t, names);
   const [alpha, beta] = [net.homes.alpha!, net.homes.beta!];
@@ -94,6 +94,30 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   assert.ok(progress.length >= 1, 'at least one progress event');
   assert.deepEqual(progress.at(-1), { beta: { sent: 5, received: 0 } });
   client.close();
+
+  // a large catch-up in the interactive shell: a bar drawn in place (\r), then the table
+  const BIG = 10_000;
+  withStore(beta, (s) =>
+    s.history.recordMany(Array.from({ length: BIG }, (_, i) => ({ command: `bulk-${i}`, exit: 0 }))),
+  );
+  await waitFor(() => dump(alpha).length === 8 + BIG, 'live sync of the bulk', 60_000);
+  withStore(alpha, (s) => s.db.prepare("DELETE FROM commands WHERE origin = 'beta'").run());
+  const term = new IsaacTerminal(t, {
+    home: alpha,
+    userHome: alpha,
+    env: { ...process.env, ISAAC_HOME: alpha, HOME: alpha, TERM: 'xterm-256color' },
+  });
+  await term.waitForText('alpha:~$ ');
+  const mark = term.mark();
+  term.write('/sync\r');
+  await term.waitForText(/total\s+0\s+10003/, mark, 60_000);
+  const raw = term.output.slice(term.output.lastIndexOf('/sync'));
+  assert.match(raw, /\r\x1b\[Ksyncing \[[ =]{24}\] \d+ records {2}beta ↓\d+ ↑0/);
+  assert.match(term.plain.slice(mark), /beta\s+0\s+10003\s+online, answered/);
+  term.write('/exit\r');
+  await term.waitForExit();
+  assert.equal(dump(alpha).length, 8 + BIG);
+  assert.deepEqual(dump(alpha), dump(beta));
 
   await procs[0]!.kill();
   const down = await runIsaac(asMachine(alpha), ['-c', '/sync']);
