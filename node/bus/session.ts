@@ -172,11 +172,12 @@ export class BusSession {
       this.state.lastError = undefined;
       this.inflight.clear();
       this.options.log(`connected to ${url} (session ${connack.sessionPresent ? 'present' : 'new'})`);
-      if (!connack.sessionPresent) {
-        client.subscribe(nodeSubscriptions(name), (err) => {
-          if (err) this.options.log(`subscribe failed: ${err.message}`);
-        });
-      }
+      // Always (re)subscribe, also when the session is present: a repeated SUBSCRIBE keeps the
+      // session's queue and makes the broker send the retained status and roster entries again,
+      // which a session created by `isaac-node join` (or one that was offline) has not seen.
+      client.subscribe(nodeSubscriptions(name), (err) => {
+        if (err) this.options.log(`subscribe failed: ${err.message}`);
+      });
       this.publishStatus();
       this.options.onConnected?.(this);
       this.drainOutbox();
