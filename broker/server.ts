@@ -1,24 +1,24 @@
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { type Logger, pino } from 'pino';
-import { ADMIN_USERNAME } from '../schemas/admin.ts';
-import { ConfigError } from '../schemas/errors.ts';
-import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
-import { applyAdminRequest, checkLogin } from './auth.ts';
+import { BrokerGate } from './aedes-hooks.ts';
 import { Counters, type ListeningPorts, type StatusSnapshot } from './counters.ts';
-import { type BrokerLimits, DEFAULT_LIMITS, guardFrameSize, TokenBucket } from './limits.ts';
+import { type BrokerLimits, DEFAULT_LIMITS } from './limits.ts';
 import { lockDataDir } from './lock.ts';
 import { createSqlitePersistence, SESSIONS_DB_FILE } from './persistence/sqlite.ts';
 import { type AedesPersistence, boundQueues } from './queue-bound.ts';
-import { publishRevocation, remoteOf, writeJson } from './server-util.ts';
+import { closeListeners, type Listeners, openListeners } from './server-listeners.ts';
+import { statusReader, writePortsFile, writeStatusFile } from './server-status.ts';
 import { BrokerState } from './state.ts';
 import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
 import { loadTls } from './tls.ts';
 
-export const STATUS_FILE = 'status.json';
-export const PORTS_FILE = 'ports.json';
+/**
+ * Starts one broker: Aedes with the gate of aedes-hooks.ts, durable sessions in SQLite (or what
+ * the options pass), the listeners of server-listeners.ts and the status file of server-status.ts.
+ */
+
+export { PORTS_FILE, STATUS_FILE } from './server-status.ts';
 
 export type PersistenceFactory = (ctx: {
   dataDir: string;
@@ -114,94 +114,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const counters = new Counters();
 
   const queues = boundQueues(persistence, limits.maxQueued, counters, log);
-
-  const admins = new WeakSet<Client>();
-  const observers = new WeakSet<Client>();
-  const drained = new WeakSet<Client>();
-  const buckets = new WeakMap<Client, TokenBucket>();
-  const machineOf = (client: Client): string => client.id;
-
-  function refuse(reason: string, fields: Record<string, unknown>, message: string): Error {
-    counters.refuse(reason);
-    log.warn({ ...fields, reason }, message);
-    return Object.assign(new Error(reason), { returnCode: 5 });
-  }
-
-  type AuthDone = Parameters<NonNullable<AedesOptions['authenticate']>>[3];
-  const recentlyRevoked = new Map<string, number>();
-
-  async function authenticateAsync(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: AuthDone,
-  ): Promise<void> {
-    const remote = remoteOf(client);
-    const startedAt = Date.now();
-    if (username === ADMIN_USERNAME) {
-      const outcome = await applyAdminRequest(stateStore, client.id, password);
-      if (!outcome.ok) {
-        done(
-          refuse(
-            outcome.reason,
-            { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
-            'admin request refused',
-          ) as never,
-          false,
-        );
-        return;
-      }
-      log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
-      admins.add(client);
-      if (outcome.request.op === 'revoke') {
-        const { name, rosterEntry } = outcome.request;
-        evict(name)
-          .then(() => stateStore.announceRevoked(name))
-          .then(() => (rosterEntry ? publishRevocation(aedes, name, rosterEntry) : undefined))
-          .then(
-            () => done(null, true),
-            (err: unknown) => {
-              log.error({ err, name }, 'revoke: could not drop the session or publish the revocation');
-              done(null, true);
-            },
-          );
-        return;
-      }
-      done(null, true);
-      return;
-    }
-    let verdict = await checkLogin(stateStore, client.id, username, password);
-    // a revoke applied at another broker while this login was being checked
-    if (verdict.ok && (recentlyRevoked.get(client.id) ?? 0) >= startedAt)
-      verdict = { ok: false, reason: 'revoked' };
-    if (!verdict.ok) {
-      done(
-        refuse(
-          verdict.reason,
-          { machine: username, clientId: client.id.slice(0, 80), remote },
-          'login refused',
-        ) as never,
-        false,
-      );
-      return;
-    }
-    if (verdict.role === 'observer') observers.add(client);
-    const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
-    const willRefused =
-      will && (verdict.role === 'observer' ? checkObserverPublish(will) : checkPublish(client.id, will));
-    if (willRefused) {
-      done(
-        refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
-        false,
-      );
-      return;
-    }
-    buckets.set(client, new TokenBucket(limits.publishRate, limits.publishBurst));
-    queues.seed(client.id).then(
-      () => done(null, true),
-      () => done(null, true),
-    );
-  }
+  const gate = new BrokerGate({ stateStore, counters, limits, queues, log, aedes: () => aedes, evict });
 
   const aedesOptions: AedesOptions = {
     persistence,
@@ -214,89 +127,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     concurrency: limits.concurrency,
     maxClientsIdLength: 64,
     maxTopicLevels: 8,
-    authenticate(client, username, password, callback) {
-      let answered = false;
-      const done: AuthDone = (err, ok) => {
-        if (answered) return;
-        answered = true;
-        callback(err, ok);
-      };
-      authenticateAsync(client, username ?? undefined, password ?? undefined, done).catch((err: unknown) => {
-        // the state is unreachable (Redis away): refuse; the node retries with a fresh token
-        log.error({ err: (err as Error).message }, 'broker state unavailable');
-        done(refuse('state-unavailable', { remote: remoteOf(client) }, 'login refused') as never, false);
-      });
-    },
-    authorizePublish(client, packet, done) {
-      // client is null only for a will of a broker that died; wills were checked at CONNECT
-      if (!client) return done(null);
-      const machine = machineOf(client);
-      const fields = { machine, topic: packet.topic.slice(0, 200) };
-      if (admins.has(client)) return done(refuse('publish-denied', fields, 'publish refused'));
-      const size = packet.payload ? Buffer.byteLength(packet.payload as Buffer) : 0;
-      if (size > limits.maxPayload) return done(refuse('oversized', { ...fields, size }, 'publish refused'));
-      const intent = { topic: packet.topic, retain: packet.retain };
-      const acl = observers.has(client) ? checkObserverPublish(intent) : checkPublish(machine, intent);
-      if (acl) return done(refuse(acl, fields, 'publish refused'));
-      if (!buckets.get(client)?.take()) return done(refuse('rate-limited', fields, 'publish refused'));
-      counters.published++;
-      done(null);
-    },
-    authorizeSubscribe(client, sub, done) {
-      const machine = machineOf(client);
-      const acl = admins.has(client)
-        ? 'subscribe-denied'
-        : observers.has(client)
-          ? checkObserverSubscribe(sub.topic)
-          : checkSubscribe(machine, sub.topic);
-      if (acl) {
-        refuse(acl, { machine, topic: sub.topic.slice(0, 200) }, 'subscribe refused');
-        return done(null, null);
-      }
-      done(null, sub);
-    },
-    authorizeForward(_client, packet) {
-      counters.delivered++;
-      return packet;
-    },
+    ...gate.hooks(),
   };
 
   const aedes = await Aedes.createBroker(aedesOptions);
-  aedes.on('connackSent', (_packet, client) => {
-    if (admins.has(client)) setImmediate(() => client.close());
-  });
-  aedes.on('clientError', (client, err) => {
-    if (err.message === 'drain timeout') {
-      // Aedes fails every pending write with the same error; count the client once
-      if (drained.has(client)) return;
-      drained.add(client);
-      refuse('drain-timeout', { machine: client.id?.slice(0, 80) }, 'client stopped reading: disconnected');
-      return;
-    }
-    log.debug({ clientId: client.id?.slice(0, 80), err: err.message }, 'client error');
-  });
-  aedes.on('connectionError', (client, err) => {
-    log.debug({ remote: remoteOf(client), err: err.message }, 'connection error');
-  });
-  aedes.on('clientReady', (client) => {
-    if (observers.has(client))
-      log.info({ observer: client.id, remote: remoteOf(client) }, 'observer connected');
-    else if (!admins.has(client)) log.info({ machine: client.id, remote: remoteOf(client) }, 'connected');
-  });
-  aedes.on('clientDisconnect', (client) => {
-    if (!admins.has(client) && !observers.has(client)) log.info({ machine: client.id }, 'disconnected');
-  });
-
-  function handle(socket: Socket): void {
-    socket.on('error', () => undefined);
-    // small request/response envelopes (exec, ping) must not wait for Nagle's 40 ms coalescing
-    socket.setNoDelay(true);
-    const client = aedes.handle(socket);
-    guardFrameSize(client, limits.maxPayload, () => {
-      counters.refuse('oversized');
-      log.warn({ remote: socket.remoteAddress, reason: 'oversized' }, 'packet refused');
-    });
-  }
+  gate.watch(aedes);
 
   async function evict(name: string): Promise<number> {
     const live = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[name];
@@ -307,95 +142,45 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   }
 
   stateStore.onRevoked((name) => {
-    recentlyRevoked.set(name, Date.now());
-    setTimeout(() => recentlyRevoked.delete(name), 10_000).unref();
+    gate.noteRevoked(name);
     log.info({ machine: name }, 'revoked at another broker of the cluster');
     evict(name).catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
   });
 
-  const servers: Server[] = [];
-  const listen = (server: Server, port: number, host: string): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        servers.push(server);
-        const address = server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
-      });
-    });
-
-  const host = options.host ?? '0.0.0.0';
-  const ports: ListeningPorts = { tls: null, tcp: null, ws: null };
+  let listeners: Listeners;
   try {
-    const tlsPort = options.tlsPort ?? 8883;
-    if (tlsPort !== false) {
-      const server = createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, handle);
-      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-      ports.tls = await listen(server, tlsPort, host);
-    }
-    const tcpPort = options.tcpPort ?? 1883;
-    if (tcpPort !== false) {
-      ports.tcp = await listen(createTcpServer(handle), tcpPort, options.insecureTcp ? host : '127.0.0.1');
-    }
-    if (options.wsPort !== undefined && options.wsPort !== false) {
-      const { listenWebSocket } = await import('./websocket.ts');
-      const ws = await listenWebSocket(aedes, options.wsPort, host);
-      servers.push(ws.server);
-      ports.ws = ws.port;
-    }
+    listeners = await openListeners(aedes, options, tls, { limits, counters, log });
   } catch (err) {
-    for (const server of servers) server.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await persistence.destroy?.();
     await stateStore.close();
     localState.close();
     unlock();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      const { address, port } = err as { address?: string; port?: number };
-      throw new ConfigError(`port ${port} on ${address} is already in use`, {
-        hint: 'choose another --tls-port/--tcp-port/--ws-port, or stop the program using it',
-      });
-    }
     throw err;
   }
+  const { ports, servers } = listeners;
   log.info({ ...ports, fingerprint: tls.fingerprint, id: aedes.id }, 'listening');
-  writeJson(join(dataDir, PORTS_FILE), { ...ports, pid: process.pid });
+  writePortsFile(dataDir, ports);
 
-  const status = (): StatusSnapshot => {
-    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
-    counters.connected.clear();
-    for (const [id, client] of Object.entries(clients))
-      if (!admins.has(client) && !observers.has(client)) counters.connected.add(id);
-    const snapshot = counters.snapshot();
-    // the persistence knows the queues of machines that have not logged in since a restart
-    const persisted = persistence.stats?.().queued ?? {};
-    const queueDepth = {
-      ...Object.fromEntries(Object.entries(persisted).filter(([, n]) => n > 0)),
-      ...snapshot.queueDepth,
-    };
-    return { ...snapshot, queueDepth, pid: process.pid, ports };
-  };
+  const status = statusReader({ aedes, counters, persistence, ports, isMachine: (c) => gate.isMachine(c) });
   const timers = [
     setInterval(() => {
       stateStore.pruneNonces().catch(() => undefined);
     }, 60_000),
-    ...(options.statusFile === false
-      ? []
-      : [setInterval(() => writeJson(join(dataDir, STATUS_FILE), status()), 1000)]),
+    ...(options.statusFile === false ? [] : [setInterval(() => writeStatusFile(dataDir, status()), 1000)]),
   ];
   for (const timer of timers) timer.unref();
-  if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), status());
+  if (options.statusFile !== false) writeStatusFile(dataDir, status());
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const timer of timers) clearInterval(timer);
-      const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      const stopped = closeListeners(servers);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(stopped);
       await persistence.destroy?.();
-      if (options.statusFile !== false) writeJson(join(dataDir, STATUS_FILE), { ...status(), stopped: true });
+      if (options.statusFile !== false) writeStatusFile(dataDir, { ...status(), stopped: true });
       await stateStore.close();
       localState.close();
       unlock();

@@ -1,0 +1,228 @@
+/**
+ * The broker's gate, as Aedes hooks: who may log in (machines, observers, admin requests), what
+ * each may publish and subscribe to, and the per-client events that log and count what happened.
+ */
+import type { Aedes, AedesOptions, Client } from 'aedes';
+import type { Logger } from 'pino';
+import { ADMIN_USERNAME } from '../schemas/admin.ts';
+import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
+import { applyAdminRequest, checkLogin } from './auth.ts';
+import type { Counters } from './counters.ts';
+import { type BrokerLimits, TokenBucket } from './limits.ts';
+import type { boundQueues } from './queue-bound.ts';
+import { publishRevocation, remoteOf } from './server-util.ts';
+import type { BrokerStateStore } from './state-store.ts';
+
+type AuthDone = Parameters<NonNullable<AedesOptions['authenticate']>>[3];
+
+export type AedesHooks = Pick<
+  AedesOptions,
+  'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'
+>;
+
+export interface GateDeps {
+  stateStore: BrokerStateStore;
+  counters: Counters;
+  limits: BrokerLimits;
+  queues: ReturnType<typeof boundQueues>;
+  log: Logger;
+  /** The broker the hooks serve; only called once clients connect, after it exists. */
+  aedes: () => Aedes;
+  evict: (name: string) => Promise<number>;
+}
+
+export class BrokerGate {
+  /** Connections carrying an admin request: let through CONNACK, then closed. */
+  readonly admins = new WeakSet<Client>();
+  readonly observers = new WeakSet<Client>();
+  readonly #drained = new WeakSet<Client>();
+  readonly #buckets = new WeakMap<Client, TokenBucket>();
+  readonly #recentlyRevoked = new Map<string, number>();
+
+  constructor(private readonly deps: GateDeps) {}
+
+  /** Counts and logs a refusal; the error carries CONNACK return code 5 (not authorized). */
+  refuse(reason: string, fields: Record<string, unknown>, message: string): Error {
+    this.deps.counters.refuse(reason);
+    this.deps.log.warn({ ...fields, reason }, message);
+    return Object.assign(new Error(reason), { returnCode: 5 });
+  }
+
+  /** A revoke applied at another broker: logins of that machine being checked now are refused. */
+  noteRevoked(name: string): void {
+    this.#recentlyRevoked.set(name, Date.now());
+    setTimeout(() => this.#recentlyRevoked.delete(name), 10_000).unref();
+  }
+
+  /** A machine's own connection, not an admin request or an observer. */
+  isMachine(client: Client): boolean {
+    return !this.admins.has(client) && !this.observers.has(client);
+  }
+
+  async #authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: AuthDone,
+  ): Promise<void> {
+    const { stateStore, log, limits, queues, evict } = this.deps;
+    const remote = remoteOf(client);
+    const startedAt = Date.now();
+    if (username === ADMIN_USERNAME) {
+      const outcome = await applyAdminRequest(stateStore, client.id, password);
+      if (!outcome.ok) {
+        done(
+          this.refuse(
+            outcome.reason,
+            { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
+            'admin request refused',
+          ) as never,
+          false,
+        );
+        return;
+      }
+      log.info({ op: outcome.request.op, name: outcome.request.name, remote }, 'admin request applied');
+      this.admins.add(client);
+      if (outcome.request.op === 'revoke') {
+        const { name, rosterEntry } = outcome.request;
+        evict(name)
+          .then(() => stateStore.announceRevoked(name))
+          .then(() => (rosterEntry ? publishRevocation(this.deps.aedes(), name, rosterEntry) : undefined))
+          .then(
+            () => done(null, true),
+            (err: unknown) => {
+              log.error({ err, name }, 'revoke: could not drop the session or publish the revocation');
+              done(null, true);
+            },
+          );
+        return;
+      }
+      done(null, true);
+      return;
+    }
+    let verdict = await checkLogin(stateStore, client.id, username, password);
+    // a revoke applied at another broker while this login was being checked
+    if (verdict.ok && (this.#recentlyRevoked.get(client.id) ?? 0) >= startedAt)
+      verdict = { ok: false, reason: 'revoked' };
+    if (!verdict.ok) {
+      done(
+        this.refuse(
+          verdict.reason,
+          { machine: username, clientId: client.id.slice(0, 80), remote },
+          'login refused',
+        ) as never,
+        false,
+      );
+      return;
+    }
+    if (verdict.role === 'observer') this.observers.add(client);
+    const will = (client as unknown as { _will?: { topic: string; retain: boolean } | null })._will;
+    const willRefused =
+      will && (verdict.role === 'observer' ? checkObserverPublish(will) : checkPublish(client.id, will));
+    if (willRefused) {
+      done(
+        this.refuse('bad-will', { machine: username, topic: will.topic, remote }, 'login refused') as never,
+        false,
+      );
+      return;
+    }
+    this.#buckets.set(client, new TokenBucket(limits.publishRate, limits.publishBurst));
+    queues.seed(client.id).then(
+      () => done(null, true),
+      () => done(null, true),
+    );
+  }
+
+  hooks(): AedesHooks {
+    const { counters, limits, log } = this.deps;
+    const machineOf = (client: Client): string => client.id;
+    return {
+      authenticate: (client, username, password, callback) => {
+        let answered = false;
+        const done: AuthDone = (err, ok) => {
+          if (answered) return;
+          answered = true;
+          callback(err, ok);
+        };
+        this.#authenticate(client, username ?? undefined, password ?? undefined, done).catch(
+          (err: unknown) => {
+            // the state is unreachable (Redis away): refuse; the node retries with a fresh token
+            log.error({ err: (err as Error).message }, 'broker state unavailable');
+            done(
+              this.refuse('state-unavailable', { remote: remoteOf(client) }, 'login refused') as never,
+              false,
+            );
+          },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        // client is null only for a will of a broker that died; wills were checked at CONNECT
+        if (!client) return done(null);
+        const machine = machineOf(client);
+        const fields = { machine, topic: packet.topic.slice(0, 200) };
+        if (this.admins.has(client)) return done(this.refuse('publish-denied', fields, 'publish refused'));
+        const size = packet.payload ? Buffer.byteLength(packet.payload as Buffer) : 0;
+        if (size > limits.maxPayload)
+          return done(this.refuse('oversized', { ...fields, size }, 'publish refused'));
+        const intent = { topic: packet.topic, retain: packet.retain };
+        const acl = this.observers.has(client) ? checkObserverPublish(intent) : checkPublish(machine, intent);
+        if (acl) return done(this.refuse(acl, fields, 'publish refused'));
+        if (!this.#buckets.get(client)?.take())
+          return done(this.refuse('rate-limited', fields, 'publish refused'));
+        counters.published++;
+        done(null);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const machine = machineOf(client);
+        const acl = this.admins.has(client)
+          ? 'subscribe-denied'
+          : this.observers.has(client)
+            ? checkObserverSubscribe(sub.topic)
+            : checkSubscribe(machine, sub.topic);
+        if (acl) {
+          this.refuse(acl, { machine, topic: sub.topic.slice(0, 200) }, 'subscribe refused');
+          return done(null, null);
+        }
+        done(null, sub);
+      },
+      authorizeForward: (_client, packet) => {
+        counters.delivered++;
+        return packet;
+      },
+    };
+  }
+
+  /** Logs connections, closes admin-request connections after CONNACK, counts drain timeouts. */
+  watch(aedes: Aedes): void {
+    const { log } = this.deps;
+    aedes.on('connackSent', (_packet, client) => {
+      if (this.admins.has(client)) setImmediate(() => client.close());
+    });
+    aedes.on('clientError', (client, err) => {
+      if (err.message === 'drain timeout') {
+        // Aedes fails every pending write with the same error; count the client once
+        if (this.#drained.has(client)) return;
+        this.#drained.add(client);
+        this.refuse(
+          'drain-timeout',
+          { machine: client.id?.slice(0, 80) },
+          'client stopped reading: disconnected',
+        );
+        return;
+      }
+      log.debug({ clientId: client.id?.slice(0, 80), err: err.message }, 'client error');
+    });
+    aedes.on('connectionError', (client, err) => {
+      log.debug({ remote: remoteOf(client), err: err.message }, 'connection error');
+    });
+    aedes.on('clientReady', (client) => {
+      if (this.observers.has(client))
+        log.info({ observer: client.id, remote: remoteOf(client) }, 'observer connected');
+      else if (!this.admins.has(client))
+        log.info({ machine: client.id, remote: remoteOf(client) }, 'connected');
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (this.isMachine(client)) log.info({ machine: client.id }, 'disconnected');
+    });
+  }
+}
