@@ -93,6 +93,9 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   assert.equal(viaClient.peers.beta?.received, 0);
   assert.ok(progress.length >= 1, 'at least one progress event');
   assert.deepEqual(progress.at(-1), { beta: { sent: 5, received: 0 } });
+  // odd values from a local client fall back to defaults: no force, no endless wait
+  const odd = await client.sync({ force: 'yes', quietMs: -5, timeoutMs: Number.NaN } as never);
+  assert.deepEqual([odd.force, odd.settled, odd.peers.beta?.sent], [false, true, 0]);
   client.close();
 
   // a large catch-up in the interactive shell: a bar drawn in place (\r), then the table
@@ -151,7 +154,10 @@ test('/sync progress bar: drawn in place on a TTY once a catch-up takes a while,
   });
   const tty = progressRenderer(io(true), () => clock);
   tty.update({ beta: { sent: 0, received: 10 } });
-  assert.equal(written.length, 0, 'a quick sync draws nothing');
+  assert.equal(written.length, 0, 'a quick small sync draws nothing');
+  tty.update({ beta: { sent: 0, received: 1500 } });
+  assert.equal(written.length, 1, 'a large one draws at once');
+  written.length = 0;
   clock = 1000;
   tty.update({ beta: { sent: 0, received: 4000 }, gamma: { sent: 2, received: 0 } });
   tty.update({ beta: { sent: 0, received: 9000 }, gamma: { sent: 2, received: 0 } });

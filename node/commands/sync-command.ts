@@ -12,8 +12,9 @@ export const NODE_NOT_RUNNING =
 export const EXIT_SYNC_UNSETTLED = 1;
 export const EXIT_SYNC_UNAVAILABLE = 2;
 
-/** Only a catch-up that takes a while gets a bar; a quick /sync prints its table and nothing else. */
+/** Only a large or slow catch-up gets a bar; a quick small /sync prints its table and nothing else. */
 const BAR_AFTER_MS = 400;
+const BAR_AFTER_RECORDS = 1000;
 const BAR_WIDTH = 24;
 
 /**
@@ -33,8 +34,9 @@ export function progressRenderer(
   let frame = 0;
   return {
     update(peers) {
-      if (!io.isTTY || now() - started < BAR_AFTER_MS) return;
+      if (!io.isTTY) return;
       const total = Object.values(peers).reduce((n, p) => n + p.sent + p.received, 0);
+      if (now() - started < BAR_AFTER_MS && total < BAR_AFTER_RECORDS) return;
       const pos = frame++ % (2 * (BAR_WIDTH - 4));
       const at = pos < BAR_WIDTH - 4 ? pos : 2 * (BAR_WIDTH - 4) - pos;
       const bar = `${' '.repeat(at)}====${' '.repeat(BAR_WIDTH - 4 - at)}`;
