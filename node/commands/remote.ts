@@ -261,27 +261,3 @@ export function machinesView(store: Store): MachineView[] {
     os: m.os,
   }));
 }
-
-/** `/show messages` data: oldest first; `markShown` so the prompt stops announcing them. */
-export function messagesView(
-  store: Store,
-  limit = 50,
-): {
-  id: number;
-  direction: 'in' | 'out';
-  peer: string;
-  kind: string;
-  text: string;
-  ts: number;
-  shown: boolean;
-}[] {
-  return store.messages.recent(limit).map((m) => ({
-    id: m.id,
-    direction: m.direction,
-    peer: m.peer,
-    kind: m.kind,
-    text: m.body,
-    ts: m.ts,
-    shown: m.shown === 1,
-  }));
-}

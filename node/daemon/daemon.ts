@@ -1,4 +1,3 @@
-import { hostname, networkInterfaces, platform, release } from 'node:os';
 import type { IClientOptions } from 'mqtt';
 import { EnvelopeError } from '../../schemas/envelope.ts';
 import { errorLine, UsageError } from '../../schemas/errors.ts';
@@ -6,22 +5,19 @@ import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messa
 import { type InboxKind, parseTopic, topics } from '../../schemas/topics.ts';
 import type { EnvelopeCodec } from '../bus/codec.ts';
 import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
-import { isPendingRow, readPending } from '../bus/pending.ts';
 import { BusSession } from '../bus/session.ts';
-import { resolveTargets } from '../bus/targets.ts';
 import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
 import type { Classifier } from '../remote/policy.ts';
 import type { Store } from '../store/store.ts';
 import { ExecJobs } from './exec-jobs.ts';
-import { DEFAULT_EXEC_TTL_MS, OutgoingExecs } from './outgoing-execs.ts';
+import { OutgoingExecs } from './outgoing-execs.ts';
+import { adoptPendingRequests, dropStaleEphemeral } from './pending-adoption.ts';
 import { RefusalCounter } from './refusals.ts';
-import { commandFigures, parseStatusPayload } from './status-payload.ts';
+import { ownStatusPayload, parseStatusPayload } from './status-payload.ts';
 
 /** Replies (results, pongs) live long enough for a sender that is off for a week. */
 const REPLY_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_SKEW_MS = 5 * 60 * 1000;
-/** Kinds whose stale rows are dropped from the outbox instead of being sent. */
-const EPHEMERAL = new Set<MessageType>(['ping', 'pong', 'exec-cancel']);
 
 export interface DaemonOptions {
   store: Store;
@@ -91,9 +87,9 @@ export class NodeDaemon {
       urls: o.urls,
       connectOptions: o.connectOptions,
       outbox: o.store.outbox,
-      statusPayload: () => this.statusPayload(),
+      statusPayload: () => ownStatusPayload(o.store, this.me, o.version),
       onConnected: (s) => {
-        this.dropStaleEphemeral();
+        dropStaleEphemeral(o.store);
         const roster = o.rosterPayload?.();
         if (roster) s.publishRetained(topics.roster(this.me), roster);
         for (const d of o.discovery?.() ?? []) s.publishRetained(d.topic, d.payload);
@@ -123,7 +119,15 @@ export class NodeDaemon {
 
   start(): void {
     for (const ext of this.extensions) ext.start?.();
-    this.adoptPending();
+    adoptPendingRequests({
+      store: this.o.store,
+      me: this.me,
+      members: () => this.memberNames(),
+      msg: (target, text) => this.msg(target, text),
+      enqueueExec: (target, body, exp) => this.enqueue('exec', target, body, exp),
+      track: (id, target, cmd) => this.outgoing.track(id, target, cmd),
+      log: this.o.log,
+    });
     this.session.start();
     this.heartbeat = setInterval(() => {
       this.session.publishStatus();
@@ -233,14 +237,6 @@ export class NodeDaemon {
     corr?: Uint8Array,
   ): Uint8Array {
     const sealed = this.o.codec.seal({ type, to, body, exp, ...(corr ? { corr } : {}) });
-    this.o.store.outbox.add({
-      id: sealed.id,
-      topic: sealed.topic,
-      payload: sealed.payload,
-      kind: type,
-      peer: to,
-      expires_at: sealed.exp,
-    });
     const row = {
       id: sealed.id,
       topic: sealed.topic,
@@ -251,56 +247,9 @@ export class NodeDaemon {
       expires_at: sealed.exp,
       attempts: 0,
     };
+    this.o.store.outbox.add(row);
     this.session.send(row);
     return sealed.id;
-  }
-
-  /** Seals the requests shells queued while no daemon ran (see node/bus/pending.ts). */
-  private adoptPending(): void {
-    const store = this.o.store;
-    for (const row of store.outbox.pending()) {
-      if (!isPendingRow(row)) continue;
-      const request = readPending(row.payload);
-      store.db.transaction(() => {
-        store.outbox.delete(row.id);
-        if (!request) return this.o.log('dropped an unreadable pending request from the outbox');
-        try {
-          if (request.op === 'msg') {
-            this.msg(request.target, request.text);
-            return;
-          }
-          const exp = (request.createdAt ?? Date.now()) + (request.ttlMs ?? DEFAULT_EXEC_TTL_MS);
-          if (exp <= Date.now()) {
-            store.messages.add({
-              direction: 'in',
-              peer: request.targets,
-              kind: 'notice',
-              body: `!exec ${request.cmd}: expired before isaac-node started, not sent`,
-            });
-            return;
-          }
-          for (const target of resolveTargets(request.targets, this.memberNames())) {
-            const timeoutMs = request.timeoutMs ?? store.config.getNumber('remote.timeout') * 1000;
-            const id = this.enqueue('exec', target, { cmd: request.cmd, timeoutMs, stream: true }, exp);
-            this.outgoing.track(id, target, request.cmd);
-          }
-        } catch (err) {
-          store.messages.add({
-            direction: 'in',
-            peer: this.me,
-            kind: 'notice',
-            body: `queued request could not be sent: ${errorLine(err)}`,
-          });
-        }
-      })();
-    }
-  }
-
-  private dropStaleEphemeral(): void {
-    const now = Date.now();
-    for (const row of this.o.store.outbox.pending()) {
-      if (row.expires_at < now && EPHEMERAL.has(row.kind as MessageType)) this.o.store.outbox.delete(row.id);
-    }
   }
 
   // ---- incoming ------------------------------------------------------------------------------
@@ -468,26 +417,4 @@ export class NodeDaemon {
   private isOnline(target: string): boolean {
     return this.session.state.connected && this.o.store.machines.get(target)?.status === 'online';
   }
-
-  private statusPayload(): Record<string, unknown> {
-    return {
-      state: 'online',
-      name: this.me,
-      version: this.o.version,
-      hostname: hostname(),
-      ...(lanAddress() ? { address: lanAddress() } : {}),
-      os: `${platform()} ${release()}`,
-      last_seen: Date.now(),
-      outbox: this.o.store.outbox.count(),
-      ...commandFigures(this.o.store),
-    };
-  }
-}
-
-/** The first non-loopback IPv4 address, shown in /show machines. */
-function lanAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
 }

@@ -1,3 +1,4 @@
+import { hostname, networkInterfaces, platform, release } from 'node:os';
 import type { StatusUpdate } from '../store/machines.ts';
 import type { Store } from '../store/store.ts';
 
@@ -46,4 +47,28 @@ export function commandFigures(
     )
     .get({ origin, midnight });
   return { last_command: row?.last ?? null, commands_today: row?.today ?? 0 };
+}
+
+/** The retained `isaac/<me>/status` payload this machine publishes (plain JSON, no secrets). */
+export function ownStatusPayload(store: Store, me: string, version: string): Record<string, unknown> {
+  const address = lanAddress();
+  return {
+    state: 'online',
+    name: me,
+    version,
+    hostname: hostname(),
+    ...(address ? { address } : {}),
+    os: `${platform()} ${release()}`,
+    last_seen: Date.now(),
+    outbox: store.outbox.count(),
+    ...commandFigures(store),
+  };
+}
+
+/** The first non-loopback IPv4 address, shown in /show machines. */
+function lanAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
 }
