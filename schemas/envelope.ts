@@ -160,7 +160,8 @@ export interface OpenOptions {
   maxPayload?: number;
 }
 
-interface Header {
+/** An envelope's signed fields before the body is checked against its type. */
+export interface EnvelopeHeader {
   id: Uint8Array;
   type: MessageType;
   from: string;
@@ -171,7 +172,7 @@ interface Header {
   body: unknown;
 }
 
-function readHeader(bodyBytes: Uint8Array): Header {
+function readHeader(bodyBytes: Uint8Array): EnvelopeHeader {
   const decoded = decodeCbor(bodyBytes) as unknown;
   if (
     typeof decoded !== 'object' ||
@@ -229,7 +230,7 @@ export function openEnvelope(payload: Uint8Array, options: OpenOptions): Envelop
   if (!(bodyBytes instanceof Uint8Array) || !(sig instanceof Uint8Array) || sig.length !== 64) {
     throw new EnvelopeError('malformed', 'body or signature has the wrong type');
   }
-  let header: Header;
+  let header: EnvelopeHeader;
   try {
     header = readHeader(bodyBytes);
   } catch (err) {

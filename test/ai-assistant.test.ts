@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { AiRepo } from '../node/ai/store.ts';
 import { openStore } from '../node/store/store.ts';
 import { aiAssistant, aiStore } from './helpers/ai-setup.ts';
 import { startFakeProvider } from './helpers/fake-providers.ts';
+import { corpusRows } from './helpers/redact-cases.ts';
 import { freePort } from './helpers/tmp.ts';
 
-const SECRETS = readFileSync(new URL('../../shared/secrets/corpus.tsv', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() && !line.startsWith('#'))
-  .map((line) => {
-    const [command = '', secret = ''] = line.split('\t');
-    return { command, secret };
-  });
+const SECRETS = corpusRows().map(([command, secret]) => ({ command, secret }));
 
 function systemOf(body: unknown): string {
   const record = body as { system?: string; messages?: { role: string; content: string }[] };

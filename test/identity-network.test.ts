@@ -21,6 +21,7 @@ import { AuthError, errorLine, NetworkError, UsageError } from '../schemas/error
 import { decodeInvite, encodeInvite } from '../schemas/invite.ts';
 import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../schemas/roster.ts';
 import { startTestBroker, type TestBroker } from './helpers/broker.ts';
+import { captureIO } from './helpers/capture-io.ts';
 import { freePort, tempDir, waitFor } from './helpers/tmp.ts';
 
 /** Real isaac-broker (in-process) on ephemeral ports, real TLS, real SQLite homes. */
@@ -259,24 +260,13 @@ describe('init, invite, join, revoke against a real broker', () => {
   });
 
   test('isaac invite prints a working code; isaac revoke asks first and does nothing on no', async () => {
-    const out: string[] = [];
+    const io = captureIO();
     const store = openStore(homeA);
-    const ctx = {
-      store,
-      env: {},
-      assumeYes: false,
-      io: {
-        out: (s: string) => out.push(s),
-        err: (s: string) => out.push(s),
-        isTTY: false,
-        columns: 80,
-        confirm: async () => false,
-      },
-    };
+    const ctx = { store, env: {}, assumeYes: false, io };
     try {
       assert.equal(await runInviteCommand(['gamma', '--hours', '2'], ctx), 0);
-      const printed = out.join('').match(/isaac-node join (isaac1-\S+)/)?.[1];
-      assert.ok(printed, out.join(''));
+      const printed = io.text.match(/isaac-node join (isaac1-\S+)/)?.[1];
+      assert.ok(printed, io.text);
       const invite = decodeInvite(printed);
       assert.equal(invite.name, 'gamma');
       assert.ok(Math.abs(invite.expires - Date.now() - 2 * 3_600_000) < 60_000);

@@ -7,6 +7,7 @@ import { runRevokeCommand } from '../node/identity/commands.ts';
 import { createInvite } from '../node/identity/membership.ts';
 import { openStore } from '../node/store/store.ts';
 import { createAdminRequest } from '../schemas/admin.ts';
+import { captureIO } from './helpers/capture-io.ts';
 import { createNetwork, runNodeCli, startNodeProc, waitAllOnline, withStore } from './helpers/node-procs.ts';
 import { waitFor } from './helpers/tmp.ts';
 
@@ -23,26 +24,15 @@ test('through real isaac-node processes: revoke with rotation while the daemons 
   assert.ok(cOldKey);
 
   // `isaac revoke gamma --rotate` in a shell on alpha while alpha's isaac-node runs
-  const out: string[] = [];
+  const io = captureIO([true]);
   const store = openStore(homeA);
   try {
-    const ctx = {
-      store,
-      env: {},
-      assumeYes: false,
-      io: {
-        out: (s: string) => out.push(s),
-        err: (s: string) => out.push(s),
-        isTTY: false,
-        columns: 80,
-        confirm: async () => true,
-      },
-    };
+    const ctx = { store, env: {}, assumeYes: false, io };
     assert.equal(await runRevokeCommand(['gamma', '--rotate'], ctx), 0);
   } finally {
     store.close();
   }
-  assert.match(out.join(''), /new key queued for beta;/);
+  assert.match(io.text, /new key queued for beta;/);
   const newPk = loadIdentity(homeA).network?.publicKey;
   assert.equal(hex(broker.running?.state.networkPk()), hex(newPk));
 

@@ -20,6 +20,7 @@ import { sealEnvelope } from '../schemas/envelope.ts';
 import type { NetworkKeyMessage } from '../schemas/messages.ts';
 import { encodeRosterEntry, rosterSupersedes, verifyRosterEntry } from '../schemas/roster.ts';
 import { startTestBroker, type TestBroker } from './helpers/broker.ts';
+import { captureIO } from './helpers/capture-io.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
@@ -119,19 +120,9 @@ class Presence {
 
 /** A command context whose confirmations answer `answers` in turn (then no). */
 function ctxFor(store: Store, out: string[], answers: boolean[], assumeYes = false) {
-  const queue = [...answers];
-  return {
-    store,
-    env: {},
-    assumeYes,
-    io: {
-      out: (s: string) => out.push(s),
-      err: (s: string) => out.push(s),
-      isTTY: false,
-      columns: 80,
-      confirm: async () => queue.shift() ?? false,
-    },
-  };
+  const io = captureIO(answers);
+  io.out = io.err = (s: string) => void out.push(s);
+  return { store, env: {}, assumeYes, io };
 }
 
 async function network(t: { after(fn: () => unknown): void }): Promise<{ broker: TestBroker; root: string }> {

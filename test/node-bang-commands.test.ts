@@ -13,24 +13,8 @@ import {
   startPlainBroker,
   startTestNode,
 } from './helpers/bus-nodes.ts';
+import { captureIO } from './helpers/capture-io.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
-
-function captureIO(): CommandIO & { outText: string; errText: string } {
-  const io = {
-    outText: '',
-    errText: '',
-    out(text: string) {
-      io.outText += text;
-    },
-    err(text: string) {
-      io.errText += text;
-    },
-    isTTY: false,
-    columns: 80,
-    confirm: async () => false,
-  };
-  return io;
-}
 
 function keysInto(home: string, k: MachineKeys): void {
   installKeys(home, {

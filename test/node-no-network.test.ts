@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runBangCommand } from '../node/commands/remote.ts';
-import type { CommandIO } from '../node/commands/types.ts';
 import { openStore } from '../node/store/store.ts';
+import { captureIO } from './helpers/capture-io.ts';
 import { tempDir } from './helpers/tmp.ts';
-
-function captureIO(): CommandIO & { outText: string; errText: string } {
-  const io = {
-    outText: '',
-    errText: '',
-    out(text: string) {
-      io.outText += text;
-    },
-    err(text: string) {
-      io.errText += text;
-    },
-    isTTY: false,
-    columns: 80,
-    confirm: async () => false,
-  };
-  return io;
-}
 
 test('every ! command without a network prints one line, exits 2 and queues nothing', async (t) => {
   const home = tempDir(t);

@@ -1,3 +1,4 @@
+import type { EnvelopeHeader } from '../../schemas/envelope.ts';
 import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
 
 /**
@@ -12,16 +13,7 @@ export interface OutgoingEnvelope<K extends MessageType = MessageType> {
   corr?: Uint8Array;
 }
 
-export interface OpenedEnvelope {
-  id: Uint8Array;
-  type: MessageType;
-  from: string;
-  to: string;
-  ts: number;
-  exp: number;
-  corr: Uint8Array | undefined;
-  body: unknown;
-}
+export type OpenedEnvelope = EnvelopeHeader;
 
 export function idHex(id: Uint8Array): string {
   return Buffer.from(id).toString('hex');

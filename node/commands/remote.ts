@@ -2,6 +2,7 @@ import { errorLine, UsageError } from '../../schemas/errors.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../bus/network-state.ts';
 import { enqueueWithoutDaemon } from '../bus/pending.ts';
 import { connectNode, type ExecEvent, type MachineStatus, type NodeClient } from '../ipc/client.ts';
+import { type MachineView, machineView } from '../store/machines.ts';
 import type { Store } from '../store/store.ts';
 import { bangQuery } from './query.ts';
 import type { CommandContext } from './types.ts';
@@ -209,18 +210,7 @@ async function bangStatus(words: string[], ctx: CommandContext, options: BangOpt
   if (status === undefined) {
     const row = ctx.store.machines.get(target);
     ctx.io.err(`${DAEMON_NOT_RUNNING}\n`);
-    if (row)
-      ctx.io.out(
-        formatStatus({
-          name: row.name,
-          state: row.status,
-          lastSeen: row.last_seen,
-          address: row.ip_address,
-          version: row.version,
-          hostname: row.hostname,
-          os: row.os,
-        }),
-      );
+    if (row) ctx.io.out(formatStatus(machineView(row)));
     return 1;
   }
   ctx.io.out(formatStatus(status));
@@ -240,24 +230,6 @@ export function formatStatus(s: MachineStatus): string {
 }
 
 /** `/show machines` data: the roster with state, last seen, address, version. */
-export interface MachineView {
-  name: string;
-  state: string;
-  lastSeen: number | null;
-  address: string | null;
-  version: string | null;
-  hostname: string | null;
-  os: string | null;
-}
-
 export function machinesView(store: Store): MachineView[] {
-  return store.machines.list().map((m) => ({
-    name: m.name,
-    state: m.status,
-    lastSeen: m.last_seen,
-    address: m.ip_address,
-    version: m.version,
-    hostname: m.hostname,
-    os: m.os,
-  }));
+  return store.machines.list().map(machineView);
 }

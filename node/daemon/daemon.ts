@@ -8,6 +8,7 @@ import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
 import { BusSession } from '../bus/session.ts';
 import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
 import type { Classifier } from '../remote/policy.ts';
+import { machineView } from '../store/machines.ts';
 import type { Store } from '../store/store.ts';
 import { ExecJobs } from './exec-jobs.ts';
 import { OutgoingExecs } from './outgoing-execs.ts';
@@ -179,15 +180,7 @@ export class NodeDaemon {
   async machineStatus(target: string, pingTimeoutMs = 3000): Promise<MachineStatus> {
     const row = this.o.store.machines.get(target);
     if (!row) throw new UsageError(`unknown machine ${target}`, { hint: 'see /show machines' });
-    const status: MachineStatus = {
-      name: row.name,
-      state: row.status,
-      lastSeen: row.last_seen,
-      address: row.ip_address,
-      version: row.version,
-      hostname: row.hostname,
-      os: row.os,
-    };
+    const status: MachineStatus = machineView(row);
     const retained = this.retained.get(target);
     if (retained) status.retained = retained;
     if (row.status === 'online' && this.session.state.connected && row.box_pk && row.revoked === null) {

@@ -7,13 +7,12 @@ import { EnvelopeCodec } from '../bus/codec.ts';
 import { loadIdentity } from '../crypto/keys.ts';
 import { mqttConnectOptions } from '../crypto/mqtt-options.ts';
 import { discoveryMessages } from '../ha/discovery.ts';
-import { ownRosterEntry, verifyRosterEntryTrusted } from '../identity/rotation.ts';
+import { ownRosterEntry, rowAsEntry, verifyRosterEntryTrusted } from '../identity/rotation.ts';
 import { networkKeyExtension } from '../identity/rotation-daemon.ts';
 import { requireNetworkSettings } from '../identity/settings.ts';
 import { type IpcServer, serveIpc } from '../ipc/server.ts';
 import { syncOps } from '../ipc/sync-op.ts';
 import { ensureHome, paths } from '../paths.ts';
-import type { MachineRow } from '../store/machines.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { HistorySync } from '../sync/engine.ts';
 import { historyTransport } from '../sync/wiring.ts';
@@ -35,19 +34,6 @@ export function isaacVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined {
-  if (!row?.sign_pk || !row.box_pk || row.added === null) return undefined;
-  const entry: RosterEntry = {
-    v: 1,
-    name: row.name,
-    signPk: row.sign_pk,
-    boxPk: row.box_pk,
-    added: row.added,
-  };
-  if (row.revoked !== null) entry.revoked = row.revoked;
-  return entry;
 }
 
 /**

@@ -52,7 +52,8 @@ export interface RotationResult {
 const same = (a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean =>
   !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
 
-function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined {
+/** A stored machine row as the roster entry it came from (undefined while keys are missing). */
+export function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined {
   if (!row?.sign_pk || !row.box_pk || row.added === null) return undefined;
   const entry: RosterEntry = {
     v: 1,

@@ -1,3 +1,5 @@
+import type { MachineView } from '../store/machines.ts';
+
 /**
  * The local socket protocol between `isaac` shells and `isaac-node`: one JSON object per line.
  * Requests carry a client-chosen `rid`; every event for it echoes that `rid`.
@@ -60,15 +62,7 @@ export type ExecEvent =
   /** every target has a result or was queued: nothing more comes for this request */
   | { event: 'done' };
 
-export interface MachineStatus {
-  name: string;
-  /** online | offline | unknown | revoked */
-  state: string;
-  lastSeen: number | null;
-  address: string | null;
-  version: string | null;
-  hostname: string | null;
-  os: string | null;
+export interface MachineStatus extends MachineView {
   /** the retained status payload as last received */
   retained?: Record<string, unknown>;
   /** live round trip in ms when the machine answered a ping */

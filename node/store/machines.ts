@@ -15,6 +15,30 @@ export interface MachineRow {
   revoked: number | null;
 }
 
+/** What a user sees of a machine (/show machines, !status): the row without its keys. */
+export interface MachineView {
+  name: string;
+  /** online | offline | unknown | revoked */
+  state: string;
+  lastSeen: number | null;
+  address: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+}
+
+export function machineView(row: MachineRow): MachineView {
+  return {
+    name: row.name,
+    state: row.status,
+    lastSeen: row.last_seen,
+    address: row.ip_address,
+    version: row.version,
+    hostname: row.hostname,
+    os: row.os,
+  };
+}
+
 export interface StatusUpdate {
   state: 'online' | 'offline';
   version?: string;

@@ -7,15 +7,7 @@ import { HistorySync, type SyncOptions, type SyncTransport } from './engine.ts';
  * How isaac-node plugs history sync in. NodeDaemon.enqueue already seals, writes the durable
  * outbox and publishes; the peers are the roster's current members.
  */
-export interface EnqueuingDaemon {
-  readonly me: string;
-  enqueue<K extends 'history-batch' | 'sync-request'>(
-    type: K,
-    to: string,
-    body: MessageBodies[K],
-    exp: number,
-  ): Uint8Array;
-}
+export type EnqueuingDaemon = Pick<SyncTransport, 'me' | 'enqueue'>;
 
 export function historyTransport(daemon: EnqueuingDaemon, store: Store): SyncTransport {
   return {

@@ -1,7 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Secret-bearing and ordinary commands shared by the redaction tests. */
-export const CORPUS = '/work/shared/secrets/corpus.tsv';
+
+// The team's shared corpus is read at test time; the committed copy stands in on a fresh clone.
+const SHARED = new URL('../../../shared/secrets/corpus.tsv', import.meta.url);
+const COPY = new URL('../secrets-corpus.tsv', import.meta.url);
+export const CORPUS = fileURLToPath(existsSync(SHARED) ? SHARED : COPY);
 
 /** command<TAB>secret rows of the shared corpus (read at test time, comments skipped). */
 export function corpusRows(): Array<[string, string]> {
