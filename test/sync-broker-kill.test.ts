@@ -37,13 +37,23 @@ test('isaac-broker SIGKILLed in the middle of a 10,000-record catch-up: after re
     })),
   );
   na.sync.start();
-  // beta exists on the broker with a session but has none of alpha's history yet.
+  // beta exists on the broker with a session but has none of alpha's history yet. The broker is
+  // SIGKILLed from inside beta's apply once 500 records are in, so the kill lands mid catch-up
+  // however slowly this process is scheduled (a polling wait could wake only after the last batch).
   const nb = await startSyncNode(t, b, members, first.url, undefined, {
     ...options,
     connectOptions: login('beta'),
   });
-  await waitFor(() => nb.store.history.count() > 500, 'catch-up under way', 60_000);
-  const atKill = nb.store.history.count();
+  let atKill = -1;
+  const apply = nb.sync.apply.bind(nb.sync);
+  nb.sync.apply = (env) => {
+    apply(env);
+    if (atKill < 0 && nb.store.history.count() > 500) {
+      atKill = nb.store.history.count();
+      first.child?.kill('SIGKILL');
+    }
+  };
+  await waitFor(() => atKill >= 0, 'catch-up under way', 60_000);
   await first.kill();
   assert.ok(atKill < 10_000, `the kill should land mid catch-up (beta had ${atKill})`);
 

@@ -150,7 +150,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
         username: ADMIN_USERNAME,
         password: Buffer.from(request),
         reconnectPeriod: 0,
-        connectTimeout: 5000,
+        connectTimeout: 15_000,
         protocolVersion: 4,
       });
       client.once('connect', () => {
@@ -162,6 +162,8 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
         if (typeof err.code === 'number') resolvePromise(err.code);
         else reject(err);
       });
+      // MQTT.js closes without an error when the CONNACK does not come in time: fail, never hang
+      client.once('close', () => reject(new Error('admin connection closed before a CONNACK')));
     });
 
   const broker: TestBroker = {
