@@ -10,15 +10,13 @@ import { type MachineKeys, makeKeys, seedRoster, startPlainBroker } from './help
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 type Extension = ReturnType<typeof historyExtension>;
-/** NodeDaemon.use arrives with the daemon's extension mechanism; until then this test skips. */
-type Extensible = { use?: (extension: Extension) => void };
 
 async function startNode(
   t: Pick<TestContext, 'after'>,
   keys: MachineKeys,
   members: readonly MachineKeys[],
   url: string,
-): Promise<{ store: Store; daemon: NodeDaemon; history: Extension } | undefined> {
+): Promise<{ store: Store; daemon: NodeDaemon; history: Extension }> {
   const store = openStore(tempDir(t));
   store.config.set('machine.name', keys.name);
   seedRoster(store, members);
@@ -36,12 +34,7 @@ async function startNode(
     log: () => {},
   });
   const history = historyExtension(daemon, store, () => {});
-  const use = (daemon as unknown as Extensible).use;
-  if (typeof use !== 'function') {
-    store.close();
-    return undefined;
-  }
-  use.call(daemon, history);
+  daemon.use(history);
   daemon.start();
   t.after(async () => {
     await daemon.stop();
@@ -50,17 +43,13 @@ async function startNode(
   return { store, daemon, history };
 }
 
-test('isaac-node with history sync: catch-up on start, live within a second, a new member catches up (skips without NodeDaemon.use)', async (t) => {
+test('isaac-node with history sync: catch-up on start, live within a second, a new member catches up', async (t) => {
   const broker = await startPlainBroker(t);
   const a = makeKeys('alpha');
   const b = makeKeys('beta');
   const na = await startNode(t, a, [a, b], broker.url);
-  if (!na) {
-    t.skip('NodeDaemon has no use(extension) yet');
-    return;
-  }
   na.store.history.record({ command: 'git status', exit: 0, cwd: '/srv' });
-  const nb = (await startNode(t, b, [a, b], broker.url))!;
+  const nb = await startNode(t, b, [a, b], broker.url);
   await waitFor(() => nb.store.history.count() === 1, 'beta caught up on start');
   const started = Date.now();
   nb.store.history.record({ command: 'make deploy', exit: 2 });
@@ -72,7 +61,7 @@ test('isaac-node with history sync: catch-up on start, live within a second, a n
   );
 
   const c = makeKeys('gamma');
-  const nc = (await startNode(t, c, [a, b, c], broker.url))!;
+  const nc = await startNode(t, c, [a, b, c], broker.url);
   // A real entry arrives retained on isaac/roster/gamma and the daemon calls onMemberAdded.
   for (const n of [na, nb]) {
     seedRoster(n.store, [c]);
