@@ -1,5 +1,6 @@
 import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messages.ts';
 import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
+import { LoginEnvironment } from '../remote/login-env.ts';
 import { type Classifier, checkRemoteExec, remotePolicy } from '../remote/policy.ts';
 import { type RunningCommand, runRemoteCommand } from '../remote/runner.ts';
 import type { Store } from '../store/store.ts';
@@ -19,7 +20,11 @@ export class ExecJobs {
   private readonly admitted = new Set<string>();
   private readonly runningJobs = new Map<string, { from: string; run: RunningCommand }>();
 
-  constructor(private readonly o: ExecJobsOptions) {}
+  private readonly loginEnv = new LoginEnvironment();
+
+  constructor(private readonly o: ExecJobsOptions) {
+    void this.loginEnv.refresh();
+  }
 
   admit(env: OpenedEnvelope): void {
     const body = env.body as MessageBodies['exec'];
@@ -47,6 +52,7 @@ export class ExecJobs {
     const run = runRemoteCommand({
       cmd: body.cmd,
       timeoutMs,
+      loginEnv: this.loginEnv.current(),
       onChunk: (stream, data) => {
         if (!body.stream) return;
         try {

@@ -3,8 +3,9 @@ import { homedir } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 
 /**
- * Runs one remote command in a fresh login shell of this node's user, in its home directory,
- * with a time limit. Output is handed out in chunks (bounded size, flushed on a short timer) so
+ * Runs one remote command in a fresh shell of this node's user, in its home directory, with a
+ * time limit: `bash -c` with the resolved login environment when there is one (see
+ * login-env.ts), else a login shell `bash -lc`. Output is handed out in chunks (bounded size, flushed on a short timer) so
  * the caller can seal each into an envelope under the payload cap.
  */
 export interface RunOptions {
@@ -14,6 +15,8 @@ export interface RunOptions {
   chunkBytes?: number;
   flushMs?: number;
   shell?: string;
+  /** the user's login environment, already resolved; without it the command runs in a login shell */
+  loginEnv?: Record<string, string> | undefined;
 }
 
 export interface RunOutcome {
@@ -36,9 +39,10 @@ export function runRemoteCommand(options: RunOptions): RunningCommand {
   const chunkBytes = options.chunkBytes ?? 32 * 1024;
   const flushMs = options.flushMs ?? 30;
   const home = homedir();
-  const child: ChildProcess = spawn(options.shell ?? 'bash', ['-lc', options.cmd], {
+  const login = options.loginEnv;
+  const child: ChildProcess = spawn(options.shell ?? 'bash', [login ? '-c' : '-lc', options.cmd], {
     cwd: home,
-    env: { ...process.env, HOME: home },
+    env: { ...(login ?? process.env), HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
