@@ -210,28 +210,27 @@ async function benchFanOut(machines: number): Promise<void> {
   );
 }
 
-/** What every remote command pays here before running: the user's login shell startup. */
-async function benchLoginShell(runs: number): Promise<number> {
+/** Local process start-up for reference: `bash -c` is what a remote command pays once the login environment is resolved. */
+async function benchShell(flag: '-c' | '-lc', runs: number): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     samples.push(
       await timeMs(
         () =>
           new Promise<void>((resolve) =>
-            spawn('bash', ['-lc', 'true'], { stdio: 'ignore' }).on('close', () => resolve()),
+            spawn('bash', [flag, 'true'], { stdio: 'ignore' }).on('close', () => resolve()),
           ),
       ),
     );
   }
-  return report('reference: local `bash -lc true` (login shell)', samples).median;
+  return report(`reference: local \`bash ${flag} true\``, samples).median;
 }
 
 try {
-  const login = await benchLoginShell(50);
+  await benchShell('-lc', 20);
+  const plain = await benchShell('-c', 50);
   const isaac = await benchIsaacExec(200);
-  process.stdout.write(
-    `!exec overhead beyond the target's login shell: ${fmt(isaac.median - login)} ms (median)\n`,
-  );
+  process.stdout.write(`!exec overhead beyond starting bash -c: ${fmt(isaac.median - plain)} ms (median)\n`);
   const ssh = await benchSsh(100, 200);
   if (ssh) {
     process.stdout.write(
