@@ -1,10 +1,4 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomBytes } from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
 
@@ -45,9 +39,7 @@ export function sealBox(message: Uint8Array, recipientPk: Uint8Array, ephemeral?
     epk = ephemeral.publicKey;
     ephemeralKey = privateKeyObject(ephemeral);
   } else {
-    const pair = generateKeyPairSync('x25519');
-    ephemeralKey = pair.privateKey;
-    epk = new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x as string, 'base64url'));
+    ({ privateKey: ephemeralKey, publicKey: epk } = ephemeralKeyPair());
   }
   const key = sharedKey(ephemeralKey, publicKeyObject(recipientPk));
   if (key === undefined) throw new RangeError('recipient box key is not a usable X25519 key');
@@ -103,6 +95,25 @@ function sharedKey(privateKey: KeyObject, publicKey: KeyObject): Uint8Array | un
   hsalsa20(key, ZERO16, new Uint8Array(shared), SIGMA);
   return key;
 }
+
+/**
+ * A fresh X25519 key pair. Not generateKeyPairSync: on Node 20 exporting a key it made can
+ * deadlock the process when a garbage collection finalizes the key-generation job in the middle
+ * of the export (both take the key's mutex; seen as an isaac process hung in futex_wait). Not a
+ * PKCS#8 import either (~9x slower). The JWK needs an `x`; Node derives the public key from `d`,
+ * so a placeholder goes in and the derived key is read back (a wrong one could not be opened:
+ * the round-trip and libsodium vector tests would fail).
+ */
+function ephemeralKeyPair(): { privateKey: KeyObject; publicKey: Uint8Array } {
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: randomBytes(32).toString('base64url'), x: PLACEHOLDER_X },
+    format: 'jwk',
+  });
+  const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
+  if (typeof x !== 'string') throw new Error('X25519 public key export gave no x');
+  return { privateKey, publicKey: new Uint8Array(Buffer.from(x, 'base64url')) };
+}
+const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
 
 const b64u = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');

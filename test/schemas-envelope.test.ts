@@ -165,6 +165,18 @@ describe('libsodium compatibility', () => {
     }
   });
 
+  test('every seal uses a fresh ephemeral key', () => {
+    const recipient = nacl.box.keyPair();
+    const message = new Uint8Array(16);
+    const ephemerals = new Set(
+      Array.from({ length: 50 }, () =>
+        Buffer.from(sealBox(message, recipient.publicKey).subarray(0, 32)).toString('hex'),
+      ),
+    );
+    assert.equal(ephemerals.size, 50);
+    assert.ok(!ephemerals.has('00'.repeat(32)));
+  });
+
   test('a sealed box from a low-order (all-zero) ephemeral key is refused, as libsodium refuses it', async () => {
     await sodium.ready;
     const recipient = nacl.box.keyPair();
