@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { ADMIN_CLIENT_PREFIX, ADMIN_USERNAME } from '../../schemas/admin.ts';
 import { AuthError, type IsaacError, NetworkError } from '../../schemas/errors.ts';
 import { nodeSubscriptions } from '../../schemas/topics.ts';
@@ -51,13 +51,15 @@ export async function pinBroker(
 
 type ConnectOutcome = { ok: true } | { ok: false; code: number } | { ok: false; error: IsaacError };
 
-function connectOnce(
+async function connectOnce(
   url: string,
   options: IClientOptions,
-  onConnected?: (client: mqtt.MqttClient) => Promise<void>,
-) {
+  onConnected?: (client: MqttClient) => Promise<void>,
+): Promise<ConnectOutcome> {
+  // loaded on first use: MQTT.js was a third of the shell's start-up, and most lines never need it
+  const { connect } = await import('mqtt');
   return new Promise<ConnectOutcome>((resolve) => {
-    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: CONNECT_TIMEOUT_MS, ...options });
+    const client = connect(url, { reconnectPeriod: 0, connectTimeout: CONNECT_TIMEOUT_MS, ...options });
     let settled = false;
     const finish = (outcome: ConnectOutcome) => {
       if (settled) return;
