@@ -6,7 +6,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** One Redis connection that retries on its own after the first connect, which must succeed. */
 export async function connectRedis(
   url: string,
-  options: { keyPrefix?: string; maxRetriesPerRequest?: number | null } = {},
+  options: { keyPrefix?: string; maxRetriesPerRequest?: number | null; autoResubscribe?: boolean } = {},
 ): Promise<Redis> {
   const redis = new Redis(url, { maxRetriesPerRequest: null, ...options, lazyConnect: true });
   redis.on('error', () => undefined); // reconnects on its own; the first connect is checked below

@@ -60,7 +60,9 @@ export async function createRedisStateStore(options: RedisStateOptions): Promise
   const redis = await connectRedis(url, { keyPrefix: prefix, maxRetriesPerRequest: 2 });
   let sub: Redis;
   try {
-    sub = await connectRedis(url);
+    // ioredis' own re-subscribe after a reconnect leaves its promise unhandled: when Redis drops
+    // again at that moment, the rejection would take the broker down. Re-subscribe here instead.
+    sub = await connectRedis(url, { autoResubscribe: false });
   } catch (err) {
     redis.disconnect();
     throw err;
@@ -79,6 +81,15 @@ export async function createRedisStateStore(options: RedisStateOptions): Promise
     }
   });
   await sub.subscribe(channel);
+  // connectRedis resolved on the first 'ready': every later one is a reconnect
+  sub.on('ready', () => {
+    sub.subscribe(channel).catch((err: Error) => {
+      log?.warn(
+        { channel, err: err.message },
+        'could not re-subscribe to revocation notices; retrying on the next reconnect',
+      );
+    });
+  });
 
   if (options.seed) await seedOnce(redis, options.seed, log);
 

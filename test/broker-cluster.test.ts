@@ -14,6 +14,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
 import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../broker/cluster.ts';
@@ -278,6 +279,24 @@ test('cluster state fails closed: while Redis is unreachable nobody logs in, aft
 
   await proxy.up();
   await waitFor(async () => (await broker.tryConnect('a')).code === 0, 'a logs in again', 15_000);
+
+  // after the outage the broker is subscribed to revocation notices again: one from another broker evicts `a`
+  const a = await broker.connect('a');
+  const closed = new Promise<void>((r) => a.once('close', () => r()));
+  const publisher = new Redis(REDIS);
+  t.after(() => publisher.disconnect());
+  await waitFor(
+    async () => {
+      await publisher.publish(
+        `${prefix}state:revoked`,
+        JSON.stringify({ name: 'a', from: 'another-broker' }),
+      );
+      return broker.logs().some((l) => l.includes('revoked at another broker of the cluster'));
+    },
+    'the revocation notice after the outage',
+    15_000,
+  );
+  await closed;
 });
 
 test('a broker that ran alone joins a cluster with its machines; an observer added with --redis logs in anywhere', async (t) => {
