@@ -5,8 +5,8 @@ import { StringDecoder } from 'node:string_decoder';
 /**
  * Runs one remote command in a fresh shell of this node's user, in its home directory, with a
  * time limit: `bash -c` with the resolved login environment when there is one (see
- * login-env.ts), else a login shell `bash -lc`. Output is handed out in chunks (bounded size, flushed on a short timer) so
- * the caller can seal each into an envelope under the payload cap.
+ * login-env.ts), else a login shell `bash -lc`. Output is handed out in chunks (bounded size,
+ * flushed on a short timer) so the caller can seal each into an envelope under the payload cap.
  */
 export interface RunOptions {
   cmd: string;
