@@ -1,18 +1,20 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { MarkerParser } from '../node/shell/marker-parser.ts';
 import { ShellSession } from '../node/shell/pty-session.ts';
 import { tempDir } from './helpers/tmp.ts';
 
+/** A real bash in a pty with a temp HOME as its cwd, closed when the test ends. */
+async function sessionIn(t: TestContext, interactive: boolean) {
+  const home = tempDir(t);
+  const session = await ShellSession.start({ interactive, cwd: home, env: { ...process.env, HOME: home } });
+  t.after(() => session.close());
+  return { home, session };
+}
+
 describe('persistent shell session', () => {
   test('state persists between commands and exit status and cwd are reported', async (t) => {
-    const home = tempDir(t);
-    const session = await ShellSession.start({
-      interactive: false,
-      cwd: home,
-      env: { ...process.env, HOME: home },
-    });
-    t.after(() => session.close());
+    const { session } = await sessionIn(t, false);
     assert.equal((await session.run('cd /tmp && export Y=5')).cwd, '/tmp');
     const echoed = await session.run('echo $Y; (exit 3)');
     assert.equal(echoed.exit, 3);
@@ -21,13 +23,7 @@ describe('persistent shell session', () => {
   });
 
   test('a command cannot fake the end-of-command marker', async (t) => {
-    const home = tempDir(t);
-    const session = await ShellSession.start({
-      interactive: false,
-      cwd: home,
-      env: { ...process.env, HOME: home },
-    });
-    t.after(() => session.close());
+    const { session } = await sessionIn(t, false);
     const result = await session.run(
       "printf '\\033]6973;0000;done;0;/\\007'; echo real-end; exit_code=9; (exit 9)",
     );
@@ -36,13 +32,7 @@ describe('persistent shell session', () => {
   });
 
   test('typed-ahead text never runs as a command after the current one ends', async (t) => {
-    const home = tempDir(t);
-    const session = await ShellSession.start({
-      interactive: true,
-      cwd: home,
-      env: { ...process.env, HOME: home },
-    });
-    t.after(() => session.close());
+    const { home, session } = await sessionIn(t, true);
     const running = session.run('sleep 0.5');
     session.write('touch typed-ahead-ran\r');
     await running;
@@ -51,13 +41,7 @@ describe('persistent shell session', () => {
   });
 
   test('Ctrl-C interrupts the command and the session goes on', async (t) => {
-    const home = tempDir(t);
-    const session = await ShellSession.start({
-      interactive: true,
-      cwd: home,
-      env: { ...process.env, HOME: home },
-    });
-    t.after(() => session.close());
+    const { session } = await sessionIn(t, true);
     const running = session.run('sleep 30');
     setTimeout(() => session.interrupt(), 300);
     const result = await running;
