@@ -357,21 +357,7 @@ describe('the certificate pin fails closed', () => {
   });
 
   test('a server with another certificate never receives a byte of the login', async (t) => {
-    const received: Buffer[] = [];
-    const server = createTlsServer(
-      {
-        key: readFileSync(join(otherBroker.dataDir, TLS_KEY_FILE)),
-        cert: readFileSync(join(otherBroker.dataDir, TLS_CERT_FILE)),
-      },
-      (socket) => {
-        socket.on('data', (d: Buffer) => received.push(d));
-        socket.on('error', () => undefined);
-      },
-    );
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    t.after(() => server.close());
-    const port = (server.address() as { port: number }).port;
-    const url = `mqtts://127.0.0.1:${port}`;
+    const { url, received } = await impostor(t);
     const client = mqtt.connect(url, {
       ...mqttConnectOptions({
         url,
