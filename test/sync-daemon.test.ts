@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { EnvelopeCodec } from '../node/bus/codec.ts';
 import { NodeDaemon } from '../node/daemon/daemon.ts';
 import { searchHistory } from '../node/search/search.ts';
-import { openStore, type Store } from '../node/store/store.ts';
+import type { Store } from '../node/store/store.ts';
 import { historyExtension } from '../node/sync/wiring.ts';
-import { type MachineKeys, makeKeys, seedRoster, startPlainBroker } from './helpers/bus-nodes.ts';
+import {
+  type MachineKeys,
+  makeKeys,
+  memberStore,
+  seedRoster,
+  startPlainBroker,
+} from './helpers/bus-nodes.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 type Extension = ReturnType<typeof historyExtension>;
@@ -17,13 +22,7 @@ async function startNode(
   members: readonly MachineKeys[],
   url: string,
 ): Promise<{ store: Store; daemon: NodeDaemon; history: Extension }> {
-  const store = openStore(tempDir(t));
-  store.config.set('machine.name', keys.name);
-  seedRoster(store, members);
-  const codec = new EnvelopeCodec(
-    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
-    store.machines,
-  );
+  const { store, codec } = memberStore(tempDir(t), keys, members);
   const daemon = new NodeDaemon({
     store,
     codec,

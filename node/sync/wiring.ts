@@ -1,4 +1,4 @@
-import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
+import type { MessageType } from '../../schemas/messages.ts';
 import type { OpenedEnvelope } from '../bus/envelope-port.ts';
 import type { Store } from '../store/store.ts';
 import { HistorySync, type SyncOptions, type SyncTransport } from './engine.ts';

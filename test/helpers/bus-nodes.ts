@@ -52,6 +52,22 @@ export function seedRoster(store: Store, members: readonly MachineKeys[]): void 
   }
 }
 
+/** A store in `home` named as `keys`, every member in its roster, and the codec that seals as it. */
+export function memberStore(
+  home: string,
+  keys: MachineKeys,
+  members: readonly MachineKeys[],
+): { store: Store; codec: EnvelopeCodec } {
+  const store = openStore(home);
+  store.config.set('machine.name', keys.name);
+  seedRoster(store, members);
+  const codec = new EnvelopeCodec(
+    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
+    store.machines,
+  );
+  return { store, codec };
+}
+
 export interface TestNode {
   name: string;
   home: string;
@@ -73,14 +89,8 @@ export async function startTestNode(
   } = {},
 ): Promise<TestNode> {
   const home = options.home ?? tempDir(t);
-  const store = openStore(home);
-  store.config.set('machine.name', keys.name);
-  seedRoster(store, members);
+  const { store, codec } = memberStore(home, keys, members);
   const logs: string[] = [];
-  const codec = new EnvelopeCodec(
-    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
-    store.machines,
-  );
   const daemon = new NodeDaemon({
     store,
     codec,

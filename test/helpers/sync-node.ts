@@ -1,11 +1,11 @@
 import type { TestContext } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import { EnvelopeCodec } from '../../node/bus/codec.ts';
+import type { EnvelopeCodec } from '../../node/bus/codec.ts';
 import { BusSession } from '../../node/bus/session.ts';
-import { openStore, type Store } from '../../node/store/store.ts';
+import type { Store } from '../../node/store/store.ts';
 import { HistorySync } from '../../node/sync/engine.ts';
 import { parseTopic } from '../../schemas/topics.ts';
-import { type MachineKeys, seedRoster } from './bus-nodes.ts';
+import { type MachineKeys, memberStore } from './bus-nodes.ts';
 import { tempDir } from './tmp.ts';
 
 /**
@@ -38,14 +38,8 @@ export async function startSyncNode(
     onSend?: (type: string, to: string, body: unknown) => void;
   } = {},
 ): Promise<SyncNode> {
-  const store = openStore(home);
-  store.config.set('machine.name', keys.name);
-  seedRoster(store, members);
+  const { store, codec } = memberStore(home, keys, members);
   const logs: string[] = [];
-  const codec = new EnvelopeCodec(
-    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
-    store.machines,
-  );
   let session: BusSession | undefined;
   const sync = new HistorySync(
     store,
