@@ -82,6 +82,15 @@ async function mosquittoTarget(): Promise<Target> {
     ].join('\n'),
   );
   const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanups.push(stop);
   const probe = async () => {
     try {
       const c = await mqtt.connectAsync({ host: '127.0.0.1', port, reconnectPeriod: 0, connectTimeout: 500 });
@@ -97,12 +106,7 @@ async function mosquittoTarget(): Promise<Target> {
     pid: child.pid ?? 0,
     options: (name) => ({ host: '127.0.0.1', port, clientId: name }),
     inbox: (name) => `isaac/${name}/msg`,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 
