@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomBytes } from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
+import { b64u, KeyObjectCache } from './key-objects.ts';
 
 /**
  * libsodium's `crypto_box_seal` / `crypto_box_seal_open`, byte for byte:
@@ -115,25 +116,11 @@ function ephemeralKeyPair(): { privateKey: KeyObject; publicKey: Uint8Array } {
 }
 const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
 
-const b64u = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-
-const CACHE_LIMIT = 256;
-const privateKeys = new Map<string, KeyObject>();
-const publicKeys = new Map<string, KeyObject>();
-
-function remember(cache: Map<string, KeyObject>, id: string, make: () => KeyObject): KeyObject {
-  let found = cache.get(id);
-  if (found === undefined) {
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    found = make();
-    cache.set(id, found);
-  }
-  return found;
-}
+const privateKeys = new KeyObjectCache(256);
+const publicKeys = new KeyObjectCache(256);
 
 function privateKeyObject(pair: BoxKeyPair): KeyObject {
-  return remember(privateKeys, b64u(pair.secretKey), () =>
+  return privateKeys.get(pair.secretKey, () =>
     createPrivateKey({
       key: { kty: 'OKP', crv: 'X25519', d: b64u(pair.secretKey), x: b64u(pair.publicKey) },
       format: 'jwk',
@@ -142,7 +129,7 @@ function privateKeyObject(pair: BoxKeyPair): KeyObject {
 }
 
 function publicKeyObject(pk: Uint8Array): KeyObject {
-  return remember(publicKeys, b64u(pk), () =>
+  return publicKeys.get(pk, () =>
     createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(pk) }, format: 'jwk' }),
   );
 }

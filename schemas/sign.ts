@@ -1,31 +1,17 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { b64u, KeyObjectCache } from './key-objects.ts';
 
 /**
  * Ed25519 detached signatures over tweetnacl-format keys (64-byte secret = seed ‖ public key,
  * 32-byte public key), computed by Node's native crypto: same bytes as tweetnacl, many times
  * faster. Key objects are cached because importing a key costs about as much as a signature.
  */
-const CACHE_LIMIT = 512;
-const privateKeys = new Map<string, KeyObject>();
-const publicKeys = new Map<string, KeyObject>();
-
-function cached(cache: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
-  const key = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
-  let found = cache.get(key);
-  if (found === undefined) {
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    found = make();
-    cache.set(key, found);
-  }
-  return found;
-}
-
-const b64u = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+const privateKeys = new KeyObjectCache(512);
+const publicKeys = new KeyObjectCache(512);
 
 export function signDetached(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (secretKey.length !== 64) throw new RangeError('Ed25519 secret key must be 64 bytes');
-  const keyObject = cached(privateKeys, secretKey, () =>
+  const keyObject = privateKeys.get(secretKey, () =>
     createPrivateKey({
       key: {
         kty: 'OKP',
@@ -43,7 +29,7 @@ export function verifyDetached(message: Uint8Array, signature: Uint8Array, publi
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   let keyObject: KeyObject;
   try {
-    keyObject = cached(publicKeys, publicKey, () =>
+    keyObject = publicKeys.get(publicKey, () =>
       createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64u(publicKey) }, format: 'jwk' }),
     );
   } catch {
