@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EnvelopeCodec } from '../node/bus/codec.ts';
-import { openStore } from '../node/store/store.ts';
+import { sealedRow } from '../node/store/outbox.ts';
 import { HistorySync } from '../node/sync/engine.ts';
-import { makeKeys, seedRoster } from './helpers/bus-nodes.ts';
+import { makeKeys, memberStore } from './helpers/bus-nodes.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 test('a peer that cannot be sealed to does not hold up live sync to the others', (t) => {
-  const store = openStore(tempDir(t));
-  t.after(() => store.close());
   const a = makeKeys('alpha');
   const b = makeKeys('beta');
-  store.config.set('machine.name', 'alpha');
-  seedRoster(store, [a, b]);
-  const codec = new EnvelopeCodec(
-    { me: 'alpha', signSecretKey: a.sign.secretKey, boxKeyPair: a.box },
-    store.machines,
-  );
+  const { store, codec } = memberStore(tempDir(t), a, [a, b]);
+  t.after(() => store.close());
   const logs: string[] = [];
   const sync = new HistorySync(
     store,
@@ -25,14 +18,7 @@ test('a peer that cannot be sealed to does not hold up live sync to the others',
       peers: () => ['ghost', 'beta'],
       enqueue: (type, to, body, exp) => {
         const sealed = codec.seal({ type, to, body, exp });
-        store.outbox.add({
-          id: sealed.id,
-          topic: sealed.topic,
-          payload: sealed.payload,
-          kind: type,
-          peer: to,
-          expires_at: sealed.exp,
-        });
+        store.outbox.add(sealedRow(sealed, type, to));
         return sealed.id;
       },
     },

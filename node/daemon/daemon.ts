@@ -9,6 +9,7 @@ import { BusSession } from '../bus/session.ts';
 import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
 import type { Classifier } from '../remote/policy.ts';
 import { machineView } from '../store/machines.ts';
+import { sealedRow } from '../store/outbox.ts';
 import type { Store } from '../store/store.ts';
 import { ExecJobs } from './exec-jobs.ts';
 import { OutgoingExecs } from './outgoing-execs.ts';
@@ -230,16 +231,7 @@ export class NodeDaemon {
     corr?: Uint8Array,
   ): Uint8Array {
     const sealed = this.o.codec.seal({ type, to, body, exp, ...(corr ? { corr } : {}) });
-    const row = {
-      id: sealed.id,
-      topic: sealed.topic,
-      payload: sealed.payload,
-      kind: type,
-      peer: to,
-      created_at: Date.now(),
-      expires_at: sealed.exp,
-      attempts: 0,
-    };
+    const row = sealedRow(sealed, type, to);
     this.o.store.outbox.add(row);
     this.session.send(row);
     return sealed.id;

@@ -23,7 +23,7 @@ import {
   stageNetworkKey,
 } from '../crypto/keys.ts';
 import type { MachineRow } from '../store/machines.ts';
-import type { NewOutboxRow } from '../store/outbox.ts';
+import { type NewOutboxRow, sealedRow } from '../store/outbox.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { sendAdminRequest } from './broker-ops.ts';
 import {
@@ -196,14 +196,7 @@ function prepareHandOver(
       new Uint8Array(member.box_pk),
       nowMs,
     );
-    rows.push({
-      id: sealed.id,
-      topic: sealed.topic,
-      payload: sealed.payload,
-      kind: 'network-key',
-      peer: member.name,
-      expires_at: sealed.exp,
-    });
+    rows.push(sealedRow(sealed, 'network-key', member.name));
     notified.push(member.name);
   }
   return { ownEntry: resignOwnEntry(settings, next.secretKey), rows, notified };

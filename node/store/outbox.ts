@@ -13,6 +13,24 @@ export interface OutboxRow {
 
 export type NewOutboxRow = Omit<OutboxRow, 'attempts' | 'created_at'> & { created_at?: number };
 
+/** The outbox row for a sealed envelope of `kind` to `peer`, written now and never attempted yet. */
+export function sealedRow(
+  sealed: { id: Uint8Array; topic: string; payload: Uint8Array; exp: number },
+  kind: string,
+  peer: string,
+): OutboxRow {
+  return {
+    id: sealed.id,
+    topic: sealed.topic,
+    payload: sealed.payload,
+    kind,
+    peer,
+    created_at: Date.now(),
+    expires_at: sealed.exp,
+    attempts: 0,
+  };
+}
+
 /**
  * The durable outbox of DESIGN.md "Delivery rules": every outgoing envelope is written here first
  * and deleted only when the broker's PUBACK for it arrives.

@@ -2,6 +2,7 @@ import type { TestContext } from 'node:test';
 import type { IClientOptions } from 'mqtt';
 import type { EnvelopeCodec } from '../../node/bus/codec.ts';
 import { BusSession } from '../../node/bus/session.ts';
+import { sealedRow } from '../../node/store/outbox.ts';
 import type { Store } from '../../node/store/store.ts';
 import { HistorySync } from '../../node/sync/engine.ts';
 import { parseTopic } from '../../schemas/topics.ts';
@@ -49,16 +50,9 @@ export async function startSyncNode(
       enqueue: (type, to, body, exp) => {
         options.onSend?.(type, to, body);
         const sealed = codec.seal({ type, to, body, exp });
-        const row = {
-          id: sealed.id,
-          topic: sealed.topic,
-          payload: sealed.payload,
-          kind: type,
-          peer: to,
-          expires_at: sealed.exp,
-        };
+        const row = sealedRow(sealed, type, to);
         store.outbox.add(row);
-        session?.send({ ...row, created_at: Date.now(), attempts: 0 });
+        session?.send(row);
         return sealed.id;
       },
     },
