@@ -22,6 +22,7 @@ import { decodeInvite, encodeInvite } from '../schemas/invite.ts';
 import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../schemas/roster.ts';
 import { startTestBroker, type TestBroker } from './helpers/broker.ts';
 import { captureIO } from './helpers/capture-io.ts';
+import { machineLogin } from './helpers/node-procs.ts';
 import { freePort, tempDir, waitFor } from './helpers/tmp.ts';
 
 /** Real isaac-broker (in-process) on ephemeral ports, real TLS, real SQLite homes. */
@@ -55,17 +56,8 @@ function assertUntouched(home: string): void {
 }
 
 async function connectAs(home: string, url: string): Promise<MqttClient> {
-  const settings = settingsOf(home);
-  assert.ok(settings);
-  const keys = loadIdentity(home);
   const client = mqtt.connect(url, {
-    ...mqttConnectOptions({
-      url,
-      name: settings.name,
-      secret: keys.loginSecret,
-      fingerprint: settings.fingerprint,
-      certPem: settings.certPem,
-    }),
+    ...machineLogin(home, url).options,
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: 5000,

@@ -7,7 +7,6 @@ import nacl from 'tweetnacl';
 import { initDataDir } from '../broker/init.ts';
 import { EnvelopeCodec } from '../node/bus/codec.ts';
 import { commitStagedNetworkKey, loadIdentity, stageNetworkKey } from '../node/crypto/keys.ts';
-import { mqttConnectOptions } from '../node/crypto/mqtt-options.ts';
 import { runRevokeCommand } from '../node/identity/commands.ts';
 import { initNetwork, joinNetwork } from '../node/identity/init.ts';
 import { createInvite } from '../node/identity/membership.ts';
@@ -21,6 +20,7 @@ import type { NetworkKeyMessage } from '../schemas/messages.ts';
 import { encodeRosterEntry, rosterSupersedes, verifyRosterEntry } from '../schemas/roster.ts';
 import { startTestBroker, type TestBroker } from './helpers/broker.ts';
 import { captureIO } from './helpers/capture-io.ts';
+import { machineLogin } from './helpers/node-procs.ts';
 import { tempDir, waitFor } from './helpers/tmp.ts';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
@@ -39,24 +39,16 @@ class Presence {
   ) {}
 
   static async connect(home: string, url: string, t: { after(fn: () => unknown): void }): Promise<Presence> {
+    const login = machineLogin(home, url);
     const store = openStore(home);
-    const settings = loadNetworkSettings(store);
-    assert.ok(settings);
-    const keys = loadIdentity(home);
     const client = mqtt.connect(url, {
-      ...mqttConnectOptions({
-        url,
-        name: settings.name,
-        secret: keys.loginSecret,
-        fingerprint: settings.fingerprint,
-        certPem: settings.certPem,
-      }),
-      clientId: settings.name,
+      ...login.options,
+      clientId: login.name,
       clean: false,
       reconnectPeriod: 0,
       connectTimeout: 5000,
     });
-    const presence = new Presence(settings.name, store, client);
+    const presence = new Presence(login.name, store, client);
     t.after(() => {
       client.end(true);
       store.close();
@@ -83,7 +75,7 @@ class Presence {
         } catch {
           // refused like isaac-node refuses it
         }
-      } else if (machine === settings.name) {
+      } else if (machine === login.name) {
         presence.inbox.push({ topic, payload: bytes });
       }
     });
@@ -91,7 +83,7 @@ class Presence {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    await client.subscribeAsync({ [`isaac/${settings.name}/msg`]: { qos: 1 }, 'isaac/roster/+': { qos: 1 } });
+    await client.subscribeAsync({ [`isaac/${login.name}/msg`]: { qos: 1 }, 'isaac/roster/+': { qos: 1 } });
     return presence;
   }
 

@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { IClientOptions } from 'mqtt';
 import nacl from 'tweetnacl';
 import { initDataDir } from '../../broker/init.ts';
+import { loadIdentity } from '../../node/crypto/keys.ts';
+import { mqttConnectOptions } from '../../node/crypto/mqtt-options.ts';
 import { createInvite } from '../../node/identity/membership.ts';
+import { loadNetworkSettings } from '../../node/identity/settings.ts';
 import { connectNode, type NodeClient } from '../../node/ipc/client.ts';
 import { openStore, type Store } from '../../node/store/store.ts';
 import { startTestBroker, type TestBroker, type TestBrokerOptions } from './broker.ts';
@@ -155,4 +159,18 @@ export async function waitAllOnline(homes: readonly string[], names: readonly st
       20_000,
     );
   }
+}
+
+/** The MQTT login of the machine set up in `home` (its name, login secret and broker pin), as isaac-node makes it. */
+export function machineLogin(home: string, url: string): { name: string; options: IClientOptions } {
+  const settings = withStore(home, loadNetworkSettings);
+  if (!settings) throw new Error(`${home} has no network settings`);
+  const options = mqttConnectOptions({
+    url,
+    name: settings.name,
+    secret: loadIdentity(home).loginSecret,
+    fingerprint: settings.fingerprint,
+    certPem: settings.certPem,
+  });
+  return { name: settings.name, options };
 }
