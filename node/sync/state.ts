@@ -1,5 +1,6 @@
 import type { HistoryRecordWire, TombstoneWire } from '../../schemas/messages.ts';
 import type { Db } from '../store/db.ts';
+import type { CommandRecord } from '../store/history.ts';
 
 /**
  * SQL for sync: the held map, ranges of a series, tombstones, and the per-peer cursors in
@@ -52,17 +53,10 @@ export function seriesRange(
   const rows = db
     .prepare<
       [string, number, number],
-      {
-        seq: number;
-        ts: number;
-        command: string;
-        output: string | null;
-        cwd: string | null;
-        exit: number | null;
-        duration_ms: number | null;
-        session: string | null;
-        source: string;
-      }
+      Pick<
+        CommandRecord,
+        'seq' | 'ts' | 'command' | 'output' | 'cwd' | 'exit' | 'duration_ms' | 'session' | 'source'
+      >
     >(
       `SELECT seq, ts, command, output, cwd, exit, duration_ms, session, source FROM commands
        WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
