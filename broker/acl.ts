@@ -1,5 +1,4 @@
-import { isMachineName } from '../schemas/names.ts';
-import { INBOX_KINDS, parseTopic, topics } from '../schemas/topics.ts';
+import { parseTopic, topics } from '../schemas/topics.ts';
 
 /**
  * The per-machine topic rules of DESIGN.md's topic tree, as pure functions so the broker, the
@@ -61,10 +60,4 @@ export function checkObserverSubscribe(filter: string): AclRefusal | undefined {
 
 export function checkObserverPublish({ topic }: PublishIntent): AclRefusal | undefined {
   return topic === topics.haStatus ? undefined : 'publish-denied';
-}
-
-/** Topics a well-behaved node subscribes to (used by tests and documentation). */
-export function ownSubscriptions(me: string): string[] {
-  if (!isMachineName(me)) return [];
-  return [...INBOX_KINDS.map((k) => topics.inbox(me, k)), topics.allStatus, topics.allRoster];
 }

@@ -47,12 +47,6 @@ export interface AdminRequest {
   nonce: Uint8Array;
 }
 
-export interface SignedAdminRequest {
-  request: AdminRequest;
-  /** Ed25519 signature by the network key over `encodeCbor(request)`. */
-  sig: Uint8Array;
-}
-
 export function createAdminRequest(
   fields: Omit<AdminRequest, 'v' | 'ts' | 'nonce'>,
   networkSecretKey: Uint8Array,

@@ -77,20 +77,6 @@ export type EnvelopeRefusal =
   | 'replay'
   | 'too-large';
 
-export const ENVELOPE_REFUSALS: readonly EnvelopeRefusal[] = [
-  'not-a-box',
-  'decrypt-failed',
-  'malformed',
-  'unknown-sender',
-  'bad-signature',
-  'wrong-recipient',
-  'topic-mismatch',
-  'from-future',
-  'expired',
-  'replay',
-  'too-large',
-];
-
 /** A refused envelope: `reason` is the code to log and count, the message says why in words. */
 export class EnvelopeError extends ProtocolError {
   constructor(
@@ -281,9 +267,4 @@ export function openEnvelope(payload: Uint8Array, options: OpenOptions): Envelop
   } as Envelope;
   if (header.corr !== undefined) envelope.corr = header.corr;
   return envelope;
-}
-
-/** Hex form of an envelope id, for logs and SQLite keys that want text. */
-export function envelopeIdHex(id: Uint8Array): string {
-  return Buffer.from(id).toString('hex');
 }

@@ -48,11 +48,6 @@ export class NetworkError extends IsaacError {
   override readonly code = 'NETWORK';
 }
 
-/** A command was refused by policy (safety tier, remote policy). */
-export class PolicyError extends IsaacError {
-  override readonly code = 'POLICY';
-}
-
 /** The local store could not be opened or written. */
 export class StoreError extends IsaacError {
   override readonly code = 'STORE';

@@ -12,8 +12,6 @@ import type { CommandContext } from './types.ts';
  * in natural language for the AI. Shared by the command line (`isaac tier ...` from bash) and
  * by the shell's router (`isaac tier ...` typed at Isaac's prompt).
  */
-export const ISAAC_SUBCOMMANDS = ['tier', 'import', 'invite', 'revoke'] as const;
-
 export function runIsaacWords(text: string, ctx: CommandContext): Promise<number> {
   return runIsaacArgs(splitArgs(text), ctx, text);
 }

@@ -40,12 +40,6 @@ export function saveNetworkSettings(store: Store, s: NetworkSettings): void {
   })();
 }
 
-export function clearNetworkSettings(store: Store): void {
-  store.db.transaction(() => {
-    for (const key of Object.values(NETWORK_KEYS)) store.config.unset(key);
-  })();
-}
-
 /** The saved settings, or undefined when this machine never completed init/join. */
 export function loadNetworkSettings(store: Store): NetworkSettings | undefined {
   const brokers = store.config.get(NETWORK_KEYS.brokers);
