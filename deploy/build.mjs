@@ -6,7 +6,7 @@ import { copyFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { isaac: 'node/cli/isaac.ts' },
+  entryPoints: { isaac: 'node/shell/cli.ts' },
   outExtension: { '.js': '.mjs' },
   outdir: 'node/dist',
   bundle: true,
@@ -18,4 +18,4 @@ await build({
   legalComments: 'none',
 });
 // data files read at run time next to the code that reads them
-copyFileSync('node/tiers/rules.json', 'node/dist/rules.json');
+copyFileSync('node/core/tiers/rules.json', 'node/dist/rules.json');

@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./isaac-node.ts');
+await import('../daemon/cli.ts');

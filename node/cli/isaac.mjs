@@ -33,5 +33,5 @@ if (bundleIsCurrent()) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('./isaac.ts');
+  await import('../shell/cli.ts');
 }

@@ -3,18 +3,18 @@ import { EnvelopeError } from '../../schemas/envelope.ts';
 import { errorLine, UsageError } from '../../schemas/errors.ts';
 import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messages.ts';
 import { type InboxKind, parseTopic, topics } from '../../schemas/topics.ts';
-import type { EnvelopeCodec } from '../bus/codec.ts';
-import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
-import { BusSession } from '../bus/session.ts';
+import { machineView } from '../core/store/machines.ts';
+import { sealedRow } from '../core/store/outbox.ts';
+import type { Store } from '../core/store/store.ts';
 import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
-import type { Classifier } from '../remote/policy.ts';
-import { machineView } from '../store/machines.ts';
-import { sealedRow } from '../store/outbox.ts';
-import type { Store } from '../store/store.ts';
+import type { EnvelopeCodec } from './bus/codec.ts';
+import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
+import { BusSession } from './bus/session.ts';
 import { ExecJobs } from './exec-jobs.ts';
 import { OutgoingExecs } from './outgoing-execs.ts';
 import { adoptPendingRequests, dropStaleEphemeral } from './pending-adoption.ts';
 import { RefusalCounter } from './refusals.ts';
+import type { Classifier } from './remote/policy.ts';
 import { ownStatusPayload, parseStatusPayload } from './status-payload.ts';
 
 /** Replies (results, pongs) live long enough for a sender that is off for a week. */

@@ -1,9 +1,9 @@
 import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messages.ts';
-import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
-import { LoginEnvironment } from '../remote/login-env.ts';
-import { type Classifier, checkRemoteExec, remotePolicy } from '../remote/policy.ts';
-import { type RunningCommand, runRemoteCommand } from '../remote/runner.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/store/store.ts';
+import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
+import { LoginEnvironment } from './remote/login-env.ts';
+import { type Classifier, checkRemoteExec, remotePolicy } from './remote/policy.ts';
+import { type RunningCommand, runRemoteCommand } from './remote/runner.ts';
 
 export interface ExecJobsOptions {
   store: Store;

@@ -1,8 +1,8 @@
 import { errorLine } from '../../schemas/errors.ts';
 import type { ExecResult, MessageBodies } from '../../schemas/messages.ts';
-import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
-import { resolveTargets } from '../bus/targets.ts';
 import type { ExecEvent } from '../ipc/protocol.ts';
+import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
+import { resolveTargets } from './bus/targets.ts';
 
 export const DEFAULT_EXEC_TTL_MS = 10 * 60 * 1000;
 const KEPT_OUTPUT = 16 * 1024;

@@ -1,8 +1,8 @@
 import { errorLine } from '../../schemas/errors.ts';
 import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
-import { isPendingRow, readPending } from '../bus/pending.ts';
-import { resolveTargets } from '../bus/targets.ts';
-import type { Store } from '../store/store.ts';
+import { isPendingRow, readPending } from '../core/store/pending.ts';
+import type { Store } from '../core/store/store.ts';
+import { resolveTargets } from './bus/targets.ts';
 import { DEFAULT_EXEC_TTL_MS } from './outgoing-execs.ts';
 
 /** Envelopes worth nothing once expired: they are dropped from the outbox rather than sent late. */

@@ -1,6 +1,6 @@
 import { hostname, networkInterfaces, platform, release } from 'node:os';
-import type { StatusUpdate } from '../store/machines.ts';
-import type { Store } from '../store/store.ts';
+import type { StatusUpdate } from '../core/store/machines.ts';
+import type { Store } from '../core/store/store.ts';
 
 /**
  * Reads a retained `isaac/<m>/status` payload (plain JSON from anyone who may publish there).

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { NetworkError, UsageError } from '../../schemas/errors.ts';
-import { paths } from '../paths.ts';
+import { paths } from '../core/paths.ts';
 import { readJsonLines, writeJsonLine } from './lines.ts';
 import type {
   ExecEvent,

@@ -1,4 +1,4 @@
-import type { MachineView } from '../store/machines.ts';
+import type { MachineView } from '../core/store/machines.ts';
 
 /**
  * The local socket protocol between `isaac` shells and `isaac-node`: one JSON object per line.

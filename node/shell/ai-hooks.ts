@@ -1,6 +1,6 @@
-import { assistantFor } from '../commands/ai.ts';
-import type { CommandContext } from '../commands/types.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/store/store.ts';
+import { assistantFor } from './commands/ai.ts';
+import type { CommandContext } from './commands/types.ts';
 
 /** True when some AI provider is configured (a key or a local endpoint); never touches the network. */
 export function aiConfigured(ctx: Pick<CommandContext, 'store' | 'env'>): boolean {

@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { SLASH_COMMANDS } from '../commands/registry.ts';
-import { CONFIG_KEYS } from '../store/config-keys.ts';
-import type { Store } from '../store/store.ts';
+import { CONFIG_KEYS } from '../core/store/config-keys.ts';
+import type { Store } from '../core/store/store.ts';
+import { SLASH_COMMANDS } from './commands/registry.ts';
 import type { Completion } from './line-editor.ts';
 
 const BANG_COMMANDS = ['!exec', '!msg', '!status', '!query'];

@@ -1,5 +1,5 @@
-import type { CommandContext, CommandIO } from '../commands/types.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/store/store.ts';
+import type { CommandContext, CommandIO } from './commands/types.ts';
 import type { ShellSession } from './pty-session.ts';
 
 /** What the router needs from the running `isaac` (interactive shell, -c or script mode). */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { configureAi } from '../commands/ai.ts';
-import type { CommandIO } from '../commands/types.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/store/store.ts';
 import { aiReviewRisk, aiSuggestFix, drainQueuedQuestions } from './ai-hooks.ts';
+import { configureAi } from './commands/ai.ts';
+import type { CommandIO } from './commands/types.ts';
 import { completeLine } from './completion.ts';
 import type { ShellHost } from './host.ts';
 import { LineEditor } from './line-editor.ts';

@@ -1,9 +1,9 @@
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
-import { splitArgs } from '../commands/args.ts';
-import { runIsaacWords } from '../commands/isaac-words.ts';
-import { findSlashCommand } from '../commands/registry.ts';
-import { runBangCommand } from '../commands/remote.ts';
-import type { CommandContext } from '../commands/types.ts';
+import { splitArgs } from '../core/args.ts';
+import { runIsaacWords } from './commands/isaac-words.ts';
+import { findSlashCommand } from './commands/registry.ts';
+import { runBangCommand } from './commands/remote.ts';
+import type { CommandContext } from './commands/types.ts';
 import { executeShellLine } from './executor.ts';
 import { commandContext, type ShellHost } from './host.ts';
 

@@ -1,6 +1,6 @@
-import type { Store } from '../store/store.ts';
-import { commandCandidates, commandExists } from '../tiers/commands-on-path.ts';
-import { type Classification, classify, type Tier, tierOverridesFromConfig } from '../tiers/index.ts';
+import type { Store } from '../core/store/store.ts';
+import { commandCandidates, commandExists } from '../core/tiers/commands-on-path.ts';
+import { type Classification, classify, type Tier, tierOverridesFromConfig } from '../core/tiers/index.ts';
 
 /**
  * Classifies a line with this machine's tier settings: overrides, default tier, known commands

@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAssistant } from '../../node/ai/assistant.ts';
-import { openStore } from '../../node/store/store.ts';
+import { openStore } from '../../node/core/store/store.ts';
+import { createAssistant } from '../../node/shell/ai/assistant.ts';
 import { startFakeProvider } from '../helpers/fake-providers.ts';
 import { fmt, median, percentile } from './stats.ts';
 

@@ -7,9 +7,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importHistory } from '../../node/history-import/import.ts';
-import { redactSecrets } from '../../node/store/redact.ts';
-import { openStore } from '../../node/store/store.ts';
+import { redactSecrets } from '../../node/core/store/redact.ts';
+import { openStore } from '../../node/core/store/store.ts';
+import { importHistory } from '../../node/shell/history-import/import.ts';
 import { fmt, median } from './stats.ts';
 
 const LINES = Number(process.argv[2] ?? 1_000_000);

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { splitArgs } from '../../node/commands/args.ts';
-import { findSlashCommand } from '../../node/commands/registry.ts';
-import type { CommandContext } from '../../node/commands/types.ts';
-import { type HistoryQuery, searchHistory } from '../../node/search/search.ts';
-import { openStore, type Store } from '../../node/store/store.ts';
+import { splitArgs } from '../../node/core/args.ts';
+import { type HistoryQuery, searchHistory } from '../../node/core/search/search.ts';
+import { openStore, type Store } from '../../node/core/store/store.ts';
+import { findSlashCommand } from '../../node/shell/commands/registry.ts';
+import type { CommandContext } from '../../node/shell/commands/types.ts';
 import { fmt, median, percentile } from './stats.ts';
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000);

@@ -5,7 +5,7 @@
  * `node --import tsx test/bench/sync.bench.ts [records]`
  */
 import { cpus, loadavg } from 'node:os';
-import { searchHistory } from '../../node/search/search.ts';
+import { searchHistory } from '../../node/core/search/search.ts';
 import { makeKeys, startPlainBroker } from '../helpers/bus-nodes.ts';
 import { startSyncNode } from '../helpers/sync-node.ts';
 import { fmt, median, percentile } from './stats.ts';

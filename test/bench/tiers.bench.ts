@@ -5,12 +5,14 @@
  * printed as a reference so a figure from a busy machine can be read in proportion.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { classify } from '../../node/tiers/index.ts';
-import { BYPASS_CORPUS } from '../tiers-bypass-corpus.ts';
+import { classify } from '../../node/core/tiers/index.ts';
+import { BYPASS_CORPUS } from '../fixtures/tiers-bypass-corpus.ts';
 import { fmt, median } from './stats.ts';
 
 const sharedFile = new URL('../../../shared/tiers/corpus.tsv', import.meta.url);
-const corpusFile = existsSync(sharedFile) ? sharedFile : new URL('../tiers-corpus.tsv', import.meta.url);
+const corpusFile = existsSync(sharedFile)
+  ? sharedFile
+  : new URL('../fixtures/tiers-corpus.tsv', import.meta.url);
 const shared = readFileSync(corpusFile, 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '' && !l.startsWith('#'))

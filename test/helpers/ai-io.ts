@@ -1,5 +1,5 @@
-import type { CommandContext, CommandIO } from '../../node/commands/types.ts';
-import type { Store } from '../../node/store/store.ts';
+import type { Store } from '../../node/core/store/store.ts';
+import type { CommandContext, CommandIO } from '../../node/shell/commands/types.ts';
 
 /** A CommandIO that records what a user would see and answers prompts from a list. */
 export class RecordingIO implements CommandIO {

@@ -1,6 +1,6 @@
 import type { TestContext } from 'node:test';
-import { type Assistant, createAssistant } from '../../node/ai/assistant.ts';
-import { openStore, type Store } from '../../node/store/store.ts';
+import { openStore, type Store } from '../../node/core/store/store.ts';
+import { type Assistant, createAssistant } from '../../node/shell/ai/assistant.ts';
 import { tempDir } from './tmp.ts';
 
 /** A real store in a temp ISAAC_HOME with the given config, closed when the test ends. */

@@ -2,11 +2,11 @@ import { createServer, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Aedes } from 'aedes';
 import nacl from 'tweetnacl';
-import { EnvelopeCodec } from '../../node/bus/codec.ts';
+import { paths } from '../../node/core/paths.ts';
+import { openStore, type Store } from '../../node/core/store/store.ts';
+import { EnvelopeCodec } from '../../node/daemon/bus/codec.ts';
 import { NodeDaemon } from '../../node/daemon/daemon.ts';
-import { serveIpc } from '../../node/ipc/server.ts';
-import { paths } from '../../node/paths.ts';
-import { openStore, type Store } from '../../node/store/store.ts';
+import { serveIpc } from '../../node/daemon/ipc/server.ts';
 import type { BoxKeyPair } from '../../schemas/sealedbox.ts';
 import { freePort, tempDir } from './tmp.ts';
 

@@ -1,4 +1,4 @@
-import type { CommandIO } from '../../node/commands/types.ts';
+import type { CommandIO } from '../../node/shell/commands/types.ts';
 
 export type CapturedIO = CommandIO & { outText: string; errText: string; readonly text: string };
 

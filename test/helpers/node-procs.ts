@@ -4,12 +4,12 @@ import type { TestContext } from 'node:test';
 import type { IClientOptions } from 'mqtt';
 import nacl from 'tweetnacl';
 import { initDataDir } from '../../broker/init.ts';
-import { loadIdentity } from '../../node/crypto/keys.ts';
-import { mqttConnectOptions } from '../../node/crypto/mqtt-options.ts';
-import { createInvite } from '../../node/identity/membership.ts';
-import { loadNetworkSettings } from '../../node/identity/settings.ts';
+import { loadIdentity } from '../../node/core/crypto/keys.ts';
+import { mqttConnectOptions } from '../../node/core/crypto/mqtt-options.ts';
+import { loadNetworkSettings } from '../../node/core/identity/settings.ts';
+import { openStore, type Store } from '../../node/core/store/store.ts';
 import { connectNode, type NodeClient } from '../../node/ipc/client.ts';
-import { openStore, type Store } from '../../node/store/store.ts';
+import { createInvite } from '../../node/shell/identity/membership.ts';
 import { startTestBroker, type TestBroker, type TestBrokerOptions } from './broker.ts';
 import { tempDir, waitFor } from './tmp.ts';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 // The team's shared corpus is read at test time; the committed copy stands in on a fresh clone.
 const SHARED = new URL('../../../shared/secrets/corpus.tsv', import.meta.url);
-const COPY = new URL('../secrets-corpus.tsv', import.meta.url);
+const COPY = new URL('../fixtures/secrets-corpus.tsv', import.meta.url);
 export const CORPUS = fileURLToPath(existsSync(SHARED) ? SHARED : COPY);
 
 /** command<TAB>secret rows of the shared corpus (read at test time, comments skipped). */

@@ -1,10 +1,10 @@
 import type { TestContext } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import type { EnvelopeCodec } from '../../node/bus/codec.ts';
-import { BusSession } from '../../node/bus/session.ts';
-import { sealedRow } from '../../node/store/outbox.ts';
-import type { Store } from '../../node/store/store.ts';
-import { HistorySync } from '../../node/sync/engine.ts';
+import { sealedRow } from '../../node/core/store/outbox.ts';
+import type { Store } from '../../node/core/store/store.ts';
+import type { EnvelopeCodec } from '../../node/daemon/bus/codec.ts';
+import { BusSession } from '../../node/daemon/bus/session.ts';
+import { HistorySync } from '../../node/daemon/sync/engine.ts';
 import { parseTopic } from '../../schemas/topics.ts';
 import { type MachineKeys, memberStore } from './bus-nodes.ts';
 import { tempDir } from './tmp.ts';

@@ -1,0 +1,59 @@
+import { hostname } from 'node:os';
+import { isMachineName } from '../../../schemas/names.ts';
+import { ConfigRepo } from './config.ts';
+import { type Db, openDatabase } from './db.ts';
+import { HistoryRepo } from './history.ts';
+import { MachinesRepo } from './machines.ts';
+import { MessagesRepo } from './messages.ts';
+import { OutboxRepo } from './outbox.ts';
+import { SeenIdsRepo } from './seen-ids.ts';
+
+/**
+ * The store facade: one object per open database, with a repo per table family.
+ * Other modules add their repos here rather than writing SQL against tables they do not own.
+ */
+export class Store {
+  readonly config: ConfigRepo;
+  readonly history: HistoryRepo;
+  readonly outbox: OutboxRepo;
+  readonly seenIds: SeenIdsRepo;
+  readonly messages: MessagesRepo;
+  readonly machines: MachinesRepo;
+
+  constructor(
+    readonly db: Db,
+    readonly home: string,
+  ) {
+    this.config = new ConfigRepo(db);
+    this.history = new HistoryRepo(db, () => this.machineName());
+    this.outbox = new OutboxRepo(db);
+    this.seenIds = new SeenIdsRepo(db);
+    this.messages = new MessagesRepo(db);
+    this.machines = new MachinesRepo(db);
+  }
+
+  /** This machine's name: `machine.name`, else the hostname made into a valid machine name. */
+  machineName(): string {
+    const configured = this.config.get('machine.name');
+    if (configured && isMachineName(configured)) return configured;
+    return defaultMachineName();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openStore(home: string): Store {
+  return new Store(openDatabase(home), home);
+}
+
+export function defaultMachineName(host: string = hostname()): string {
+  const cleaned = host
+    .toLowerCase()
+    .split('.')[0]!
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 32);
+  return isMachineName(cleaned) ? cleaned : 'localhost';
+}

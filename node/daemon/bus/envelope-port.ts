@@ -1,0 +1,20 @@
+import type { EnvelopeHeader } from '../../../schemas/envelope.ts';
+import type { MessageBodies, MessageType } from '../../../schemas/messages.ts';
+
+/**
+ * The daemon's view of envelopes: what it asks to seal, and what it gets from a verified open.
+ */
+export interface OutgoingEnvelope<K extends MessageType = MessageType> {
+  type: K;
+  to: string;
+  body: MessageBodies[K];
+  /** ms since epoch after which the recipient must not act on it */
+  exp: number;
+  corr?: Uint8Array;
+}
+
+export type OpenedEnvelope = EnvelopeHeader;
+
+export function idHex(id: Uint8Array): string {
+  return Buffer.from(id).toString('hex');
+}

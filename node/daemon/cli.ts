@@ -1,0 +1,118 @@
+import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
+import { takeOptions } from '../core/args.ts';
+import { isaacHome } from '../core/paths.ts';
+import { openStore } from '../core/store/store.ts';
+import { connectNode } from '../ipc/client.ts';
+import { formatNodeStatus } from './format-status.ts';
+import { initNetwork, joinNetwork } from './identity/init.ts';
+import { startNode } from './start.ts';
+
+const USAGE = `usage: isaac-node <command>
+  init --broker URL[,URL...] --fingerprint SHA256 --setup-token T --name NAME [--insecure]
+                  create the network on the first machine
+  join CODE [--insecure]
+                  join a network with an invite code from \`isaac invite NAME\`
+  start           run the node: MQTT session, outbox, remote exec, local socket
+  status          connection, broker, outbox depth, refusals by reason
+`;
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const home = isaacHome();
+  switch (command) {
+    case 'init': {
+      const { options, rest } = takeOptions(args, {
+        broker: 'string',
+        fingerprint: 'string',
+        'setup-token': 'string',
+        name: 'string',
+        insecure: 'boolean',
+      });
+      if (rest.length > 0)
+        throw new UsageError(`unexpected argument ${rest[0]}`, { hint: 'see isaac-node --help' });
+      const need = (k: string) => {
+        const v = options[k];
+        if (typeof v !== 'string' || v === '')
+          throw new UsageError(`--${k} is required`, { hint: USAGE.split('\n')[2]!.trim() });
+        return v;
+      };
+      const result = await initNetwork({
+        home,
+        brokers: need('broker').split(','),
+        fingerprint: need('fingerprint'),
+        setupToken: need('setup-token'),
+        name: need('name'),
+        insecure: options.insecure === true,
+      });
+      process.stdout.write(
+        `created the network; this machine is ${result.name}\nnext: isaac-node start, then \`isaac invite NAME\` for each other machine\n`,
+      );
+      if (result.warning) process.stderr.write(`${result.warning}\n`);
+      return 0;
+    }
+    case 'join': {
+      const { options, rest } = takeOptions(args, { insecure: 'boolean' });
+      const code = rest[0];
+      if (!code || rest.length > 1) throw new UsageError('usage: isaac-node join CODE');
+      const result = await joinNetwork({ home, code, insecure: options.insecure === true });
+      process.stdout.write(
+        `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
+      );
+      if (result.warning) process.stderr.write(`${result.warning}\n`);
+      return 0;
+    }
+    case 'start': {
+      const node = await startNode(home, log);
+      log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          log(`${signal}: stopping`);
+          void node.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      return 0;
+    }
+    case 'status': {
+      const client = await connectNode(home);
+      if (!client) {
+        const store = openStore(home);
+        try {
+          process.stdout.write(
+            `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+          );
+        } finally {
+          store.close();
+        }
+        return 3;
+      }
+      try {
+        process.stdout.write(formatNodeStatus(await client.nodeStatus()));
+      } finally {
+        client.close();
+      }
+      return 0;
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${command}`, { hint: 'use init, join, start or status' });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`isaac-node: ${errorLine(err)}\n`);
+    process.exit(err instanceof UsageError ? 2 : err instanceof IsaacError ? 1 : 70);
+  },
+);

@@ -1,0 +1,214 @@
+import { createAdminRequest } from '../../../schemas/admin.ts';
+import { errorLine, UsageError } from '../../../schemas/errors.ts';
+import { normalizeFingerprint } from '../../../schemas/fingerprint.ts';
+import { checkBrokerUrl, decodeInvite } from '../../../schemas/invite.ts';
+import { assertMachineName } from '../../../schemas/names.ts';
+import { encodeRosterEntry } from '../../../schemas/roster.ts';
+import { topics } from '../../../schemas/topics.ts';
+import {
+  generateMachineKeys,
+  generateNetworkKey,
+  hasKeys,
+  installKeys,
+  type MachineKeys,
+  removeKeys,
+} from '../../core/crypto/keys.ts';
+import {
+  announceMachine,
+  type BrokerTarget,
+  pinBroker,
+  sendAdminRequest,
+} from '../../core/identity/broker-ops.ts';
+import { type NetworkSettings, saveNetworkSettings } from '../../core/identity/settings.ts';
+import { ensureHome, paths } from '../../core/paths.ts';
+import { openStore } from '../../core/store/store.ts';
+
+/**
+ * `isaac-node init` (first machine: creates the network) and `isaac-node join CODE` (every other
+ * machine). Both do all their talking to the broker before writing anything, then install keys
+ * and settings in one step, so a typo, a wrong fingerprint or an unreachable broker leaves the
+ * machine exactly as it was. Publishing the roster entry comes last and is not fatal: isaac-node
+ * re-publishes it on every connect.
+ */
+export interface InitOptions {
+  home: string;
+  brokers: readonly string[];
+  fingerprint: string;
+  setupToken: string;
+  name: string;
+  /** the broker certificate if the user has it; otherwise it is fetched and checked against the pin */
+  certPem?: string;
+  insecure?: boolean;
+  nowMs?: number;
+}
+
+export interface JoinOptions {
+  home: string;
+  code: string;
+  insecure?: boolean;
+  nowMs?: number;
+}
+
+export interface IdentityResult {
+  name: string;
+  brokers: string[];
+  fingerprint: string;
+  /** false when the roster entry could not be published now (isaac-node will on its next connect) */
+  rosterPublished: boolean;
+  /** one line for the user when something non-fatal went wrong */
+  warning: string | undefined;
+}
+
+function refuseIfConfigured(home: string): void {
+  if (hasKeys(home)) {
+    throw new UsageError(`this machine already belongs to a network (keys in ${paths.keys(home)})`, {
+      hint: 'nothing was changed; to start over, move that directory and isaac.db away first',
+    });
+  }
+}
+
+export async function initNetwork(options: InitOptions): Promise<IdentityResult> {
+  const name = assertMachineName(options.name);
+  const brokers = checkBrokers(options.brokers);
+  let fingerprint: string;
+  try {
+    fingerprint = normalizeFingerprint(options.fingerprint);
+  } catch {
+    throw new UsageError(`${JSON.stringify(options.fingerprint)} is not a certificate fingerprint`, {
+      hint: 'give sha256:<64 hex digits> as `isaac-broker init` printed it',
+    });
+  }
+  if (options.setupToken.trim() === '') {
+    throw new UsageError('missing setup token', {
+      hint: 'give --setup-token as printed by `isaac-broker init`',
+    });
+  }
+  refuseIfConfigured(options.home);
+  const insecure = options.insecure === true;
+  const certPem = options.certPem ?? (await pinBroker(brokers, fingerprint, insecure));
+  const target: BrokerTarget = { brokers, fingerprint, certPem, insecure };
+
+  const network = generateNetworkKey();
+  const keys = generateMachineKeys(network);
+  const request = createAdminRequest(
+    {
+      op: 'bind',
+      name,
+      secret: keys.loginSecret,
+      networkPk: network.publicKey,
+      setupToken: options.setupToken.trim(),
+    },
+    network.secretKey,
+    options.nowMs,
+  );
+  await sendAdminRequest(
+    target,
+    request,
+    'network setup',
+    'check the setup token `isaac-broker init` printed; a broker already bound to a network refuses another (join it with an invite instead)',
+  );
+  return await commitAndPublish(options.home, name, keys, target, options.nowMs);
+}
+
+export async function joinNetwork(options: JoinOptions): Promise<IdentityResult> {
+  const invite = decodeInvite(options.code, options.nowMs);
+  refuseIfConfigured(options.home);
+  const insecure = options.insecure === true;
+  const certPem = await pinBroker(invite.brokers, invite.fingerprint, insecure);
+  const target: BrokerTarget = {
+    brokers: invite.brokers,
+    fingerprint: invite.fingerprint,
+    certPem,
+    insecure,
+  };
+
+  const network = { publicKey: invite.networkPk, secretKey: invite.networkSecretKey };
+  const keys = generateMachineKeys(network);
+  const request = createAdminRequest(
+    { op: 'enroll', name: invite.name, secret: keys.loginSecret },
+    network.secretKey,
+    options.nowMs,
+  );
+  await sendAdminRequest(
+    target,
+    request,
+    'enrollment',
+    'this invite is for a different network than the one this broker serves; ask a member for a new invite',
+  );
+  return await commitAndPublish(options.home, invite.name, keys, target, options.nowMs);
+}
+
+function checkBrokers(brokers: readonly string[]): string[] {
+  const list = brokers
+    .flatMap((b) => b.split(','))
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (list.length === 0)
+    throw new UsageError('no broker URL given', { hint: 'give --broker mqtts://host:port' });
+  return list.map(checkBrokerUrl);
+}
+
+async function commitAndPublish(
+  home: string,
+  name: string,
+  keys: MachineKeys,
+  target: BrokerTarget,
+  nowMs: number = Date.now(),
+): Promise<IdentityResult> {
+  const network = keys.network;
+  if (!network) throw new Error('member keys without a network key');
+  const rosterEntry = encodeRosterEntry(
+    { name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs },
+    network.secretKey,
+  );
+  const settings: NetworkSettings = {
+    name,
+    brokers: [...target.brokers],
+    fingerprint: target.fingerprint,
+    certPem: target.certPem,
+    networkPk: network.publicKey,
+    rosterEntry,
+    insecure: target.insecure,
+  };
+
+  ensureHome(home);
+  const store = openStore(home);
+  try {
+    installKeys(home, keys);
+    try {
+      store.db.transaction(() => {
+        saveNetworkSettings(store, settings);
+        store.machines.applyRoster({
+          name,
+          signPk: keys.sign.publicKey,
+          boxPk: keys.box.publicKey,
+          added: nowMs,
+        });
+      })();
+    } catch (err) {
+      removeKeys(home);
+      throw err;
+    }
+  } finally {
+    store.close();
+  }
+
+  try {
+    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry);
+    return {
+      name,
+      brokers: settings.brokers,
+      fingerprint: target.fingerprint,
+      rosterPublished: true,
+      warning: undefined,
+    };
+  } catch (err) {
+    return {
+      name,
+      brokers: settings.brokers,
+      fingerprint: target.fingerprint,
+      rosterPublished: false,
+      warning: `joined, but the roster entry is not published yet (${errorLine(err)}); isaac-node publishes it when it connects`,
+    };
+  }
+}

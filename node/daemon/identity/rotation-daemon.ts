@@ -1,0 +1,96 @@
+import { errorLine } from '../../../schemas/errors.ts';
+import type { MessageType } from '../../../schemas/messages.ts';
+import {
+  acceptNetworkKey,
+  type NetworkKeyOutcome,
+  type ReceivedEnvelope,
+} from '../../core/identity/rotation.ts';
+import { loadNetworkSettings } from '../../core/identity/settings.ts';
+import type { Store } from '../../core/store/store.ts';
+
+/**
+ * The network-key rotation as an isaac-node extension (node/daemon DaemonExtension):
+ * - a `network-key` envelope is installed inside the daemon's seen-id transaction, refusals are
+ *   counted with the daemon's other refusals; after it commits, the own roster entry (re-signed with
+ *   the new key) is re-published at once;
+ * - a rotation made by `isaac revoke --rotate` in a shell process writes the store, not the daemon:
+ *   a light watch notices the re-signed own entry, re-publishes it and sends the queued envelopes
+ *   without waiting for the next reconnect.
+ */
+export interface NetworkKeyHooks {
+  store: Store;
+  log(line: string): void;
+  refuse(reason: string, detail: string): void;
+  /** publish this machine's roster entry retained (a no-op while disconnected) */
+  publishOwnEntry(entry: Uint8Array): void;
+  /** send every outbox row not in flight (a no-op while disconnected) */
+  drainOutbox(): void;
+  /** how often to look for a rotation made by another process (default 5 s) */
+  watchMs?: number;
+}
+
+export interface NetworkKeyExtension {
+  readonly types: readonly MessageType[];
+  apply(env: ReceivedEnvelope & { id: Uint8Array }): void;
+  afterApply(env: ReceivedEnvelope & { id: Uint8Array }): void;
+  onConnected(): void;
+  start(): void;
+  stop(): void;
+}
+
+export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension {
+  const outcomes = new Map<string, NetworkKeyOutcome>();
+  let published = ownEntryHex(hooks.store);
+  let timer: NodeJS.Timeout | undefined;
+
+  const republishIfChanged = (force: boolean) => {
+    const settings = loadNetworkSettings(hooks.store);
+    if (!settings) return;
+    const now = Buffer.from(settings.rosterEntry).toString('hex');
+    if (!force && now === published) return;
+    published = now;
+    hooks.publishOwnEntry(settings.rosterEntry);
+    hooks.drainOutbox();
+  };
+
+  return {
+    types: ['network-key'],
+    apply(env) {
+      const outcome = acceptNetworkKey(hooks.store, env);
+      outcomes.set(Buffer.from(env.id).toString('hex'), outcome);
+    },
+    afterApply(env) {
+      const key = Buffer.from(env.id).toString('hex');
+      const outcome = outcomes.get(key);
+      outcomes.delete(key);
+      if (!outcome) return;
+      if (outcome.installed) {
+        hooks.log(`installed the network key rotated by ${env.from}`);
+        republishIfChanged(true);
+      } else if (outcome.refused) {
+        hooks.refuse(outcome.reason, `network key from ${env.from}: ${outcome.detail}`);
+      }
+    },
+    onConnected() {
+      published = ownEntryHex(hooks.store);
+    },
+    start() {
+      timer = setInterval(() => {
+        try {
+          republishIfChanged(false);
+        } catch (err) {
+          hooks.log(`network key watch: ${errorLine(err)}`);
+        }
+      }, hooks.watchMs ?? 5000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+function ownEntryHex(store: Store): string {
+  const settings = loadNetworkSettings(store);
+  return settings ? Buffer.from(settings.rosterEntry).toString('hex') : '';
+}

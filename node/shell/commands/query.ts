@@ -1,0 +1,102 @@
+import { UsageError } from '../../../schemas/errors.ts';
+import { splitArgs, takeOptions } from '../../core/args.ts';
+import { formatRows, jsonLines } from '../../core/search/format.ts';
+import { searchHistory } from '../../core/search/search.ts';
+import type { NodeClient, SyncSummary } from '../../ipc/client.ts';
+import { connectNode } from '../../ipc/client.ts';
+import { describe, FILTER_OPTIONS, filterQuery, patternText, positiveInt } from './history.ts';
+import { NODE_NOT_RUNNING } from './sync-command.ts';
+import type { CommandContext } from './types.ts';
+
+/**
+ * `!query PATTERN [filters]`: the local cache first, then the peers, then the cache again.
+ *
+ * Asking peers reuses history catch-up instead of a query/query-result message pair: the daemon
+ * sends every peer our `{origin: max seq}` map and each one sends the records of its own series
+ * we lack. Those arrive signed by their origin, are stored (so the next search is offline and
+ * instant), and the (origin, seq) key of the one table makes the merge a dedupe by construction.
+ * A query answered by a peer with other machines' records could not be verified as theirs, and
+ * results would be thrown away after one search. What it cannot give: the records of a machine
+ * that is offline; the summary names those machines.
+ */
+export const QUERY_USAGE =
+  '!query PATTERN [--machine M] [--since D] [--until D] [--exit N] [--cwd DIR] [--failed] [--limit N] [--every] [--json]';
+
+/** How long a query waits for peers: it settles once nothing arrived for QUIET_MS. */
+const QUIET_MS = 400;
+const TIMEOUT_MS = 15_000;
+
+export interface QueryMachines {
+  /** online peers that confirmed they saw the request */
+  answered: string[];
+  /** online, but no answer within the time */
+  silent: string[];
+  offline: string[];
+  /** why no peer was asked, when none was */
+  notAsked?: string;
+}
+
+export function machinesFrom(summary: SyncSummary): QueryMachines {
+  const m: QueryMachines = { answered: [], silent: [], offline: [] };
+  for (const [name, p] of Object.entries(summary.peers).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!p.online) m.offline.push(name);
+    else if (p.answered) m.answered.push(name);
+    else m.silent.push(name);
+  }
+  if (!summary.connected) m.notAsked = 'isaac-node is not connected to the broker';
+  return m;
+}
+
+function machinesLine(m: QueryMachines): string {
+  const parts: string[] = [];
+  if (m.notAsked) parts.push(`${m.notAsked}: local results only`);
+  if (m.answered.length > 0) parts.push(`answered: ${m.answered.join(', ')}`);
+  if (m.silent.length > 0) parts.push(`no answer: ${m.silent.join(', ')}`);
+  if (m.offline.length > 0) parts.push(`offline: ${m.offline.join(', ')}`);
+  if (parts.length === 0) parts.push('no other machines in this network');
+  return parts.join(' · ');
+}
+
+export async function bangQuery(rest: string, ctx: CommandContext, client?: NodeClient): Promise<number> {
+  const { options, rest: words } = takeOptions(splitArgs(rest), {
+    ...FILTER_OPTIONS,
+    limit: 'string',
+    every: 'boolean',
+    json: 'boolean',
+  });
+  const query = filterQuery(options, patternText(words), ctx.env);
+  if (query.text === '' && Object.keys(query).length === 1) {
+    throw new UsageError('!query needs a pattern or a filter', { hint: QUERY_USAGE });
+  }
+  query.limit = typeof options.limit === 'string' ? positiveInt(options.limit, '--limit') : 20;
+  query.distinct = options.every !== true;
+
+  const local = searchHistory(ctx.store, query);
+  const localKeys = new Set(local.map((h) => `${h.origin}#${h.seq}`));
+  let machines: QueryMachines;
+  const own = client ?? (await connectNode(ctx.store.home));
+  if (!own) {
+    machines = { answered: [], silent: [], offline: [], notAsked: NODE_NOT_RUNNING };
+  } else {
+    try {
+      machines = machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }));
+    } finally {
+      if (!client) own.close();
+    }
+  }
+  // Ranked again over everything held now; a record deleted meanwhile (tombstone) stays gone.
+  // (origin, seq) is the table's unique key, so what peers sent merges into it without doubles.
+  const hits = searchHistory(ctx.store, query);
+  const fromPeers = hits.filter((h) => !localKeys.has(`${h.origin}#${h.seq}`)).length;
+
+  if (options.json) {
+    ctx.io.out(jsonLines(hits));
+    ctx.io.out(`${JSON.stringify({ machines, fromPeers })}\n`);
+    return hits.length > 0 ? 0 : 1;
+  }
+  if (hits.length === 0) ctx.io.err(`no command ${describe(query)}\n`);
+  else ctx.io.out(formatRows(hits, { ansi: ctx.io.isTTY, home: ctx.env.HOME }));
+  const found = fromPeers > 0 ? ` (${fromPeers} new from peers)` : '';
+  ctx.io.out(`${machinesLine(machines)}${found}\n`);
+  return hits.length > 0 ? 0 : 1;
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import nacl from 'tweetnacl';
+import { loadIdentity } from '../../../node/core/crypto/keys.ts';
+import { openStore } from '../../../node/core/store/store.ts';
+import { runRevokeCommand } from '../../../node/shell/identity/commands.ts';
+import { createInvite } from '../../../node/shell/identity/membership.ts';
+import { createAdminRequest } from '../../../schemas/admin.ts';
+import { captureIO } from '../../helpers/capture-io.ts';
+import {
+  createNetwork,
+  runNodeCli,
+  startNodeProc,
+  waitAllOnline,
+  withStore,
+} from '../../helpers/node-procs.ts';
+import { waitFor } from '../../helpers/tmp.ts';
+
+const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
+
+test('through real isaac-node processes: revoke with rotation while the daemons run; beta gets the new key, invites delta, and everyone trusts the re-signed entries', async (t) => {
+  const { broker, homes, root } = await createNetwork(t, ['alpha', 'beta', 'gamma']);
+  const { alpha: homeA, beta: homeB, gamma: homeC } = homes as Record<'alpha' | 'beta' | 'gamma', string>;
+  await startNodeProc(t, homeA);
+  const nodeB = await startNodeProc(t, homeB);
+  await startNodeProc(t, homeC);
+  await waitAllOnline([homeA, homeB], ['alpha', 'beta', 'gamma']);
+  const cOldKey = loadIdentity(homeC).network;
+  assert.ok(cOldKey);
+
+  // `isaac revoke gamma --rotate` in a shell on alpha while alpha's isaac-node runs
+  const io = captureIO([true]);
+  const store = openStore(homeA);
+  try {
+    const ctx = { store, env: {}, assumeYes: false, io };
+    assert.equal(await runRevokeCommand(['gamma', '--rotate'], ctx), 0);
+  } finally {
+    store.close();
+  }
+  assert.match(io.text, /new key queued for beta;/);
+  const newPk = loadIdentity(homeA).network?.publicKey;
+  assert.equal(hex(broker.running?.state.networkPk()), hex(newPk));
+
+  // alpha's daemon sends the envelope without a reconnect; beta's daemon installs the key
+  await waitFor(
+    () => hex(loadIdentity(homeB).network?.publicKey) === hex(newPk),
+    'beta holds the new key',
+    20_000,
+  );
+  assert.match(nodeB.log(), /installed the network key rotated by alpha/);
+  const bad = createAdminRequest(
+    { op: 'enroll', name: 'intruder', secret: nacl.randomBytes(32) },
+    cOldKey.secretKey,
+  );
+  assert.equal(await broker.admin(bad), 5);
+
+  // beta invites delta with the new key
+  const homeD = join(root, 'delta');
+  const joined = await runNodeCli(homeD, ['join', createInvite(homeB, 'delta')]);
+  assert.equal(joined.code, 0, joined.stderr);
+  await startNodeProc(t, homeD);
+  // delta knows only the new key: it trusts alpha and beta because their daemons re-published their
+  // entries signed with it, and sees gamma revoked through the re-published revocation
+  await waitFor(
+    () =>
+      withStore(
+        homeD,
+        (s) =>
+          !!s.machines.get('alpha')?.box_pk &&
+          !!s.machines.get('beta')?.box_pk &&
+          s.machines.get('gamma')?.revoked != null,
+      ),
+    'delta trusts alpha and beta and sees gamma revoked',
+    20_000,
+  );
+  await waitFor(
+    () => withStore(homeB, (s) => !!s.machines.get('delta')?.box_pk),
+    'beta trusts delta',
+    20_000,
+  );
+  await waitFor(
+    () => withStore(homeA, (s) => !!s.machines.get('delta')?.box_pk),
+    'alpha trusts delta',
+    20_000,
+  );
+});

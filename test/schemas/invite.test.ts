@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { UsageError } from '../../schemas/errors.ts';
+import { decodeInvite, encodeInvite, type Invite } from '../../schemas/invite.ts';
+import { vectorKeys } from '../../schemas/vectors/keys.ts';
+
+const k = vectorKeys();
+const vector = JSON.parse(
+  readFileSync(new URL('../../schemas/vectors/invite.json', import.meta.url), 'utf8'),
+) as {
+  code: string;
+  input: { brokers: string[]; fingerprint: string; name: string; expires: number };
+};
+const NOW = 1_764_000_000_000;
+
+function invite(extra: Partial<Invite> = {}): Invite {
+  return {
+    brokers: ['mqtts://nas.local:8883'],
+    fingerprint: `sha256:${'cd'.repeat(32)}`,
+    networkSecretKey: k.network.secretKey,
+    networkPk: k.network.publicKey,
+    name: 'laptop',
+    expires: NOW + 3_600_000,
+    ...extra,
+  };
+}
+
+function line(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof UsageError, String(err));
+    const text = err.toLine();
+    assert.ok(!text.includes('\n'), 'one line');
+    return text;
+  }
+  assert.fail('accepted');
+}
+
+test('golden invite vector decodes to its fields and re-encodes to the same code', () => {
+  const decoded = decodeInvite(vector.code, NOW);
+  assert.deepEqual(decoded.brokers, vector.input.brokers);
+  assert.equal(decoded.fingerprint, vector.input.fingerprint);
+  assert.equal(decoded.name, 'laptop');
+  assert.equal(decoded.expires, vector.input.expires);
+  assert.deepEqual(decoded.networkPk, k.network.publicKey);
+  assert.deepEqual(decoded.networkSecretKey, k.network.secretKey);
+  assert.equal(encodeInvite(decoded), vector.code);
+});
+
+test('a code survives copy-paste whitespace and line wrapping', () => {
+  const code = encodeInvite(invite());
+  const wrapped = `  ${code.slice(0, 40)}\n${code.slice(40, 90)}\r\n ${code.slice(90)} \n`;
+  assert.equal(decodeInvite(wrapped, NOW).name, 'laptop');
+  assert.equal(code.startsWith('isaac1-'), true);
+  assert.ok(code.length < 260, `short enough to paste: ${code.length}`);
+});
+
+test('every single-character typo and every truncation is caught by the checksum', () => {
+  const code = encodeInvite(invite());
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let tried = 0;
+  for (let i = 'isaac1-'.length; i < code.length; i++) {
+    const replacement = alphabet[(alphabet.indexOf(code[i] as string) + 7) % alphabet.length] as string;
+    const typo = code.slice(0, i) + replacement + code.slice(i + 1);
+    if (typo === code) continue;
+    const sameBytes = Buffer.from(typo.slice(7), 'base64url').equals(Buffer.from(code.slice(7), 'base64url'));
+    // the last base64 character carries padding bits; a change there may decode to the same bytes
+    if (sameBytes) continue;
+    assert.equal(
+      line(() => decodeInvite(typo, NOW)),
+      'invite code is damaged (checksum): copy it again, the whole line starting with isaac1-',
+    );
+    tried++;
+  }
+  assert.ok(tried > 150);
+  for (const cut of [10, 50, code.length - 1]) {
+    assert.match(
+      line(() => decodeInvite(code.slice(0, cut), NOW)),
+      /damaged \(checksum\): copy it again/,
+    );
+  }
+  assert.match(
+    line(() => decodeInvite(`${code}!`, NOW)),
+    /damaged \(checksum\)/,
+  );
+});
+
+test('not a code, an expired code, and bad inputs give one actionable line', () => {
+  assert.match(
+    line(() => decodeInvite('hello', NOW)),
+    /not an Isaac invite code: .*isaac invite NAME/,
+  );
+  assert.match(
+    line(() => decodeInvite('', NOW)),
+    /not an Isaac invite code/,
+  );
+  const code = encodeInvite(invite({ expires: NOW - 1 }));
+  assert.match(
+    line(() => decodeInvite(code, NOW)),
+    /invite code expired at .*isaac invite laptop/,
+  );
+  assert.throws(() => encodeInvite(invite({ name: 'Laptop' })), UsageError);
+  assert.throws(() => encodeInvite(invite({ brokers: ['http://x:1'] })), UsageError);
+  assert.throws(() => encodeInvite(invite({ brokers: [] })), UsageError);
+  assert.equal(
+    decodeInvite(encodeInvite(invite({ brokers: ['mqtts://nas'] })), NOW).brokers[0],
+    'mqtts://nas:8883',
+  );
+});

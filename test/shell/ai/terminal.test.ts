@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import { openStore } from '../../../node/core/store/store.ts';
+import { startFakeProvider } from '../../helpers/fake-providers.ts';
+import { IsaacTerminal, isaacEnv } from '../../helpers/isaac.ts';
+
+const ENTER = '\r';
+const CTRL_C = '\x03';
+
+async function terminalWithAi(
+  t: Parameters<typeof isaacEnv>[0],
+  reply: Parameters<typeof startFakeProvider>[2],
+) {
+  const fake = await startFakeProvider(t, 'ollama', reply);
+  const ienv = isaacEnv(t);
+  const store = openStore(ienv.home);
+  store.config.set('machine.name', 'testbox');
+  store.config.set('ai.provider', 'ollama');
+  store.config.set('ai.ollama.base_url', fake.baseUrl);
+  store.close();
+  const term = new IsaacTerminal(t, ienv);
+  await term.waitForText('testbox:~$ ');
+  return { fake, term };
+}
+
+test('at the terminal: isaac <words> streams the proposal, Enter runs it in the shell', async (t) => {
+  const { term } = await terminalWithAi(t, {
+    text: '```sh\necho answer-$((6*7))\n```\nPrints the answer.',
+    tokenDelayMs: 20,
+  });
+  const mark = term.mark();
+  term.write(`isaac print the answer${ENTER}`);
+  await term.waitForText(/\$ echo answer-\$\(\(6\*7\)\)\s+Prints the answer\./, mark);
+  await term.waitForText('Enter runs it · e edits · n drops', mark);
+  term.write(ENTER);
+  await term.waitForText(/answer-42\s/, mark);
+  await term.waitForText('testbox:~$ ', mark);
+});
+
+test('at the terminal: Ctrl-C cancels a streaming answer and the prompt comes back', async (t) => {
+  const { term } = await terminalWithAi(t, { text: 'this answer is very slow', tokenDelayMs: 5000 });
+  let mark = term.mark();
+  term.write(`isaac tell me a long story${ENTER}`);
+  await term.waitForText('this', mark);
+  term.write(CTRL_C);
+  await term.waitForText('cancelled', mark, 4000);
+  await term.waitForText('testbox:~$ ', mark);
+  mark = term.mark();
+  term.write(`echo still-$((1+1))${ENTER}`);
+  await term.waitForText('still-2', mark);
+});
