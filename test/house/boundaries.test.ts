@@ -6,7 +6,15 @@ import { test } from 'node:test';
 // The house (README, Development): which folder may import which. Read from the import specifiers
 // themselves, so a new crossing fails here before it reaches a review.
 const ROOT = join(import.meta.dirname, '..', '..');
-const ROOMS = ['node/shell', 'node/daemon', 'node/core', 'node/ipc', 'node/cli', 'broker', 'schemas'] as const;
+const ROOMS = [
+  'node/shell',
+  'node/daemon',
+  'node/core',
+  'node/ipc',
+  'node/cli',
+  'broker',
+  'schemas',
+] as const;
 type Room = (typeof ROOMS)[number];
 
 const ALLOWED: Record<Room, readonly Room[]> = {
@@ -19,7 +27,8 @@ const ALLOWED: Record<Room, readonly Room[]> = {
   schemas: ['schemas'],
 };
 
-const SPECIFIER = /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
+const SPECIFIER =
+  /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -71,7 +80,8 @@ test('house: imports follow the allowed arrows (shell and daemon never import ea
       crossings.push(`${edge.from} -> ${edge.to} (outside the house)`);
       continue;
     }
-    if (!ALLOWED[from].includes(to)) crossings.push(`${edge.from} -> ${edge.to} (${from} may not import ${to})`);
+    if (!ALLOWED[from].includes(to))
+      crossings.push(`${edge.from} -> ${edge.to} (${from} may not import ${to})`);
   }
   assert.deepEqual(crossings, []);
 });
@@ -107,7 +117,11 @@ test('house: no source file over 400 lines', () => {
 });
 
 test('house: the boundary check itself sees a crossing (a shell module importing the daemon is caught)', () => {
-  const fake = edges('node/shell/cli.ts').concat({ from: 'node/shell/x.ts', to: 'node/daemon/daemon.ts', typeOnly: false });
+  const fake = edges('node/shell/cli.ts').concat({
+    from: 'node/shell/x.ts',
+    to: 'node/daemon/daemon.ts',
+    typeOnly: false,
+  });
   const caught = fake.filter((e) => {
     const from = roomOf(e.from);
     const to = roomOf(e.to);
