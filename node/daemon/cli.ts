@@ -2,7 +2,7 @@ import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../core/args.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
-import { connectNode } from '../ipc/client.ts';
+import { connectNode, DAEMON_NOT_RUNNING } from '../ipc/client.ts';
 import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
 import { startNode } from './start.ts';
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
         const store = openStore(home);
         try {
           process.stdout.write(
-            `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+            `${DAEMON_NOT_RUNNING}\noutbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
           );
         } finally {
           store.close();

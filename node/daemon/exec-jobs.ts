@@ -74,7 +74,7 @@ export class ExecJobs {
       return;
     }
     const refusal = checkRemoteExec(
-      { from: env.from, cmd: env.body.cmd, exp: env.exp, now: this.o.clock() },
+      { from: env.from, cmd: env.body.cmd },
       remotePolicy(this.o.store),
       this.o.classify,
     );

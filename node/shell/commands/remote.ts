@@ -2,7 +2,13 @@ import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { type MachineView, machineView } from '../../core/store/machines.ts';
 import { enqueueWithoutDaemon } from '../../core/store/pending.ts';
 import type { Store } from '../../core/store/store.ts';
-import { connectNode, type ExecEvent, type MachineStatus, type NodeClient } from '../../ipc/client.ts';
+import {
+  connectNode,
+  DAEMON_NOT_RUNNING,
+  type ExecEvent,
+  type MachineStatus,
+  type NodeClient,
+} from '../../ipc/client.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
 import { bangQuery } from './query.ts';
 import type { CommandContext } from './types.ts';
@@ -14,9 +20,6 @@ export const EXIT_QUEUED = 75;
 export const EXIT_USAGE = 2;
 /** Exit status of an `!exec` cancelled with Ctrl-C (128 + SIGINT, as bash reports it). */
 export const EXIT_INTERRUPTED = 130;
-
-export const DAEMON_NOT_RUNNING =
-  'isaac-node is not running on this machine: start it with `isaac-node start` (or `systemctl --user start isaac-node`)';
 
 export interface BangOptions {
   /** aborting it (Ctrl-C in the shell) cancels a running !exec on its targets */
