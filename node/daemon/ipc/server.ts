@@ -104,6 +104,8 @@ async function dispatch(
     case 'exec': {
       if (typeof request.cmd !== 'string' || typeof request.targets !== 'string')
         throw new Error('exec needs targets and cmd');
+      // `done` may come before exec() returns (every target queued): then there is nothing to cancel
+      let finished = false;
       const cancel = daemon.exec(
         request.targets,
         request.cmd,
@@ -113,10 +115,12 @@ async function dispatch(
         },
         (event) => {
           send({ rid, ...event });
-          if (event.event === 'done') cancels.delete(rid);
+          if (event.event !== 'done') return;
+          finished = true;
+          cancels.delete(rid);
         },
       );
-      cancels.set(rid, cancel);
+      if (!finished) cancels.set(rid, cancel);
       return;
     }
     case 'cancel':
