@@ -51,7 +51,7 @@ const AWK = new Set(['awk', 'gawk', 'mawk', 'nawk']);
 const DELETES =
   /\b(rmtree|rm_rf|rm_r|rm_f|remove_tree|removedirs|rmSync|rmdirSync|unlinkSync|unlink|rmdir|rimraf|delete-directory|delete-file)\b|\b(os|fs|FileUtils|File|Dir|Path|shutil|file|io|fsp|promises)\s*\.\s*(remove|rm|delete|unlink|rmdir|truncate)\w*|\.unlink\s*\(|\.rmdir\s*\(/;
 const SPAWNS =
-  /(?<![\w.$])(system|systemlist|exec[lv]?p?e?|popen[23]?|spawn\w*|execSync|execFile\w*|shell_exec|passthru|proc_open|pcntl_exec|subprocess|child_process|Popen|check_output|check_call|getoutput|getstatusoutput|Open3|qx|shell-command|call-process|start-process)\b|\b(os|Kernel|IO|Open3|subprocess|pty|commands|POSIX|io)\.(system|popen\w*|exec\w*|spawn\w*|run|call|check_\w+|getoutput|Popen|capture\w*|execute)\b|do\s+shell\s+script|`[^`]*`|%x[({[]|\|\s*getline|\|\s*&|print[^;}]*\|\s*["'\w]/;
+  /(?<![\w.$])(system|systemlist|exec[lv]?p?e?|popen[23]?|spawn\w*|execSync|execFile\w*|shell_exec|passthru|proc_open|pcntl_exec|subprocess|child_process|Popen|check_output|check_call|getoutput|getstatusoutput|Open3|qx|shell-command|call-process|start-process)\b|\b(os|Kernel|IO|Open3|subprocess|pty|commands|POSIX|io)\.(system|popen\w*|exec\w*|spawn\w*|run|call|check_\w+|getoutput|Popen|capture\w*|execute)\b|\)\s*\.\s*(system|popen\w*|spawn\w*|exec[lv]?p?e?|execSync)\s*\(|do\s+shell\s+script|`[^`]*`|%x[({[]|\|\s*getline|\|\s*&|print[^;}]*\|\s*["'\w]/;
 const FORKS = /\b(fork|pcntl_fork|forkpty)\b/;
 const LOOPS = /\b(while|for|loop|until|repeat|redo|goto)\b|iter\s*\(|\.times\b|setInterval|\bdo\s*\{/;
 const WRITES =
