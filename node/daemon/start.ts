@@ -71,6 +71,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
         }),
       classify: (line) =>
         classify(line, {
+          strict: true,
           overrides: tierOverridesFromConfig(store.config.all()),
           defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
         }),
