@@ -5,6 +5,7 @@ import { openStore } from '../core/store/store.ts';
 import { connectNode } from '../ipc/client.ts';
 import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
+import { reloadLoginEnvironments } from './remote/login-env.ts';
 import { startNode } from './start.ts';
 
 const USAGE = `usage: isaac-node <command>
@@ -14,6 +15,7 @@ const USAGE = `usage: isaac-node <command>
                   join a network with an invite code from \`isaac invite NAME\`
   start           run the node: MQTT session, outbox, remote exec, local socket
   status          connection, broker, outbox depth, refusals by reason
+  reload          read the login environment for remote commands again (or send SIGHUP)
 `;
 
 function log(line: string): void {
@@ -73,9 +75,24 @@ async function main(argv: string[]): Promise<number> {
           log(`${signal}: stopping`);
           void node.stop().then(resolve, resolve);
         };
+        process.on('SIGHUP', () => {
+          void reloadLoginEnvironments().then(() => log('SIGHUP: login environment read again'));
+        });
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      return 0;
+    }
+    case 'reload': {
+      const client = await connectNode(home);
+      if (!client)
+        throw new UsageError('isaac-node is not running: nothing to reload', { hint: 'isaac-node start' });
+      try {
+        process.kill((await client.nodeStatus()).pid, 'SIGHUP');
+      } finally {
+        client.close();
+      }
+      process.stdout.write('asked isaac-node to read the login environment again (for remote commands)\n');
       return 0;
     }
     case 'status': {

@@ -45,6 +45,11 @@ export class ExecJobs {
   start(env: OpenedEnvelope): void {
     const key = idHex(env.id);
     if (!this.admitted.delete(key)) return;
+    // the login environment is read once at start (and on `isaac-node reload`): wait for that read
+    void this.loginEnv.ready().then(() => this.run(env, key));
+  }
+
+  private run(env: OpenedEnvelope, key: string): void {
     const body = env.body as MessageBodies['exec'];
     const policy = remotePolicy(this.o.store);
     const timeoutMs = Math.min(body.timeoutMs, policy.timeoutMs);

@@ -153,3 +153,30 @@ test('remote policy fails closed end to end: attacks that ran in issue 11 are re
     assert.equal(r.exit, 0, cmd);
   }
 });
+
+test('the login environment of remote commands is read at node start; a profile edit is picked up only after isaac-node reload', async (t) => {
+  const names = ['alpha', 'beta'];
+  const net = await createNetwork(t, names);
+  const [alphaHome, betaHome] = names.map((n) => net.homes[n]!) as [string, string];
+  const betaUserHome = tempDir(t);
+  const profile = join(betaUserHome, '.profile');
+  writeFileSync(profile, 'export ISAAC_T=first\n');
+  await startNodeProc(t, alphaHome);
+  await startNodeProc(t, betaHome, { env: { HOME: betaUserHome } });
+  await waitAllOnline([alphaHome, betaHome], names);
+  const alpha = await clientFor(t, alphaHome);
+  const output = async (cmd: string): Promise<string> => {
+    let out = '';
+    await alpha.exec({ targets: 'beta', cmd }, (e) => {
+      if (e.event === 'chunk') out += e.data;
+    }).done;
+    return out;
+  };
+  assert.equal(await output('echo "$ISAAC_T"'), 'first\n');
+  writeFileSync(profile, `export ISAAC_T=second\ntouch ${join(betaUserHome, 'ran')}\n`);
+  assert.equal(await output('echo "$ISAAC_T"'), 'first\n', 'the edited profile is not read again by itself');
+  assert.equal(existsSync(join(betaUserHome, 'ran')), false, 'nor run');
+  const reload = await runNodeCli(betaHome, ['reload']);
+  assert.equal(reload.code, 0, reload.stderr);
+  await waitFor(async () => (await output('echo "$ISAAC_T"')) === 'second\n', 'beta reads the profile again');
+});

@@ -100,10 +100,10 @@ export async function createNetwork(
 export async function startNodeProc(
   t: Ctx,
   home: string,
-  options: { waitConnected?: boolean } = {},
+  options: { waitConnected?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<NodeProc> {
   const child = spawn(process.execPath, [NODE_BIN, 'start'], {
-    env: { ...process.env, ISAAC_HOME: home },
+    env: { ...process.env, ...options.env, ISAAC_HOME: home },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
   });
