@@ -1,7 +1,7 @@
 import { INTERPRETERS, interpreterVerdict } from './code.ts';
 import { historyOff, SPECIAL } from './commands.ts';
 import { ESCAPES } from './escapes.ts';
-import { type Arg, expandWords, pipelineOutput } from './expand.ts';
+import { type Arg, expandWords, pipelineOutput, staticOutput } from './expand.ts';
 import { parseScript } from './parser.ts';
 import { ruleVerdict } from './rule-verdict.ts';
 import { evaluateShell, evaluateWrapper, findExec } from './runners.ts';
@@ -87,7 +87,11 @@ function recordState(script: Script, walk: Walk): void {
       }
     }
   }
-  for (const f of script.functions) walk.functions.add(f.name);
+  for (const f of script.functions) {
+    walk.functions.add(f.name);
+    const body = /\{([\s\S]*)\}\s*$|\(([\s\S]*)\)\s*$/.exec(f.text.replace(/^[^{(]*\(\s*\)/, ''));
+    if (body) walk.bodies.set(f.name, body[1] ?? body[2] ?? '');
+  }
 }
 
 function setPositional(args: readonly Arg[], walk: Walk): void {
@@ -140,7 +144,9 @@ export function classifyScript(script: Script, walk: Walk): Verdict {
   return verdict;
 }
 
-const RUN_LATER = /^(PROMPT_COMMAND|PS[0-4]|BASH_ENV|ENV)\+?=/;
+const RUN_LATER =
+  /^(PROMPT_COMMAND|PS[0-4]|BASH_ENV|ENV|GIT_PAGER|PAGER|MANPAGER|SYSTEMD_PAGER|EDITOR|VISUAL|GIT_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|LESSOPEN|SUDO_ASKPASS|SSH_ASKPASS)\+?=/;
+const RUNS_VALUE = /^(PROMPT_COMMAND|PS[0-4])$/;
 
 /** Variables the shell itself runs later: PROMPT_COMMAND, and $(...) inside prompts. */
 function hookVerdict(words: readonly Word[], part: string, walk: Walk): Verdict | undefined {
@@ -149,7 +155,13 @@ function hookVerdict(words: readonly Word[], part: string, walk: Walk): Verdict 
     const m = RUN_LATER.exec(w.text);
     if (!m) continue;
     const value = w.text.slice(m[0].length);
-    const line = m[1] === 'PROMPT_COMMAND' ? value : m[1]!.startsWith('PS') ? `: ${value}` : `. ${value}`;
+    const name = m[1]!;
+    const line = name.startsWith('PS')
+      ? `: ${value}`
+      : /^(BASH_)?ENV$/.test(name)
+        ? `. ${value}`
+        : value.replace(/^\|/, '');
+    if (!RUNS_VALUE.test(name) && /^(BASH_)?ENV$/.test(name) === false && value === '') continue;
     const v = walk.ops.nested(line, walk);
     if (v.tier >= 3)
       verdict = {
@@ -165,7 +177,9 @@ function hookVerdict(words: readonly Word[], part: string, walk: Walk): Verdict 
 function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
   const part = commandText(cmd);
   const args = expandWords(cmd.words, walk);
-  const settings = DECLARES.test(cmd.words[0]?.text ?? '') ? [...cmd.assigns, ...cmd.words] : cmd.assigns;
+  const settings = /^(export|declare|typeset|local|readonly|env|sudo)$/.test(cmd.words[0]?.text ?? '')
+    ? [...cmd.assigns, ...cmd.words]
+    : cmd.assigns;
   strictAssignments(cmd.assigns, part, walk);
   const hook = hookVerdict(settings, part, walk);
   if (hook?.tier === 4) return hook;
@@ -184,12 +198,14 @@ function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
     let from = piped ? prev?.words[0]?.text : undefined;
     // `sh < <(curl ...)` feeds another program's output just like a pipe.
     const fromProcess = cmd.redirects.find((r) => r.op === '<' && r.target?.dynamic)?.target;
+    let fed = stdin;
     if (fromProcess) {
       piped = true;
       const inner = fromProcess.parts.find((p) => p.kind === 'cmd');
       from = inner?.kind === 'cmd' ? inner.inner[0]?.words[0]?.text : undefined;
+      if (inner?.kind === 'cmd' && fed === undefined) fed = staticOutput(inner.inner, walk);
     }
-    verdict = evaluate(args, { part, piped, stdin, topLevel: cmd.topLevel, from, prev }, walk);
+    verdict = evaluate(args, { part, piped, stdin: fed, topLevel: cmd.topLevel, from, prev }, walk);
   }
   for (const r of cmd.redirects) verdict = higher(verdict, redirectVerdict(r.op, r.target, part, walk, args));
   return hook ? higher(verdict, hook) : verdict;
@@ -300,6 +316,13 @@ export function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
   const alias = aliasExpansion(args, site, walk);
   if (alias) return alias;
   const name = basename(first.text);
+  const body = walk.bodies.get(first.text);
+  if (body !== undefined && args.length > 1 && !walk.calling.has(first.text)) {
+    // a function from this line, called with arguments: its body with $1... set
+    const inner = nested(body, { ...walk, calling: new Set([...walk.calling, first.text]) }, args);
+    strictProgram(name, args, site.part, walk, false);
+    return via({ ...inner, part: inner.part || site.part }, `the function ${name}: `, `function ${name}`);
+  }
   if (first.word && site.topLevel && !first.text.includes('/'))
     walk.names.push({ name: first.text, word: first.word, part: site.part });
   if (WRAPPERS.has(name)) {

@@ -90,8 +90,9 @@ function codeTargets(code: string): string[] {
   const out: string[] = [];
   for (const m of code.matchAll(HOME_EXPR)) {
     const after = code.slice((m.index ?? 0) + m[0].length).replace(/^[)\s}]*/, '');
-    // `home() / "x"`, os.path.join(home, "x"), home + "/x": something under home, not all of it
-    out.push(/^(\/\s*["'\w]|\+|,\s*["'])/.test(after) ? '~/something' : '~');
+    // `home() / "x"`, os.path.join(home, "x"), home + "/x", home.."/x": a path under home
+    const joined = /^(?:\/|\+|\.\.?|,)\s*["']([^"']*)["']/.exec(after);
+    out.push(joined ? `~/${joined[1]!.replace(/^\/+/, '')}` : '~');
   }
   for (const m of code.matchAll(/"([^"\\]*)"|'([^'\\]*)'/g)) {
     const text = m[1] ?? m[2] ?? '';
@@ -110,7 +111,18 @@ function literals(code: string): string[] {
 }
 
 /** What literal code can do; the verdict says the worst of it. */
-export function scanCode(code: string, site: Site, walk: Walk): Verdict {
+/** The strings and home-directory expressions of the code in order: `exec "rm", "-rf", $ENV{HOME}`. */
+function argumentList(code: string): string {
+  const words: string[] = [];
+  const tokens = new RegExp(`"((?:[^"\\\\]|\\\\.)*)"|'((?:[^'\\\\]|\\\\.)*)'|${HOME_EXPR.source}`, 'g');
+  for (const m of code.matchAll(tokens)) {
+    const text = m[1] ?? m[2];
+    words.push(text === undefined ? '~' : text === '~' ? '~' : `'${text.replace(/'/g, "'\\''")}'`);
+  }
+  return words.join(' ');
+}
+
+export function scanCode(code: string, site: Site, walk: Walk, depth = 0): Verdict {
   let verdict: Verdict = ruleOf(1, 'runs inline code that only computes and prints', site, 'inline code');
   const targets = DELETES.test(code) || WRITES.test(code) ? codeTargets(code) : [];
   if (DELETES.test(code)) {
@@ -170,12 +182,19 @@ export function scanCode(code: string, site: Site, walk: Walk): Verdict {
       'inline code: process spawn',
     );
     // subprocess.run(['rm', '-rf', '/']) spells one command as a list of literals
-    for (const text of texts.length > 1 ? [...texts, texts.join(' ')] : texts) {
+    for (const text of texts.length > 1 ? [...texts, argumentList(code)] : texts) {
       const inner = walk.ops.nested(text, walk);
       if (inner.tier > spawned.tier)
         spawned = via(inner, 'the inline program runs a command that ', 'inline code: shell string');
     }
     verdict = higher(verdict, spawned);
+  }
+  // code inside a string of the code: exec("import os; os.system('rm -rf /')")
+  if (depth < 2 && verdict.tier < 4) {
+    for (const text of literals(code)) {
+      if (text.length > 6 && (SPAWNS.test(text) || DELETES.test(text) || FORKS.test(text)))
+        verdict = higher(verdict, scanCode(text, site, walk, depth + 1));
+    }
   }
   return verdict;
 }

@@ -318,7 +318,22 @@ const container: Escape = (args, site, walk) => {
   );
 };
 
+/** `less '+!cmd'`, `man -P cmd`: a pager's start command or the pager itself is a shell command. */
+const pager: Escape = (args, site, walk) => {
+  for (let k = 1; k < args.length; k++) {
+    const a = args[k]!.text;
+    const bang = /^\+\+?!(.+)$/s.exec(a);
+    if (bang) return nestedEscape(bang[1]!, 'the pager command', site, walk);
+    const value = a === '-P' || a === '--pager' ? args[k + 1]?.text : /^--pager=(.*)$/s.exec(a)?.[1];
+    if (value) return nestedEscape(value, 'the pager', site, walk);
+  }
+  return undefined;
+};
+
 export const ESCAPES: ReadonlyMap<string, Escape> = new Map<string, Escape>([
+  ['less', pager],
+  ['more', pager],
+  ['man', pager],
   ...['vi', 'vim', 'nvim', 'view', 'ex', 'vimdiff', 'gvim', 'rvim', 'nvi', 'elvis'].map(
     (n) => [n, editor] as [string, Escape],
   ),

@@ -78,6 +78,8 @@ function walkFor(options: ClassifyOptions): Walk {
     arrays: new Map(),
     aliases: (options.aliases ?? NO_ALIASES) as Map<string, string>,
     functions: new Set(options.functions ?? []),
+    bodies: new Map(),
+    calling: new Set(),
     cwd: undefined,
     depth: 0,
     names: [],

@@ -151,6 +151,7 @@ export function sensitiveClass(raw: string, cwd: string | undefined): SensitiveC
   }
   if (SYSTEM_FILE.test(path)) return 'account';
   if (SCHEDULE.test(path)) return 'schedule';
+  if (/^\/var\/log\/(wtmp|btmp|lastlog|auth\.log|secure|faillog|audit\/.+)$/.test(path)) return 'history';
   if (SYSTEM_STARTUP.test(path)) return 'startup';
   if (OTHER_SYSTEM_FILE.test(path) || path.startsWith('/etc/')) return 'system';
   return undefined;

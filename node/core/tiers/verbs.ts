@@ -50,6 +50,9 @@ const DESTROYING = new Set([
   'down',
   'shred',
   'revoke',
+  'rb',
+  'unload',
+  'bootout',
 ]);
 
 /** Verbs that destroy only with a forcing option (`reset --hard`). */
@@ -72,6 +75,18 @@ function destroyingVerb(word: string, forced: boolean): string | undefined {
 /** The first few bare words are where a subcommand sits (`gcloud compute instances delete`). */
 export function verbVerdict(name: string, args: readonly Arg[], part: string): Verdict | undefined {
   const forced = args.some((a) => FORCING.test(a.text));
+  for (const a of args.slice(1)) {
+    if (a.text === '--') break;
+    const option = /^--?([a-z][a-z-]*)(=.*)?$/.exec(a.text);
+    if (option && option[1]!.length > 2 && DESTROYING.has(option[1]!)) {
+      return {
+        tier: 3,
+        reason: `\`${name} ${a.text}\` destroys or removes something`,
+        part,
+        rule: 'destroying option',
+      };
+    }
+  }
   let seen = 0;
   for (let k = 1; k < args.length && seen < MAX_SUBCOMMAND_DEPTH; k++) {
     const a = args[k]!.text;

@@ -56,6 +56,9 @@ export interface Walk {
   /** Aliases of the live session, and those defined earlier on the line. */
   aliases: Map<string, string>;
   functions: Set<string>;
+  /** Bodies of functions defined on the line, and those being expanded (no recursion). */
+  bodies: Map<string, string>;
+  calling: ReadonlySet<string>;
   cwd: string | undefined;
   depth: number;
   /** Command names as typed at the top level, for did-you-mean corrections. */
