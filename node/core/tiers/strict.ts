@@ -89,8 +89,48 @@ const RUNS_CODE = new Set([
   '.',
 ]);
 
-/** Options through which a tool runs a program of the caller's choosing. */
+/** Programs that create or replace files as their job (archives, compressors, patchers). */
+const FILE_WRITERS = new Set([
+  'tar',
+  'bsdtar',
+  'unzip',
+  'zip',
+  '7z',
+  'cpio',
+  'patch',
+  'gzip',
+  'gunzip',
+  'bzip2',
+  'bunzip2',
+  'xz',
+  'unxz',
+  'zstd',
+  'unzstd',
+  'lz4',
+  'split',
+  'csplit',
+  'ssh-keygen',
+  'tcpdump',
+  'script',
+  'git-lfs',
+  'dpkg-deb',
+  'rpm2cpio',
+  'ar',
+  'unrar',
+  'rar',
+  'sponge',
+  'ex',
+  'ed',
+]);
+
+/** Options through which a tool runs a program of the caller's choosing or writes a file. */
 const OPTION_ESCAPES: Record<string, RegExp> = {
+  awk: /^(-i|--include|-f|--file|-E|--exec|-l|--load|-o|--pretty-print|-p|--profile|inplace)/,
+  gawk: /^(-i|--include|-f|--file|-E|--exec|-l|--load|-o|--pretty-print|-p|--profile|inplace)/,
+  sort: /^(-o|--output|-T|--temporary-directory|--compress-program)/,
+  shuf: /^(-o|--output)/,
+  iconv: /^(-o|--output)/,
+  openssl: /^-out$|^-keyout$/,
   zip: /^(-TT|--unzip-command)/,
   tar: /^(--to-command|--checkpoint-action|-I$|--use-compress-program|-F$|--info-script|--new-volume-script|--rsh-command|--rmt-command)/,
   rsync: /^(-e$|--rsh|--rsync-path)/,
@@ -103,6 +143,10 @@ const OPTION_ESCAPES: Record<string, RegExp> = {
   wget: /^(-e$|--execute|-O$|--output-document|-i$|--input-file)/,
   systemctl: /^(edit|set-environment|import-environment|link|enable|preset|revert|daemon-reexec)$/,
 };
+
+/** sed commands `e cmd`, `w file`, `W file` and the s///e and s///w flags. */
+const SED_RUNS_OR_WRITES =
+  /(^|[;{}\n])\s*(\d+|\$|\/[^/]*\/)?(,\s*(\d+|\$|\/[^/]*\/))?\s*!?\s*[ewW](\s|$)|s(.)(?:(?!\6).)*\6(?:(?!\6).)*\6[gpiImM0-9]*[ew]/;
 
 const SYSTEM_BIN = /^\/(usr\/)?(local\/)?s?bin\/[^/]+$/;
 
@@ -133,6 +177,12 @@ export function strictProgram(
   const onlyAsks = args.length === 2 && /^(--?version|-V|--help|-h)$/.test(args[1]!.text);
   if (RUNS_CODE.has(name) && !onlyAsks && !readOnly)
     unproven(walk, part, `${name} runs code or commands of its own choosing`);
+  if (FILE_WRITERS.has(name) && !onlyAsks && !readOnly)
+    unproven(walk, part, `${name} creates or replaces files`);
+  if (name === 'uniq' && args.slice(1).filter((a) => !a.text.startsWith('-')).length > 1)
+    unproven(walk, part, 'uniq writes its second operand');
+  if ((name === 'sed' || name === 'gsed') && args.slice(1).some((a) => SED_RUNS_OR_WRITES.test(a.text)))
+    unproven(walk, part, 'the sed script runs commands or writes files');
   const option = OPTION_ESCAPES[name];
   if (option && args.slice(1).some((a) => option.test(a.text)))
     unproven(walk, part, `${name} is given an option that runs a program or writes a file`);

@@ -76,6 +76,16 @@ const UNPROVEN = [
   'cp x.service ~/.config/systemd/user/',
   'make',
   'npm test',
+  // tools that write files through an option or by their job
+  "gawk -i inplace '{}' F",
+  'sort -o F /dev/null',
+  'uniq /dev/null F',
+  "sed -n 'w F' /dev/null",
+  "sed 's/x/rm F/e' G",
+  'tar -xf x.tar',
+  'dd if=/dev/zero of=F count=1',
+  'exec 3>F',
+  'ln G F',
 ];
 
 // Disguises: the same attacks behind lists, wrappers and substitutions.
@@ -111,6 +121,8 @@ const BENIGN = [
   'journalctl -n 20 --no-pager',
   'echo done >> log.txt',
   "awk '{print $1}' F",
+  "sed -n '/error/p' F",
+  'sort F | uniq -c',
 ];
 
 describe('remote policy (strict classifier)', () => {
