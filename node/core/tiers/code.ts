@@ -55,7 +55,7 @@ const SPAWNS =
 const FORKS = /\b(fork|pcntl_fork|forkpty)\b/;
 const LOOPS = /\b(while|for|loop|until|repeat|redo|goto)\b|iter\s*\(|\.times\b|setInterval|\bdo\s*\{/;
 const WRITES =
-  /\bopen\s*\([^)]*,\s*["'][wa+]|>>?\s*["$]|writeFile|appendFile|write_text|write_bytes|File\.(write|open)|IO\.write|file_put_contents|io\.open\s*\([^)]*["'][wa]|print\s*>>?|printf\s*>>?/;
+  /\bopen\s*\(.*?,\s*["'][wa+]|>>?\s*["$]|writeFile|appendFile|write_text|write_bytes|File\.(write|open)|IO\.write|file_put_contents|io\.open\s*\([^)]*["'][wa]|print\s*>>?|printf\s*>>?/;
 const HOME_EXPR =
   /expanduser\(\s*["']~\/?["']\s*\)|Path\.home\(\)|homedir\(\)|Dir\.home|\$ENV\{\s*["']?HOME["']?\s*\}|environ(\.get\(|\[)\s*["']HOME["']\s*[\])]|ENV\[\s*["']HOME["']\s*\]|getenv\(\s*["']HOME["']\s*\)|process\.env(\.HOME|\[["']HOME["']\])|\$_SERVER\[["']HOME["']\]|ENVIRON\[\s*"HOME"\s*\]|expand_path\(\s*["']~["']\s*\)|\$HOME\b|["']~\/?["']/g;
 
@@ -92,7 +92,10 @@ function codeTargets(code: string): string[] {
     const after = code.slice((m.index ?? 0) + m[0].length).replace(/^[)\s}]*/, '');
     // `home() / "x"`, os.path.join(home, "x"), home + "/x", home.."/x": a path under home
     const joined = /^(?:\/|\+|\.\.?|,)\s*["']([^"']*)["']/.exec(after);
-    out.push(joined ? `~/${joined[1]!.replace(/^\/+/, '')}` : '~');
+    // inside an interpolated string: "$ENV{HOME}/.profile", `${homedir()}/.bashrc`
+    const inline = /^(\/[^\s"'`),;]+)/.exec(code.slice((m.index ?? 0) + m[0].length).replace(/^\}/, ''));
+    const rest = joined?.[1] ?? inline?.[1];
+    out.push(rest === undefined ? '~' : `~/${rest.replace(/^\/+/, '')}`);
   }
   for (const m of code.matchAll(/"([^"\\]*)"|'([^'\\]*)'/g)) {
     const text = m[1] ?? m[2] ?? '';
