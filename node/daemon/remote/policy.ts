@@ -33,13 +33,13 @@ export function remotePolicy(store: Store): RemotePolicy {
  * The policy fails closed: a line runs only when every part of it is positively known to be
  * within remote.max_tier; what the classifier cannot prove is refused. Tier 3 is refused whatever
  * remote.max_tier says until a yes can be typed on this machine (never silence).
+ * (Expired requests never get here: node/daemon/intake.ts answers them.)
  */
 export function checkRemoteExec(
-  input: { from: string; cmd: string; exp: number; now: number },
+  input: { from: string; cmd: string },
   policy: RemotePolicy,
   classify: Classifier,
 ): ExecRefusal | undefined {
-  if (input.exp <= input.now) return { reason: 'request expired before it could run', tier: 1 };
   if (policy.allowFrom.length > 0 && !policy.allowFrom.includes(input.from)) {
     return { reason: `${input.from} is not in remote.allow_from on this machine`, tier: 1 };
   }
