@@ -154,7 +154,8 @@ test('the login environment of remote commands is read at node start; a profile 
   const profile = join(betaUserHome, '.profile');
   writeFileSync(profile, 'export ISAAC_T=first\n');
   await startNodeProc(t, alphaHome);
-  await startNodeProc(t, betaHome, { env: { HOME: betaUserHome } });
+  // a fresh HOME starts slower (no caches): a generous deadline
+  await startNodeProc(t, betaHome, { env: { HOME: betaUserHome }, connectTimeoutMs: 90_000 });
   await waitAllOnline([alphaHome, betaHome], names);
   const alpha = await clientFor(t, alphaHome);
   const output = async (cmd: string): Promise<string> => {
