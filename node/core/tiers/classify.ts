@@ -3,6 +3,7 @@ import { historyOff, SPECIAL } from './commands.ts';
 import { ESCAPES } from './escapes.ts';
 import { type Arg, expandWords, pipelineOutput, staticOutput } from './expand.ts';
 import { parseScript } from './parser.ts';
+import { redirectVerdict, rememberWritten } from './redirects.ts';
 import { ruleVerdict } from './rule-verdict.ts';
 import { evaluateShell, evaluateWrapper, findExec } from './runners.ts';
 import { strictAssignments, strictProgram } from './strict.ts';
@@ -17,9 +18,9 @@ import {
   type Verdict,
   via,
   type Walk,
+  writtenText,
 } from './walk.ts';
 import { SHELLS, WRAPPERS } from './wrappers.ts';
-import { judgeWrite, strictWrite, type WriteKind } from './writes.ts';
 
 /**
  * The classification walk: every simple command of the line, unwrapped and expanded, judged by
@@ -208,40 +209,8 @@ function classifySimple(cmd: SimpleCommand, walk: Walk): Verdict {
     verdict = evaluate(args, { part, piped, stdin: fed, topLevel: cmd.topLevel, from, prev }, walk);
   }
   for (const r of cmd.redirects) verdict = higher(verdict, redirectVerdict(r.op, r.target, part, walk, args));
+  if (!cmd.piped) rememberWritten(cmd, walk);
   return hook ? higher(verdict, hook) : verdict;
-}
-
-const WRITE_OPS: Record<string, WriteKind> = {
-  '>': 'overwrite',
-  '>|': 'overwrite',
-  '&>': 'overwrite',
-  '<>': 'overwrite',
-  '>&': 'overwrite',
-  '>>': 'append',
-  '&>>': 'append',
-};
-
-function redirectVerdict(
-  op: string,
-  target: Word | undefined,
-  part: string,
-  walk: Walk,
-  args: readonly Arg[],
-): Verdict {
-  const none: Verdict = { tier: 1, reason: 'redirects output', part, rule: 'redirection' };
-  const kind = WRITE_OPS[op];
-  if (!target || !kind) return none;
-  const [arg] = expandWords([target], walk);
-  if (!arg || /^\d+$|^-$/.test(arg.text)) return none;
-  if (kind === 'overwrite' && args.length === 0) walk.downloaded.delete(arg.text);
-  // `curl URL > i.sh` leaves a script nobody has read
-  if (args[0] && /^(curl|wget)$/.test(basename(args[0].text))) walk.downloaded.add(arg.text);
-  const empties =
-    kind === 'overwrite' &&
-    (args.length === 0 || /^(:|true|false|echo -n|cat \/dev\/null)$/.test(args.map((a) => a.text).join(' ')));
-  const t = { path: arg.text, kind: empties ? ('truncate' as const) : kind, dynamic: arg.dynamic };
-  strictWrite(t, part, walk);
-  return judgeWrite(t, part, walk, `redirection ${op}`) ?? none;
 }
 
 function stdinText(cmd: SimpleCommand, walk: Walk): string | undefined {
@@ -311,6 +280,15 @@ export function evaluate(args: Arg[], site: Site, walk: Walk): Verdict {
       `runs ${first.text}, downloaded on this line without being read`,
       site,
       'downloaded program',
+    );
+  }
+  const script = first.text.includes('/') ? writtenText(first.text, walk) : undefined;
+  if (script !== undefined) {
+    strictProgram(basename(first.text), args, site.part, walk, false);
+    return via(
+      nested(script, walk, args),
+      `${first.text}, written on this line, `,
+      'script written on the line',
     );
   }
   const alias = aliasExpansion(args, site, walk);

@@ -10,6 +10,7 @@ import {
   type Verdict,
   via,
   type Walk,
+  writtenText,
 } from './walk.ts';
 
 /**
@@ -106,8 +107,10 @@ function codeTargets(code: string): string[] {
 
 function literals(code: string): string[] {
   const out: string[] = [];
-  for (const m of code.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`|%x[({[]([^)}\]]*)/g)) {
-    const text = m[1] ?? m[2] ?? m[3] ?? m[4] ?? '';
+  for (const m of code.matchAll(
+    /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`([^`]*)`|%x[({[]([^)}\]]*)|\bqx\s*[({[/|]([^)}\]/|]*)/g,
+  )) {
+    const text = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5] ?? '';
     if (text.trim() !== '') out.push(text.replace(/\\(["'\\])/g, '$1'));
   }
   return out;
@@ -212,6 +215,8 @@ export function interpreterVerdict(name: string, args: readonly Arg[], site: Sit
     unproven(walk, site.part, `${name} runs a script file the policy cannot read`);
     if (script && isDownloaded(script.text, walk))
       return unseen(`${script.text} was downloaded on this line`);
+    const written = script ? writtenText(script.text, walk) : undefined;
+    if (written !== undefined) return scanCode(written, site, walk);
     return ruleOf(2, `runs the script ${script?.text ?? ''}`.trim(), site, 'interpreter with a script file');
   }
   if (code === 'stdin') {

@@ -129,6 +129,7 @@ export function historyOff(name: string, args: readonly { text: string }[], site
   const off =
     (name === 'unset' && args.slice(1).some((a) => HISTORY_OFF.test(a.text))) ||
     (name === 'set' && args.some((a, k) => a.text === '+o' && args[k + 1]?.text === 'history')) ||
+    (name === 'shopt' && args.some((a) => a.text === '-u') && args.some((a) => a.text === 'history')) ||
     (name === 'export' && args.slice(1).some((a) => /=/.test(a.text) && HISTORY_OFF.test(a.text))) ||
     (name === '' && args.some((a) => HISTORY_OFF.test(a.text) && a.text.includes('=')));
   return off ? ruleOf(3, 'stops the shell history from being kept', site, 'history switched off') : undefined;
@@ -153,5 +154,6 @@ export const SPECIAL: ReadonlyMap<string, Special> = new Map<string, Special>([
   ['pushd', changeDir],
   ['unset', history],
   ['set', history],
+  ['shopt', history],
   ['export', history],
 ]);

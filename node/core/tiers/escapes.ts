@@ -36,7 +36,9 @@ function exCommand(text: string, site: Site, walk: Walk): Verdict | undefined {
     )
   ) {
     unproven(walk, site.part, 'the editor runs a command or script');
-    const code = scanCode(text, site, walk);
+    let code = scanCode(text, site, walk);
+    for (const m of text.matchAll(/["']!([^"']+)["']/g))
+      code = higher(code, nestedEscape(m[1]!, 'the editor command', site, walk));
     return higher(ruleOf(3, 'the editor command may run programs', site, 'editor command'), code);
   }
   if (/^[\s:]*(wq?|x|sav(eas)?)\b/.test(text) || /^[\s:]*%?d\s*$|normal/.test(text))

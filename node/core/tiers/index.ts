@@ -84,6 +84,7 @@ function walkFor(options: ClassifyOptions): Walk {
     depth: 0,
     names: [],
     downloaded: new Set(),
+    written: new Map(),
     strict: options.strict === true,
     unproven: [],
     ops: OPS,

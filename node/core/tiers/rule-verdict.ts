@@ -1,7 +1,7 @@
 import type { Arg } from './expand.ts';
 import { evaluateRules } from './rules.ts';
 import { statementVerdict, verbVerdict } from './verbs.ts';
-import { higher, overrideOf, type Site, unproven, type Verdict, type Walk } from './walk.ts';
+import { basename, higher, overrideOf, type Site, unproven, type Verdict, via, type Walk } from './walk.ts';
 import { judgeWrites } from './writes.ts';
 
 /**
@@ -24,6 +24,23 @@ const HARMLESS_BUILTINS = new Set([
   'cd',
   'wait',
 ]);
+
+/** An unknown tool given a whole command line (`ansible all -a 'rm -rf /'`, `pdsh -w h 'cmd'`). */
+function commandLineArgument(name: string, args: Arg[], _site: Site, walk: Walk): Verdict | undefined {
+  let worst: Verdict | undefined;
+  for (const a of args.slice(1)) {
+    const first = /^\s*([^\s=]+)\s/.exec(a.text)?.[1];
+    if (a.dynamic || !first || walk.rules.lookup(basename(first)) === undefined) continue;
+    const inner = walk.ops.nested(a.text, walk);
+    if (inner.tier >= 3 && (!worst || inner.tier > worst.tier))
+      worst = via(
+        inner,
+        `${name} is given the command line \`${a.text}\`, which `,
+        'command line given to an unknown program',
+      );
+  }
+  return worst;
+}
 
 export function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
   const rules = walk.rules.lookup(name);
@@ -62,6 +79,7 @@ export function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): 
       rule: fn ? 'shell function' : 'tier.default for unknown programs',
     };
     if (!fn) {
+      base = higher(base, commandLineArgument(name, args, site, walk) ?? base);
       base = higher(base, verbVerdict(name, args, site.part) ?? base);
       base = higher(base, statementVerdict(args, site.part) ?? base);
     }

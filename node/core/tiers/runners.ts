@@ -13,6 +13,7 @@ import {
   unproven,
   type Verdict,
   type Walk,
+  writtenText,
 } from './walk.ts';
 import { type Unwrapped, unwrap, WRAPPERS } from './wrappers.ts';
 
@@ -185,6 +186,9 @@ export function scriptVerdict(
       'downloaded script',
     );
   }
+  const written = writtenText(operand.text, walk);
+  if (written !== undefined)
+    return overrideFloor(name, walk.ops.nested(written, walk, [operand, ...positional]), walk);
   return shellRule(name, 2, `runs the script ${operand.text}`, site, walk);
 }
 

@@ -51,6 +51,7 @@ const DESTROYING = new Set([
   'shred',
   'revoke',
   'rb',
+  'unpublish',
   'unload',
   'bootout',
 ]);

@@ -65,6 +65,8 @@ export interface Walk {
   names: NameUse[];
   /** Files written by curl/wget earlier on the line: running one runs unseen code. */
   downloaded: Set<string>;
+  /** Files written on the line with a text the line fixes (`printf 'rm -rf ~' > x.sh`). */
+  written: Map<string, string>;
   /** Remote mode: record what cannot be proven safe (shared by nested walks). */
   strict: boolean;
   unproven: Unproven[];
@@ -79,6 +81,12 @@ export function isDownloaded(path: string, walk: Walk): boolean {
   return (
     walk.downloaded.size > 0 && (walk.downloaded.has(path) || walk.downloaded.has(path.replace(/^\.\//, '')))
   );
+}
+
+/** The text a file got earlier on this line, when the line fixes it. */
+export function writtenText(path: string, walk: Walk): string | undefined {
+  if (walk.written.size === 0) return undefined;
+  return walk.written.get(path) ?? walk.written.get(path.replace(/^\.\//, ''));
 }
 
 export function higher(a: Verdict, b: Verdict): Verdict {
