@@ -26,7 +26,7 @@ const HARMLESS_BUILTINS = new Set([
 ]);
 
 /** An unknown tool given a whole command line (`ansible all -a 'rm -rf /'`, `pdsh -w h 'cmd'`). */
-function commandLineArgument(name: string, args: Arg[], _site: Site, walk: Walk): Verdict | undefined {
+function commandLineArgument(name: string, args: Arg[], walk: Walk): Verdict | undefined {
   let worst: Verdict | undefined;
   for (const a of args.slice(1)) {
     const first = /^\s*([^\s=]+)\s/.exec(a.text)?.[1];
@@ -79,7 +79,7 @@ export function ruleVerdict(name: string, args: Arg[], site: Site, walk: Walk): 
       rule: fn ? 'shell function' : 'tier.default for unknown programs',
     };
     if (!fn) {
-      base = higher(base, commandLineArgument(name, args, site, walk) ?? base);
+      base = higher(base, commandLineArgument(name, args, walk) ?? base);
       base = higher(base, verbVerdict(name, args, site.part) ?? base);
       base = higher(base, statementVerdict(args, site.part) ?? base);
     }
