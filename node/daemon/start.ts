@@ -6,7 +6,7 @@ import { topics } from '../../schemas/topics.ts';
 import { loadIdentity } from '../core/crypto/keys.ts';
 import { mqttConnectOptions } from '../core/crypto/mqtt-options.ts';
 import { ownRosterEntry, rowAsEntry, verifyRosterEntryTrusted } from '../core/identity/rotation.ts';
-import { requireNetworkSettings } from '../core/identity/settings.ts';
+import { loadBrokerPassword, requireNetworkSettings } from '../core/identity/settings.ts';
 import { ensureHome, paths } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Tier } from '../core/tiers/index.ts';
@@ -50,6 +50,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
     const own = verifyRosterEntry(settings.rosterEntry, settings.networkPk, me);
     if (rosterSupersedes(rowAsEntry(store.machines.get(me)), own)) store.machines.applyRoster(own);
     const version = isaacVersion();
+    const staticPassword = settings.brokerLogin === 'static-password' ? loadBrokerPassword(home) : undefined;
     const codec = new EnvelopeCodec(
       { me, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
       store.machines,
@@ -68,6 +69,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
           fingerprint: settings.fingerprint,
           ...(settings.certPem ? { certPem: settings.certPem } : {}),
           insecure: settings.insecure,
+          ...(staticPassword !== undefined ? { staticPassword } : {}),
         }),
       classify: (line) =>
         classify(line, {
