@@ -13,7 +13,7 @@ import type { Tier } from '../core/tiers/index.ts';
 import { classify, tierOverridesFromConfig } from '../core/tiers/index.ts';
 import { EnvelopeCodec } from './bus/codec.ts';
 import { NodeDaemon } from './daemon.ts';
-import { discoveryMessages } from './ha/discovery.ts';
+import { HaDiscovery } from './ha/lifecycle.ts';
 import { networkKeyExtension } from './identity/rotation-daemon.ts';
 import { type IpcServer, serveIpc } from './ipc/server.ts';
 import { syncOps } from './ipc/sync-op.ts';
@@ -51,6 +51,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
     if (rosterSupersedes(rowAsEntry(store.machines.get(me)), own)) store.machines.applyRoster(own);
     const version = isaacVersion();
     const staticPassword = settings.brokerLogin === 'static-password' ? loadBrokerPassword(home) : undefined;
+    const ha = new HaDiscovery({ store, me, version, log });
     const codec = new EnvelopeCodec(
       { me, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
       store.machines,
@@ -94,8 +95,10 @@ export async function startNode(home: string, log: (line: string) => void): Prom
         };
       },
       rosterPayload: () => ownRosterEntry(store),
-      discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
+      discovery: () => ha.messages(),
     });
+    ha.attach(daemon.session);
+    daemon.use(ha.extension());
     const sync = new HistorySync(store, historyTransport(daemon, store), { log });
     daemon.use({
       types: ['history-batch', 'sync-request'],
