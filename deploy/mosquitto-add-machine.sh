@@ -35,7 +35,11 @@ fi
 
 umask 077
 password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')
-[ -f "$passwd" ] || : >"$passwd"
+if [ ! -f "$passwd" ]; then
+  : >"$passwd"
+  # Mosquitto reads it after dropping to its own user
+  chown mosquitto: "$passwd" 2>/dev/null || true
+fi
 # the password goes through a pipe, never on a command line
 printf '%s\n%s\n' "$password" "$password" | mosquitto_passwd "$passwd" "$name" >/dev/null
 printf '%s\n' "$password" >"$out"

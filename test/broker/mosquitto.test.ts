@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { discoveryMessages } from '../../node/daemon/ha/discovery.ts';
 import { mosquittoAvailable as available, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/tmp.ts';
 
@@ -119,4 +120,71 @@ test(available
   assert.ok(alpha.connected, 'alpha was not kicked by a client claiming its id');
 
   assert.doesNotMatch(mq.log(), /warning/i, 'mosquitto logged no warning');
+});
+
+test(available
+  ? 'revoking on mosquitto with deploy/mosquitto-remove-machine.sh: session closed, login gone, status and HA entities cleared'
+  : 'mosquitto revoke test skipped: mosquitto not installed', { skip: !available }, async (t) => {
+  const mq = await startMosquitto(t);
+  const password = (name: string) => readFileSync(`${mq.dir}/${name}.password`, 'utf8').trim();
+  mq.addMachine('alpha');
+  mq.addMachine('gamma');
+  mq.addMachine('delta');
+  execFileSync('mosquitto_passwd', ['-b', mq.passwdPath, 'homeassistant', 'ha-pw']);
+  await mq.reload('gamma', `${mq.dir}/gamma.password`);
+  const clients: MqttClient[] = [];
+  t.after(() => {
+    for (const c of clients) c.end(true);
+  });
+  const login = (user: string, pw: string, clean: boolean) =>
+    new Promise<{ code: number; client: MqttClient }>((r) => {
+      const client = mqtt.connect(mq.url, {
+        clientId: user,
+        username: user,
+        password: pw,
+        clean,
+        reconnectPeriod: 0,
+        protocolVersion: 4,
+      });
+      clients.push(client);
+      client.once('connect', () => r({ code: 0, client }));
+      client.once('error', (err: Error & { code?: number }) => r({ code: err.code ?? -1, client }));
+    });
+
+  // gamma as its node leaves things behind: a persistent session with a queued message, its
+  // retained status and Home Assistant configs (exactly the topics the daemon publishes)
+  const gamma = (await login('gamma', password('gamma'), false)).client;
+  await gamma.subscribeAsync('isaac/gamma/msg', { qos: 1 });
+  await gamma.publishAsync('isaac/gamma/status', '{"state":"online"}', { qos: 1, retain: true });
+  for (const m of discoveryMessages('gamma', '1.0'))
+    await gamma.publishAsync(m.topic, m.payload, { qos: 1, retain: true });
+  const closed = new Promise<void>((r) => gamma.once('close', () => r()));
+  gamma.on('error', () => {}); // its reconnect (none: reconnectPeriod 0) would be refused
+  // delta is offline with a message waiting in its session
+  const delta = (await login('delta', password('delta'), false)).client;
+  await delta.subscribeAsync('isaac/delta/msg', { qos: 1 });
+  await delta.endAsync();
+  const alpha = (await login('alpha', password('alpha'), true)).client;
+  await alpha.publishAsync('isaac/delta/msg', 'queued for delta', { qos: 1 });
+
+  mq.removeMachine('gamma');
+  await closed; // its live connection was taken over and closed
+  assert.equal((await login('gamma', password('gamma'), false)).code, 5, 'the old password is refused');
+  // an offline session with a queued message, after another machine's removal: the combination
+  // that crashed Mosquitto 2.0.11 when the script ended sessions with a clean login
+  mq.removeMachine('delta');
+  assert.equal((await login('delta', password('delta'), false)).code, 5, "delta's old password is refused");
+
+  const ha = (await login('homeassistant', 'ha-pw', true)).client;
+  const seen: string[] = [];
+  ha.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
+  await ha.subscribeAsync(['isaac/+/status', 'homeassistant/#'], { qos: 1 });
+  await alpha.publishAsync('isaac/alpha/status', '{"state":"online"}', { qos: 1, retain: true });
+  await waitFor(() => seen.length > 0, "alpha's status");
+  assert.deepEqual(seen, ['isaac/alpha/status {"state":"online"}'], 'nothing of gamma is retained');
+  assert.doesNotMatch(readFileSync(mq.aclPath, 'utf8'), /^user gamma$/m, 'ACL block removed');
+  assert.doesNotMatch(readFileSync(mq.passwdPath, 'utf8'), /^gamma:/m, 'account removed');
+  assert.match(readFileSync(mq.aclPath, 'utf8'), /^user alpha\ntopic read isaac\/\+\/status$/m, 'alpha kept');
+  assert.doesNotMatch(mq.log(), /warning/i, 'mosquitto logged no warning');
+  assert.doesNotMatch(mq.log(), /mosquitto exited/, 'mosquitto still runs');
 });

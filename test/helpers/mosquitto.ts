@@ -28,8 +28,13 @@ export interface TestMosquitto {
   aclPath: string;
   /** runs deploy/mosquitto-add-machine.sh; returns the password file it wrote */
   addMachine(name: string): string;
-  /** SIGHUP (reloads password and ACL files); resolves once `name`'s login is accepted */
-  reload(name: string, passwordFile: string): Promise<void>;
+  /** runs deploy/mosquitto-remove-machine.sh (the revocation) */
+  removeMachine(name: string): void;
+  /**
+   * SIGHUP (reloads password and ACL files); resolves once `name`'s login is accepted (that probe
+   * logs in with clean:false, so it would receive what waits in the session), or at once without.
+   */
+  reload(name?: string, passwordFile?: string): Promise<void>;
   log(): string;
 }
 
@@ -85,7 +90,12 @@ export async function startMosquitto(t: Pick<TestContext, 'after'>): Promise<Tes
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      stderr += `[mosquitto exited: ${signal ?? code}]\n`;
+      r();
+    }),
+  );
   t.after(async () => {
     child.kill('SIGKILL');
     await exited;
@@ -119,8 +129,21 @@ export async function startMosquitto(t: Pick<TestContext, 'after'>): Promise<Tes
       if (process.getuid?.() === 0) execFileSync('chown', ['-R', '--reference', dir, passwdPath, aclPath]);
       return out;
     },
+    removeMachine(name) {
+      execFileSync('sh', [join(DEPLOY, 'mosquitto-remove-machine.sh'), name], {
+        env: {
+          ...process.env,
+          ISAAC_MOSQUITTO_PASSWD: passwdPath,
+          ISAAC_MOSQUITTO_ACL: aclPath,
+          ISAAC_MOSQUITTO_PORT: String(port),
+          ISAAC_MOSQUITTO_RELOAD: `kill -HUP ${child.pid}`,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    },
     async reload(name, passwordFile) {
       child.kill('SIGHUP');
+      if (name === undefined || passwordFile === undefined) return;
       const password = readFileSync(passwordFile, 'utf8').trim();
       await waitFor(
         () =>
