@@ -138,7 +138,7 @@ const configsOf = (seen: Map<string, { payload: string }>, machine: string) =>
 test('Home Assistant lifecycle: on publishes at once, entities follow HA schema, birth re-sends, off and revoke remove them', async (t) => {
   const net = await createNetwork(t, ['alpha', 'beta']);
   const homes = { alpha: net.homes.alpha!, beta: net.homes.beta! };
-  for (const home of Object.values(homes)) await startNodeProc(t, home);
+  const nodes = { alpha: await startNodeProc(t, homes.alpha), beta: await startNodeProc(t, homes.beta) };
   await waitAllOnline(Object.values(homes), ['alpha', 'beta']);
   const password = 'ha-observer-password';
   net.broker.running?.state.addObserver('homeassistant', password);
@@ -208,6 +208,14 @@ test('Home Assistant lifecycle: on publishes at once, entities follow HA schema,
   await after.subscribeAsync(['homeassistant/#', 'isaac/+/status'], { qos: 1 });
   await waitFor(() => afterSeen.has('isaac/beta/status'), 'retained statuses');
   assert.deepEqual(configsOf(afterSeen, 'alpha'), [], 'no retained config of alpha left');
+
+  // on again, then off while isaac-node is stopped: the next start removes them
+  withStore(homes.alpha, (s) => s.config.set('ha.discovery', 'on'));
+  await waitFor(() => configsOf(seen, 'alpha').length === 4, 'configs after on again', 20_000);
+  await nodes.alpha.kill('SIGTERM');
+  withStore(homes.alpha, (s) => s.config.set('ha.discovery', 'off'));
+  nodes.alpha = await startNodeProc(t, homes.alpha);
+  await waitFor(() => configsOf(seen, 'alpha').length === 0, 'configs removed by the next start', 20_000);
 
   // beta turns discovery on (any writer of its config), then is revoked: its status and entities go
   withStore(homes.beta, (s) => s.config.set('ha.discovery', 'on'));
