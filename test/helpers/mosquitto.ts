@@ -75,6 +75,9 @@ function mosquittoConfig(dir: string, port: number, tlsPort: number, userLines: 
 }
 
 export async function startMosquitto(t: Pick<TestContext, 'after'>): Promise<TestMosquitto> {
+  // registered before tempDir's hook so Mosquitto stops before its directory is removed
+  let stop: (() => Promise<void>) | undefined;
+  t.after(() => stop?.());
   const dir = tempDir(t, 'isaac-mosquitto-');
   const passwdPath = join(dir, 'isaac.passwd');
   const aclPath = join(dir, 'isaac.acl');
@@ -96,10 +99,10 @@ export async function startMosquitto(t: Pick<TestContext, 'after'>): Promise<Tes
       r();
     }),
   );
-  t.after(async () => {
+  stop = async () => {
     child.kill('SIGKILL');
     await exited;
-  });
+  };
   await waitFor(
     () =>
       new Promise<boolean>((r, reject) => {
