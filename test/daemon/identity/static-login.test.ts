@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { brokerPasswordPath, NETWORK_KEYS } from '../../../node/core/identity/settings.ts';
 import { paths } from '../../../node/core/paths.ts';
+import { runIsaac } from '../../helpers/isaac.ts';
 import { createNetwork, runNodeCli, withStore } from '../../helpers/node-procs.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
@@ -64,4 +65,17 @@ test('isaac-node start with a static broker password refuses a missing or group-
   assert.equal(open.code, 1, open.stderr);
   assert.match(open.stderr, /readable or writable by other users .*chmod 600/);
   rmSync(brokerPasswordPath(home));
+
+  // `isaac revoke` cannot work through such a broker: it says where to do it, and changes nothing
+  const revoke = await runIsaac({ home, userHome: home, env: { ...process.env, ISAAC_HOME: home } }, [
+    '--yes',
+    'revoke',
+    'beta',
+  ]);
+  assert.notEqual(revoke.status, 0);
+  assert.match(revoke.stderr, /checks static passwords.*mosquitto-remove-machine\.sh beta/);
+  assert.equal(
+    withStore(home, (s) => s.machines.get('beta')),
+    undefined,
+  );
 });
