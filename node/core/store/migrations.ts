@@ -143,4 +143,10 @@ export const MIGRATIONS: readonly Migration[] = [
     // instead of the wide table rows halves the cost of a filtered search over a large history.
     sql: 'CREATE INDEX commands_search_filter ON commands(id, origin, exit, ts);',
   },
+  {
+    version: 3,
+    name: 'queued AI questions keep their context',
+    // a queued question is answered with what the machines looked like when it was asked
+    sql: 'ALTER TABLE pending_ai ADD COLUMN context TEXT;',
+  },
 ];
