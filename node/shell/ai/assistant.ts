@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { ConfigError, errorLine, NetworkError, ProviderError } from '../../../schemas/errors.ts';
 import type { CommandRecord } from '../../core/store/history.ts';
-import { redactSecrets } from '../../core/store/redact.ts';
+import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
 import type { Store } from '../../core/store/store.ts';
 import { buildContext } from './context.ts';
 import { looksLikeUsageError, type Proposal, parseProposal, visible } from './parse.ts';
@@ -255,7 +255,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
 
     async suggestFix(line, exitCode, output, call = {}) {
       if (!looksLikeUsageError(exitCode, output)) return undefined;
-      const question = `Command: ${line}\nExit code: ${exitCode}\nOutput:\n${output.slice(-OUTPUT_FOR_AI)}`;
+      const question = `Command: ${line}\nExit code: ${exitCode}\nOutput:\n${redactOutput(output.slice(-OUTPUT_FOR_AI))}`;
       try {
         const result = await complete(FIX_INSTRUCTIONS, question, call);
         const proposal = parseProposal(result.text, result.cutOff);
@@ -271,7 +271,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     },
 
     explain(record, call = {}) {
-      const output = record.output ?? '';
+      const output = redactOutput(record.output ?? '');
       const question = [
         `Command: ${record.command}`,
         `Ran on: ${record.origin}${record.cwd ? ` in ${record.cwd}` : ''}`,

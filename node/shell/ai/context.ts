@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { arch, release, type } from 'node:os';
-import { redactSecrets } from '../../core/store/redact.ts';
+import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
 import type { ConfigSource } from './providers/index.ts';
 import type { AiRepo, ContextCommand } from './store.ts';
 
@@ -73,7 +73,7 @@ export function buildContext(input: ContextInput): string {
 function lastFailure(input: ContextInput): string {
   const last = input.repo.lastCommand(input.machineName);
   if (!last || last.exit === null || last.exit === 0 || !last.output?.trim()) return '';
-  const output = last.output.trimEnd();
+  const output = redactOutput(last.output).trimEnd();
   const tail = output.length > FAILURE_OUTPUT_CAP ? `…${output.slice(-FAILURE_OUTPUT_CAP)}` : output;
   return `\nThe last command here failed (exit ${last.exit}): ${formatCommand(last)}\nIts output (the end):\n${tail}`;
 }
