@@ -41,7 +41,7 @@ export function visible(text: string): string {
  */
 export function parseProposal(reply: string, cutOff?: string): Proposal {
   const text = reply.trim();
-  if (cutOff) return { kind: 'answer', text, refused: `the reply was cut off (${cutOff}); nothing proposed` };
+  if (cutOff) return { kind: 'answer', text, refused: `the reply was cut off: ${cutOff}; nothing proposed` };
   const json = parseJsonReply(text);
   if (json) return checked(json, text);
   const fences = [...text.matchAll(FENCE)];
