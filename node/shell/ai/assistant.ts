@@ -245,7 +245,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
           call,
         );
         remember('review', line, result, { answer: result.text });
-        const text = result.text.trim();
+        const text = visible(result.text.trim()); // printed on the terminal by the tier-3 prompt
         return text || `${localReason} (AI unavailable)`;
       } catch (err) {
         remember('review', line, undefined, { error: errorLine(err) });

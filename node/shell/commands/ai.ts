@@ -249,7 +249,7 @@ function showAiHistory(args: string[], ctx: CommandContext): number {
 }
 
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = visible(text.replace(/\s+/g, ' ').trim());
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -274,7 +274,7 @@ export const AI_COMMANDS: SlashCommand[] = [
       const { options, rest } = takeOptions(args, { full: 'boolean' });
       if (rest.length > 0) throw new UsageError('usage: /show context [--full]');
       const assistant = assistantFor(ctx);
-      ctx.io.out(`${options.full ? assistant.systemPrompt() : assistant.buildContext()}\n`);
+      ctx.io.out(`${visible(options.full ? assistant.systemPrompt() : assistant.buildContext())}\n`);
       return 0;
     },
   },

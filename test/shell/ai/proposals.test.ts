@@ -6,6 +6,7 @@ import { openStore } from '../../../node/core/store/store.ts';
 import { classify } from '../../../node/core/tiers/index.ts';
 import { parseProposal } from '../../../node/shell/ai/parse.ts';
 import { runNaturalLanguage } from '../../../node/shell/commands/ai.ts';
+import { findSlashCommand } from '../../../node/shell/commands/registry.ts';
 import { aiContext, RecordingIO } from '../../helpers/ai-io.ts';
 import { aiAssistant, aiStore } from '../../helpers/ai-setup.ts';
 import { type FakeKind, startFakeProvider } from '../../helpers/fake-providers.ts';
@@ -175,4 +176,23 @@ test('real isaac: `isaac --yes WORDS` without a terminal does not run the AI’s
   assert.match(result.stderr, /needs a person to confirm it at a terminal/);
   assert.equal(result.status, 126);
   assert.ok(existsSync(victim), 'the file is still there');
+});
+
+test('other AI text reaching the terminal is rendered too: the tier-3 review, /show context, /show ai-history', async (t) => {
+  const { store } = await storeWith(t, 'ollama', 'Deletes the file.\u001b[2K\r(harmless)');
+  const review = await aiAssistant(store).reviewRisk('rm notes.txt', 'deletes files');
+  assert.equal(review, 'Deletes the file.␛[2K␍(harmless)');
+  store.history.insertRemote([
+    { origin: 'nas', seq: 1, ts: Date.now() - 5, command: 'echo hi\u001b]0;owned\u0007', exit: 0 },
+  ]);
+  for (const words of [
+    ['show', 'context'],
+    ['show', 'ai-history'],
+  ]) {
+    const found = findSlashCommand(words);
+    assert.ok(found);
+    const io = new RecordingIO(false);
+    await found.command.run(found.args, aiContext(store, io));
+    assert.ok(!/[\u001b\u0007\r]/.test(io.stdout), `${words.join(' ')} prints no raw control character`);
+  }
 });
