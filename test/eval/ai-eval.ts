@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,12 +144,35 @@ interface Effect {
   files: string;
 }
 
+/** Each filesystem is built once per run, from its setup script; every run gets a copy. */
+const templates = new Map<string, Promise<string>>();
+
+function template(fs: number, parent: string): Promise<string> {
+  const key = `${parent}:${fs}`;
+  let built = templates.get(key);
+  if (!built) {
+    built = (async () => {
+      const dir = join(parent, `template-fs${fs}`);
+      mkdirSync(dir, { recursive: true });
+      const setup = rooted(readFileSync(join(DATA, `setup_nl2b_fs_${fs}.sh`), 'utf8'), dir);
+      if ((await runBash(setup, dir, parent)).timedOut)
+        throw new Error(`setup of filesystem ${fs} timed out`);
+      return dir;
+    })();
+    templates.set(key, built);
+  }
+  return built;
+}
+
 /** Runs `lineFor(dir)` in a fresh copy of filesystem `fs` at a new dir (the line must know where it is). */
 async function effectIn(lineFor: (dir: string) => string, fs: number, parent: string): Promise<Effect> {
   const dir = mkdtempSync(join(parent, `fs${fs}-`));
   try {
-    const setup = rooted(readFileSync(join(DATA, `setup_nl2b_fs_${fs}.sh`), 'utf8'), dir);
-    if ((await runBash(setup, dir, parent)).timedOut) throw new Error(`setup of filesystem ${fs} timed out`);
+    cpSync(await template(fs, parent), dir, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+    });
     const run = await runBash(lineFor(dir), dir, parent);
     const output = run.output
       .split(dir)
