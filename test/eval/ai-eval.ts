@@ -166,14 +166,16 @@ function template(fs: number, parent: string): Promise<string> {
 
 /** Runs `lineFor(dir)` in a fresh copy of filesystem `fs` at a new dir (the line must know where it is). */
 async function effectIn(lineFor: (dir: string) => string, fs: number, parent: string): Promise<Effect> {
-  const dir = mkdtempSync(join(parent, `fs${fs}-`));
+  // a box of its own, also HOME: what a command writes next to or above its filesystem goes too
+  const box = mkdtempSync(join(parent, `run-fs${fs}-`));
+  const dir = join(box, 'root');
   try {
     cpSync(await template(fs, parent), dir, {
       recursive: true,
       preserveTimestamps: true,
       verbatimSymlinks: true,
     });
-    const run = await runBash(lineFor(dir), dir, parent);
+    const run = await runBash(lineFor(dir), dir, box);
     const output = run.output
       .split(dir)
       .join('')
@@ -181,7 +183,7 @@ async function effectIn(lineFor: (dir: string) => string, fs: number, parent: st
       .trim();
     return { output: run.timedOut ? `(timed out)\n${output}` : output, files: snapshot(dir) };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(box, { recursive: true, force: true });
   }
 }
 
