@@ -126,12 +126,14 @@ function snapshot(dir: string): string {
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const full = join(path, entry.name);
       const rel = relative(dir, full);
-      if (entry.isSymbolicLink()) lines.push(`l ${rel} -> ${readlinkSync(full)}`);
+      if (entry.isSymbolicLink()) lines.push(`l ${rel} -> ${readlinkSync(full).split(dir).join('')}`);
       else if (entry.isDirectory()) {
         lines.push(`d ${rel}`);
         walk(full);
       } else if (entry.isFile()) {
-        lines.push(`f ${rel} ${createHash('sha256').update(readFileSync(full)).digest('hex')}`);
+        // a file that names its own filesystem (a listing saved to a file) names where it was made
+        const content = readFileSync(full).toString('latin1').split(dir).join('');
+        lines.push(`f ${rel} ${createHash('sha256').update(content, 'latin1').digest('hex')}`);
       }
     }
   };
