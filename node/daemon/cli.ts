@@ -1,5 +1,6 @@
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../core/args.ts';
+import { readBrokerPasswordFile } from '../core/identity/settings.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
 import { connectNode, DAEMON_NOT_RUNNING } from '../ipc/client.ts';
@@ -12,6 +13,8 @@ const USAGE = `usage: isaac-node <command>
                   create the network on the first machine
   join CODE [--insecure]
                   join a network with an invite code from \`isaac invite NAME\`
+  (init and join on Mosquitto or EMQX: --broker-password-file PATH instead of
+   --setup-token; PATH holds the password the broker has for this machine)
   start [--log-level LEVEL]
                   run the node: MQTT session, outbox, remote exec, local socket
                   (LEVEL: trace, debug, info, warn, error, silent; config node.log_level)
@@ -27,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
         broker: 'string',
         fingerprint: 'string',
         'setup-token': 'string',
+        'broker-password-file': 'string',
         name: 'string',
         insecure: 'boolean',
       });
@@ -38,11 +42,15 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`--${k} is required`, { hint: USAGE.split('\n')[2]!.trim() });
         return v;
       };
+      const passwordFile = options['broker-password-file'];
       const result = await initNetwork({
         home,
         brokers: need('broker').split(','),
         fingerprint: need('fingerprint'),
-        setupToken: need('setup-token'),
+        ...(typeof passwordFile === 'string'
+          ? { brokerPassword: readBrokerPasswordFile(passwordFile) }
+          : { setupToken: need('setup-token') }),
+        ...(typeof options['setup-token'] === 'string' ? { setupToken: options['setup-token'] } : {}),
         name: need('name'),
         insecure: options.insecure === true,
       });
@@ -53,10 +61,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'join': {
-      const { options, rest } = takeOptions(args, { insecure: 'boolean' });
+      const { options, rest } = takeOptions(args, {
+        insecure: 'boolean',
+        'broker-password-file': 'string',
+      });
       const code = rest[0];
-      if (!code || rest.length > 1) throw new UsageError('usage: isaac-node join CODE');
-      const result = await joinNetwork({ home, code, insecure: options.insecure === true });
+      if (!code || rest.length > 1)
+        throw new UsageError('usage: isaac-node join CODE [--broker-password-file PATH]');
+      const passwordFile = options['broker-password-file'];
+      const result = await joinNetwork({
+        home,
+        code,
+        insecure: options.insecure === true,
+        ...(typeof passwordFile === 'string' ? { brokerPassword: readBrokerPasswordFile(passwordFile) } : {}),
+      });
       process.stdout.write(
         `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
       );

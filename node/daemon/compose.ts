@@ -160,7 +160,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     store,
     me,
     version: o.version,
-    publishRetained: (topic, payload) => session.publishRetained(topic, payload),
+    publishRetained: (topic, payload, done) => session.publishRetained(topic, payload, done),
     log: componentLogger(logger, 'ha'),
   });
   extensions.add(ha);
