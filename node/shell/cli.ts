@@ -4,7 +4,6 @@ import { errorLine, IsaacError } from '../../schemas/errors.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
-import { registerAllCommands } from './commands/all.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
 import type { ShellHost } from './host.ts';
 import { ShellSession } from './pty-session.ts';
@@ -128,7 +127,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const store = openStore(isaacHome());
-  registerAllCommands();
   try {
     if (parsed.line !== undefined) {
       const { host, close, exitRequested } = streamHost(store, parsed.assumeYes, onTerminal());

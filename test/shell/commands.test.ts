@@ -48,10 +48,11 @@ describe('/ commands', () => {
   test('/clear history asks; without a terminal it deletes nothing unless --yes, and nothing comes back', async (t) => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, [], 'echo one\necho two\n');
+    // a leading space keeps the line itself out of history, as for shell lines
     const status = () =>
-      runIsaac(ienv, ['-c', '/show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
+      runIsaac(ienv, ['-c', ' /show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
     assert.equal((await status()).commands, 2);
-    const declined = await runIsaac(ienv, ['-c', '/clear history']);
+    const declined = await runIsaac(ienv, ['-c', ' /clear history']);
     assert.equal(declined.status, 1);
     assert.equal((await status()).commands, 2);
     const cleared = await runIsaac(ienv, ['--yes', '-c', '/clear history']);

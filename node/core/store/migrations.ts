@@ -143,4 +143,15 @@ export const MIGRATIONS: readonly Migration[] = [
     // instead of the wide table rows halves the cost of a filtered search over a large history.
     sql: 'CREATE INDEX commands_search_filter ON commands(id, origin, exit, ts);',
   },
+  {
+    version: 3,
+    name: 'kind of each command record (shell, slash, bang, ai, remote) for /search --type',
+    // isaac_command_kind() is commandKind() (command-kind.ts), registered by migrate(). Rows it
+    // leaves alone are shell commands; peers derive the kind of what they receive the same way.
+    sql: `
+      ALTER TABLE commands ADD COLUMN kind TEXT NOT NULL DEFAULT 'shell';
+      UPDATE commands SET kind = isaac_command_kind(command, source)
+        WHERE source GLOB 'remote:*' OR ltrim(command) GLOB '[/!]*' OR ltrim(command) GLOB 'isaac*';
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
-import type { CommandContext, CommandIO, SlashCommand } from '../commands/types.ts';
+import type { CommandContext, CommandDef, CommandIO } from '../commands/types.ts';
 import { type ImportSummary, importHistory } from './import.ts';
 import { isHistoryShell } from './locate.ts';
 
@@ -40,11 +40,13 @@ export async function runImportCommand(args: string[], ctx: CommandContext): Pro
   return 0;
 }
 
-/** The same entry as a SlashCommand, should `/import` be wanted inside the shell. */
-export const IMPORT_COMMAND: SlashCommand = {
+/** `isaac import` in the command registry. */
+export const IMPORT_COMMAND: CommandDef = {
   name: 'import',
   usage: IMPORT_USAGE,
-  summary: 'import an existing bash, zsh or fish history file (idempotent)',
+  summary:
+    'import a bash, zsh or fish history file or an Atuin database (auto: your shell’s); ' +
+    'importing again adds nothing',
   run: runImportCommand,
 };
 
