@@ -21,6 +21,7 @@ import {
 } from '../../core/identity/broker-ops.ts';
 import { type NetworkSettings, saveNetworkSettings } from '../../core/identity/settings.ts';
 import { ensureHome, paths } from '../../core/paths.ts';
+import { adoptEarlierHistory } from '../../core/store/adopt-history.ts';
 import { openStore } from '../../core/store/store.ts';
 
 /**
@@ -184,6 +185,7 @@ async function commitAndPublish(
           boxPk: keys.box.publicKey,
           added: nowMs,
         });
+        adoptEarlierHistory(store, name); // first-day history joins this machine's series
       })();
     } catch (err) {
       removeKeys(home);

@@ -68,7 +68,7 @@ test('!exec, !msg and !status from a shell context: prefixes, summary, exit stat
 
   // !NAME CMD is !exec NAME CMD for a machine of the network, and says what is when NAME is not
   io = captureIO();
-  assert.equal(await runBangCommand("!web2 echo it's short; exit 5", ctx(io)), 5);
+  assert.equal(await runBangCommand(`!web2 echo "it's short"; exit 5`, ctx(io)), 5);
   assert.equal(io.outText, "it's short\n");
   io = captureIO();
   assert.equal(await runBangCommand('!nosuch uptime', ctx(io)), 2);
