@@ -12,7 +12,7 @@ import { streamIO } from './stream-io.ts';
 
 const USAGE = `usage: isaac [--yes] [-c LINE]         interactive shell, or run one LINE, or a script on stdin
        isaac tier [--json] LINE           show a line's safety tier without running it
-       isaac import bash|zsh|fish|auto [FILE]
+       isaac import bash|zsh|fish|atuin|auto [FILE]
        isaac invite NAME | isaac revoke NAME [--rotate]
        isaac WORDS...                     ask the AI (natural language)
 Lines: /command (Isaac), !command (other machines), isaac WORDS (AI), anything else (your shell).

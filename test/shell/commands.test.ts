@@ -45,6 +45,17 @@ describe('/ commands', () => {
     assert.match(shown.stdout, /ai\.anthropic\.key/);
   });
 
+  test('/show config shows machine.name also at its default (the host name in use)', async (t) => {
+    const ienv = isaacEnv(t);
+    const shown = await runIsaac(ienv, ['-c', '/show config --json']);
+    const entries = JSON.parse(shown.stdout) as { key: string; value: string; isDefault: boolean }[];
+    const name = entries.find((e) => e.key === 'machine.name');
+    const status = lastJson<{ machine: string }>(
+      (await runIsaac(ienv, ['-c', ' /show status --json'])).stdout,
+    );
+    assert.deepEqual(name && [name.value, name.isDefault], [status.machine, true]);
+  });
+
   test('/clear history asks; without a terminal it deletes nothing unless --yes, and nothing comes back', async (t) => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, [], 'echo one\necho two\n');
