@@ -128,7 +128,7 @@ export async function startNodeProc(
     await waitFor(
       () => /connected to /.test(log) || child.exitCode !== null,
       `isaac-node in ${home} to connect`,
-      20_000,
+      60_000,
     );
     if (child.exitCode !== null) throw new Error(`isaac-node exited: ${log}`);
   }
@@ -162,7 +162,7 @@ export async function waitAllOnline(homes: readonly string[], names: readonly st
           names.every((n) => s.machines.get(n)?.status === 'online' && s.machines.get(n)?.box_pk),
         ),
       `all machines online as seen from ${home}`,
-      20_000,
+      60_000,
     );
   }
 }
