@@ -21,7 +21,7 @@ const AI_SLASH = /^\/(ask|explain)(\s|$)/;
 
 /**
  * The kind of a record from its text and source, the same on every machine: a record's kind
- * does not travel in sync batches, each machine derives it (and migration 4 did for old rows).
+ * does not travel in sync batches, each machine derives it (and migration 5 did for old rows).
  * It follows the shell's router: `/...` and `!...` are Isaac's, whatever comes after.
  */
 export function commandKind(command: string, source = 'shell'): CommandKind {

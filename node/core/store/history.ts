@@ -1,6 +1,6 @@
 import { type CommandKind, commandKind } from './command-kind.ts';
 import type { Db } from './db.ts';
-import { redactSecrets } from './redact.ts';
+import { redactOutput, redactSecrets } from './redact.ts';
 
 export interface CommandRecord {
   id: number;
@@ -264,7 +264,7 @@ function redactedFields(
 ) {
   return {
     command: redactSecrets(command),
-    output: output == null ? null : redactSecrets(output),
+    output: output == null ? null : redactOutput(output),
     cwd: rest.cwd ?? null,
     exit: rest.exit ?? null,
     session: rest.session ?? null,

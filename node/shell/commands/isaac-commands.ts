@@ -7,10 +7,11 @@ import { classifyWithSettings } from '../tier-settings.ts';
 import type { CommandContext, CommandDef } from './types.ts';
 
 function runTier(args: string[], ctx: CommandContext): number {
-  const { options, rest } = takeOptions(args, { json: 'boolean' });
+  const { options, rest } = takeOptions(args, { json: 'boolean', explain: 'boolean' });
   const line = rest.join(' ');
-  if (line.trim() === '') throw new UsageError('usage: isaac tier [--json] "LINE"');
-  ctx.io.out(`${formatTierReport(classifyWithSettings(line, ctx.store), options.json === true)}\n`);
+  if (line.trim() === '') throw new UsageError('usage: isaac tier [--json] [--explain] "LINE"');
+  const verdict = classifyWithSettings(line, ctx.store);
+  ctx.io.out(`${formatTierReport(verdict, options.json === true, options.explain === true)}\n`);
   return 0;
 }
 
@@ -22,7 +23,10 @@ export const ISAAC_COMMANDS: CommandDef[] = [
   {
     name: 'tier',
     usage: 'isaac tier LINE',
-    options: [{ flag: '--json', help: 'the tier and reasons as JSON' }],
+    options: [
+      { flag: '--json', help: 'the tier and reasons as JSON' },
+      { flag: '--explain', help: 'also the rule that decided' },
+    ],
     summary: 'show the safety tier of LINE (and why) without running it',
     run: runTier,
   },

@@ -72,7 +72,7 @@ test('/, ! and isaac lines are recorded with their kind; /search --type filters;
   assert.deepEqual(await search('history --type slash'), ['/history 2 --json']);
 });
 
-test('kinds: derived the same way from text and source; migration 4 fills them in for old rows', (t) => {
+test('kinds: derived the same way from text and source; migration 5 fills them in for old rows', (t) => {
   assert.equal(commandKind('ls -la'), 'shell');
   assert.equal(commandKind('/show history'), 'slash');
   assert.equal(commandKind('/ask how big is /var'), 'ai');
@@ -84,7 +84,7 @@ test('kinds: derived the same way from text and source; migration 4 fills them i
   assert.equal(commandKind('uptime', 'remote:alpha'), 'remote');
   assert.equal(commandKind('/usr/bin/ls', 'import'), 'shell', 'an imported bash line is a shell command');
 
-  // a database as the previous version left it (migrations 1 to 3), with old rows
+  // a database as the previous version left it (migrations 1 to 4), with old rows
   const home = tempDir(t);
   openStore(home).close(); // creates the home and file
   const file = paths.database(home);
@@ -102,8 +102,8 @@ test('kinds: derived the same way from text and source; migration 4 fills them i
   ]) {
     old.exec(`DROP TABLE ${table}`);
   }
-  for (const m of MIGRATIONS.filter((m) => m.version <= 3)) old.exec(m.sql);
-  old.pragma('user_version = 3');
+  for (const m of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(m.sql);
+  old.pragma('user_version = 4');
   const insert = old.prepare('INSERT INTO commands(origin, seq, ts, command, source) VALUES (?, ?, ?, ?, ?)');
   insert.run('laptop', 1, 1, 'make test', 'shell');
   insert.run('laptop', 2, 2, 'uptime', 'remote:desktop');
