@@ -4,7 +4,6 @@ import { errorLine, IsaacError } from '../../schemas/errors.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
-import { registerAllCommands } from './commands/all.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
 import type { ShellHost } from './host.ts';
 import { ShellSession } from './pty-session.ts';
@@ -13,7 +12,7 @@ import { streamIO } from './stream-io.ts';
 
 const USAGE = `usage: isaac [--yes] [-c LINE]         interactive shell, or run one LINE, or a script on stdin
        isaac tier [--json] [--explain] LINE  show a line's safety tier (and the rule that decided)
-       isaac import bash|zsh|fish|auto [FILE]
+       isaac import bash|zsh|fish|atuin|auto [FILE]
        isaac invite NAME | isaac revoke NAME [--rotate]
        isaac WORDS...                     ask the AI (natural language)
 Lines: /command (Isaac), !command (other machines), isaac WORDS (AI), anything else (your shell).
@@ -129,7 +128,6 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const store = openStore(isaacHome());
-  registerAllCommands();
   try {
     if (parsed.line !== undefined) {
       const { host, close, exitRequested } = streamHost(store, parsed.assumeYes, onTerminal());

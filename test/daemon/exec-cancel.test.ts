@@ -5,7 +5,7 @@ import mqtt from 'mqtt';
 import { installKeys } from '../../node/core/crypto/keys.ts';
 import type { Store } from '../../node/core/store/store.ts';
 import { connectNode } from '../../node/ipc/client.ts';
-import { runBangCommand } from '../../node/shell/commands/remote.ts';
+import { runBangCommand } from '../../node/shell/commands/bang.ts';
 import type { CommandContext } from '../../node/shell/commands/types.ts';
 import { openEnvelope, sealEnvelope } from '../../schemas/envelope.ts';
 import type { MessageBodies, MessageType } from '../../schemas/messages.ts';

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { StoreError } from '../../../schemas/errors.ts';
 import { ensureHome, paths } from '../paths.ts';
+import { commandKind } from './command-kind.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
@@ -37,6 +38,9 @@ export function openMemoryDatabase(): Db {
 }
 
 export function migrate(db: Db): void {
+  db.function('isaac_command_kind', { deterministic: true }, (command: unknown, source: unknown) =>
+    commandKind(String(command), String(source)),
+  );
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (current > latest) {

@@ -169,4 +169,15 @@ export const MIGRATIONS: readonly Migration[] = [
     // a queued question is answered with what the machines looked like when it was asked
     sql: 'ALTER TABLE pending_ai ADD COLUMN context TEXT;',
   },
+  {
+    version: 5,
+    name: 'kind of each command record (shell, slash, bang, ai, remote) for /search --type',
+    // isaac_command_kind() is commandKind() (command-kind.ts), registered by migrate(). Rows it
+    // leaves alone are shell commands; peers derive the kind of what they receive the same way.
+    sql: `
+      ALTER TABLE commands ADD COLUMN kind TEXT NOT NULL DEFAULT 'shell';
+      UPDATE commands SET kind = isaac_command_kind(command, source)
+        WHERE source GLOB 'remote:*' OR ltrim(command) GLOB '[/!]*' OR ltrim(command) GLOB 'isaac*';
+    `,
+  },
 ];

@@ -27,6 +27,7 @@ import {
   saveNetworkSettings,
 } from '../../core/identity/settings.ts';
 import { ensureHome, paths } from '../../core/paths.ts';
+import { adoptEarlierHistory } from '../../core/store/adopt-history.ts';
 import { openStore } from '../../core/store/store.ts';
 
 /**
@@ -225,6 +226,7 @@ async function commitAndPublish(
           boxPk: keys.box.publicKey,
           added: nowMs,
         });
+        adoptEarlierHistory(store, name); // first-day history joins this machine's series
       })();
     } catch (err) {
       removeKeys(home);
