@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { decodeCbor, encodeCbor } from './codec.ts';
 import { ProtocolError } from './errors.ts';
-import { isMachineName } from './names.ts';
+import { isMachineName, machineNameProblem } from './names.ts';
 
 /**
  * Broker administration requests, signed by the network key (DESIGN.md, "Identity, trust and the
@@ -73,6 +73,9 @@ export function decodeAdminRequest(bytes: Uint8Array): {
   }
   const r = decodeCbor(body) as Record<string, unknown> | null;
   if (typeof r !== 'object' || r === null) throw new ProtocolError('admin request body is not a map');
+  const nameProblem = machineNameProblem(r.name);
+  if (nameProblem !== undefined)
+    throw new ProtocolError(`admin request for machine ${JSON.stringify(r.name)}: ${nameProblem}`);
   const ok =
     r.v === 1 &&
     (r.op === 'bind' || r.op === 'enroll' || r.op === 'revoke' || r.op === 'rotate') &&

@@ -1,6 +1,6 @@
 import { decodeCbor, encodeCbor } from './codec.ts';
 import { ProtocolError } from './errors.ts';
-import { isMachineName } from './names.ts';
+import { isMachineName, machineNameProblem } from './names.ts';
 import { signDetached, verifyDetached } from './sign.ts';
 
 /**
@@ -85,6 +85,9 @@ export function verifyRosterEntry(
     throw new ProtocolError('roster entry is not a map');
   if (m.v !== ROSTER_VERSION) throw new ProtocolError(`unsupported roster entry version ${String(m.v)}`);
   const { name, signPk, boxPk, added, revoked } = m;
+  const nameProblem = machineNameProblem(name);
+  if (nameProblem !== undefined)
+    throw new ProtocolError(`roster entry for ${JSON.stringify(name)} refused: ${nameProblem}`);
   if (!isMachineName(name) || !isKey(signPk) || !isKey(boxPk) || !isTime(added)) {
     throw new ProtocolError('roster entry fields are invalid');
   }
