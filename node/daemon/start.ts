@@ -94,7 +94,10 @@ export async function startNode(home: string, log: (line: string) => void): Prom
       rosterPayload: () => ownRosterEntry(store),
       discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
     });
-    const sync = new HistorySync(store, historyTransport(daemon, store), { log });
+    const sync = new HistorySync(store, historyTransport(daemon, store), {
+      log,
+      refuse: (reason, detail) => daemon.refusals.refuse(reason, detail),
+    });
     daemon.use({
       types: ['history-batch', 'sync-request'],
       apply: (env) => sync.apply(env),

@@ -143,4 +143,20 @@ export const MIGRATIONS: readonly Migration[] = [
     // instead of the wide table rows halves the cost of a filtered search over a large history.
     sql: 'CREATE INDEX commands_search_filter ON commands(id, origin, exit, ts);',
   },
+  {
+    version: 3,
+    name: 'admin machines and the invites members have seen used',
+    // admin: the roster entry says the machine holds the network key (it may invite, revoke,
+    // rotate and delete others' history). roster_invites: one enrollment per invite, as members
+    // see it (an invite nonce seen with one machine's keys is refused with any other keys).
+    sql: `
+      ALTER TABLE machines ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE roster_invites (
+        nonce    BLOB PRIMARY KEY,
+        name     TEXT NOT NULL,
+        sign_pk  BLOB NOT NULL,
+        seen_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
