@@ -92,6 +92,20 @@ export class BrokerState {
       .run(name, Buffer.from(secret), nowMs);
   }
 
+  /**
+   * Enrolls `name` unless it is enrolled and not revoked (then false: an existing name is never
+   * re-keyed by an enrollment; it is revoked first). One transaction, so two enrollments of the
+   * same name cannot both win.
+   */
+  enrollNew(name: string, secret: Uint8Array, nowMs = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const current = this.machine(name);
+      if (current && current.revokedAt === null) return false;
+      this.enroll(name, secret, nowMs);
+      return true;
+    })();
+  }
+
   /** Keeps the row (so the refusal says "revoked", not "unknown") but forgets the secret. */
   revoke(name: string, nowMs = Date.now()): boolean {
     const result = this.db

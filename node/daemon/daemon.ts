@@ -29,11 +29,14 @@ export interface DaemonOptions {
   classify: Classifier;
   version: string;
   log(line: string): void;
-  /** Verifies a retained roster payload (signed by the network key); undefined when it is not. */
+  /** Verifies a retained roster payload (node/core/identity/trust.ts): the row to keep, or why not. */
   verifyRoster?(
     name: string,
     payload: Uint8Array,
-  ): { signPk: Uint8Array; boxPk: Uint8Array; added: number; revoked?: number | null } | undefined;
+  ):
+    | { signPk: Uint8Array; boxPk: Uint8Array; added: number; revoked?: number | null; admin?: boolean }
+    | { refused: string; detail: string }
+    | undefined;
   /** This machine's own signed roster entry, re-published retained on every connect. */
   rosterPayload?(): Uint8Array | undefined;
   /** Extra retained publications on connect and on homeassistant/status "online" (HA discovery). */
@@ -264,8 +267,11 @@ export class NodeDaemon {
   private onRoster(name: string, payload: Buffer): void {
     if (payload.length === 0 || !this.o.verifyRoster) return;
     const entry = this.o.verifyRoster(name, payload);
-    if (!entry)
-      return this.refusals.refuse('bad-roster', `roster entry for ${name} is not signed by the network key`);
+    if (!entry || 'refused' in entry)
+      return this.refusals.refuse(
+        entry?.refused ?? 'bad-roster',
+        entry?.detail ?? `roster entry for ${name}`,
+      );
     const wasMember = this.memberNames().includes(name);
     this.o.store.machines.applyRoster({ name, ...entry });
     if (!wasMember && this.memberNames().includes(name)) {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
+import { rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
 import { topics } from '../../schemas/topics.ts';
 import { loadIdentity } from '../core/crypto/keys.ts';
 import { mqttConnectOptions } from '../core/crypto/mqtt-options.ts';
-import { ownRosterEntry, rowAsEntry, verifyRosterEntryTrusted } from '../core/identity/rotation.ts';
 import { requireNetworkSettings } from '../core/identity/settings.ts';
+import { acceptRosterEntry, ownRosterEntry, rowAsEntry } from '../core/identity/trust.ts';
 import { ensureHome, paths } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import type { Tier } from '../core/tiers/index.ts';
@@ -75,21 +75,10 @@ export async function startNode(home: string, log: (line: string) => void): Prom
           defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
         }),
       verifyRoster: (name, payload) => {
-        let entry: RosterEntry;
-        try {
-          // the current network key, or an earlier one for entries already trusted (rotation)
-          entry = verifyRosterEntryTrusted(store, payload, name);
-        } catch {
-          return undefined;
-        }
-        const current = rowAsEntry(store.machines.get(name));
-        const chosen = rosterSupersedes(current, entry) ? entry : current!;
-        return {
-          signPk: chosen.signPk,
-          boxPk: chosen.boxPk,
-          added: chosen.added,
-          revoked: chosen.revoked ?? null,
-        };
+        const verdict = acceptRosterEntry(store, name, payload);
+        return verdict.ok
+          ? verdict.update
+          : { refused: verdict.reason, detail: `${name}: ${verdict.detail}` };
       },
       rosterPayload: () => ownRosterEntry(store),
       discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),

@@ -4,7 +4,7 @@ import {
   acceptNetworkKey,
   type NetworkKeyOutcome,
   type ReceivedEnvelope,
-} from '../../core/identity/rotation.ts';
+} from '../../core/identity/handover.ts';
 import { loadNetworkSettings } from '../../core/identity/settings.ts';
 import type { Store } from '../../core/store/store.ts';
 
@@ -65,7 +65,11 @@ export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension
       outcomes.delete(key);
       if (!outcome) return;
       if (outcome.installed) {
-        hooks.log(`installed the network key rotated by ${env.from}`);
+        hooks.log(
+          outcome.promoted
+            ? `promoted to admin by ${env.from}: this machine now holds the network key`
+            : `installed the network key rotated by ${env.from}`,
+        );
         republishIfChanged(true);
       } else if (outcome.refused) {
         hooks.refuse(outcome.reason, `network key from ${env.from}: ${outcome.detail}`);

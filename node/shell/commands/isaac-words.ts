@@ -2,13 +2,13 @@ import { UsageError } from '../../../schemas/errors.ts';
 import { splitArgs, takeOptions } from '../../core/args.ts';
 import { formatTierReport } from '../../core/tiers/index.ts';
 import { runImportCommand } from '../history-import/index.ts';
-import { runInviteCommand, runRevokeCommand } from '../identity/commands.ts';
+import { runInviteCommand, runPromoteCommand, runRevokeCommand } from '../identity/commands.ts';
 import { classifyWithSettings } from '../tier-settings.ts';
 import { runNaturalLanguage } from './ai.ts';
 import type { CommandContext } from './types.ts';
 
 /**
- * `isaac <words>`: a few subcommands (tier, import, invite, revoke), anything else is a request
+ * `isaac <words>`: a few subcommands (tier, import, invite, revoke, promote), anything else is a request
  * in natural language for the AI. Shared by the command line (`isaac tier ...` from bash) and
  * by the shell's router (`isaac tier ...` typed at Isaac's prompt).
  */
@@ -34,6 +34,8 @@ export async function runIsaacArgs(
       return await runInviteCommand(rest, ctx);
     case 'revoke':
       return await runRevokeCommand(rest, ctx);
+    case 'promote':
+      return runPromoteCommand(rest, ctx);
     default:
       return await runNaturalLanguage(text, ctx);
   }
