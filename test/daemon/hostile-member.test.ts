@@ -18,7 +18,7 @@ import { encodeInvitedRosterEntry } from '../../schemas/roster.ts';
 import { startTestBroker, type TestBroker } from '../helpers/broker.ts';
 import { captureIO } from '../helpers/capture-io.ts';
 import { machineLogin } from '../helpers/node-procs.ts';
-import { tempDir, waitFor } from '../helpers/tmp.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /**
  * A member turned attacker, against a real isaac-broker (in-process, TLS) and real machine homes:
