@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../schemas/errors.ts';
+import { ensurePrivateFile } from './private-files.ts';
 
 /**
  * The broker's own small state DB (separate from the MQTT persistence): which machines may log in
@@ -44,6 +45,7 @@ export class BrokerState {
 
   constructor(dataDir: string) {
     try {
+      ensurePrivateFile(join(dataDir, STATE_DB_FILE));
       this.db = new Database(join(dataDir, STATE_DB_FILE));
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
