@@ -1,8 +1,9 @@
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../core/args.ts';
+import { readBrokerPasswordFile } from '../core/identity/settings.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
-import { connectNode } from '../ipc/client.ts';
+import { connectNode, DAEMON_NOT_RUNNING } from '../ipc/client.ts';
 import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
 import { startNode } from './start.ts';
@@ -12,13 +13,13 @@ const USAGE = `usage: isaac-node <command>
                   create the network on the first machine
   join CODE [--insecure]
                   join a network with an invite code from \`isaac invite NAME\`
-  start           run the node: MQTT session, outbox, remote exec, local socket
+  (init and join on Mosquitto or EMQX: --broker-password-file PATH instead of
+   --setup-token; PATH holds the password the broker has for this machine)
+  start [--log-level LEVEL]
+                  run the node: MQTT session, outbox, remote exec, local socket
+                  (LEVEL: trace, debug, info, warn, error, silent; config node.log_level)
   status          connection, broker, outbox depth, refusals by reason
 `;
-
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
         broker: 'string',
         fingerprint: 'string',
         'setup-token': 'string',
+        'broker-password-file': 'string',
         name: 'string',
         insecure: 'boolean',
       });
@@ -40,11 +42,15 @@ async function main(argv: string[]): Promise<number> {
           throw new UsageError(`--${k} is required`, { hint: USAGE.split('\n')[2]!.trim() });
         return v;
       };
+      const passwordFile = options['broker-password-file'];
       const result = await initNetwork({
         home,
         brokers: need('broker').split(','),
         fingerprint: need('fingerprint'),
-        setupToken: need('setup-token'),
+        ...(typeof passwordFile === 'string'
+          ? { brokerPassword: readBrokerPasswordFile(passwordFile) }
+          : { setupToken: need('setup-token') }),
+        ...(typeof options['setup-token'] === 'string' ? { setupToken: options['setup-token'] } : {}),
         name: need('name'),
         insecure: options.insecure === true,
       });
@@ -55,10 +61,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'join': {
-      const { options, rest } = takeOptions(args, { insecure: 'boolean' });
+      const { options, rest } = takeOptions(args, {
+        insecure: 'boolean',
+        'broker-password-file': 'string',
+      });
       const code = rest[0];
-      if (!code || rest.length > 1) throw new UsageError('usage: isaac-node join CODE');
-      const result = await joinNetwork({ home, code, insecure: options.insecure === true });
+      if (!code || rest.length > 1)
+        throw new UsageError('usage: isaac-node join CODE [--broker-password-file PATH]');
+      const passwordFile = options['broker-password-file'];
+      const result = await joinNetwork({
+        home,
+        code,
+        insecure: options.insecure === true,
+        ...(typeof passwordFile === 'string' ? { brokerPassword: readBrokerPasswordFile(passwordFile) } : {}),
+      });
       process.stdout.write(
         `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
       );
@@ -66,11 +82,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'start': {
-      const node = await startNode(home, log);
-      log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
+      const { options, rest } = takeOptions(args, { 'log-level': 'string' });
+      if (rest.length > 0)
+        throw new UsageError(`unexpected argument ${rest[0]}`, { hint: 'see isaac-node --help' });
+      const node = await startNode(home, { logLevel: options['log-level'] });
+      const log = node.logger;
+      log.info(`isaac-node ${node.me} started (pid ${process.pid}, socket in ${home})`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          log(`${signal}: stopping`);
+          log.info(`${signal}: stopping`);
           void node.stop().then(resolve, resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
@@ -84,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
         const store = openStore(home);
         try {
           process.stdout.write(
-            `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+            `${DAEMON_NOT_RUNNING}\noutbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
           );
         } finally {
           store.close();
