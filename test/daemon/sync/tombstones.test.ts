@@ -55,7 +55,7 @@ test('tombstones: a member cannot delete another machine’s records; an admin c
   assert.deepEqual(rows(ng.store, 'beta'), before, 'gamma’s copy of beta’s rows stays');
   assert.ok(
     nb.logs.some((l) =>
-      /refused 2 tombstone\(s\): alpha tried to delete records it may not delete \(2 of beta\)/.test(l),
+      /refused \(foreign-tombstone\): 2 tombstone\(s\): alpha tried to delete records it may not delete \(2 of beta\)/.test(l),
     ),
     nb.logs.join('\n'),
   );
