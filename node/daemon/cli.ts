@@ -6,6 +6,7 @@ import { openStore } from '../core/store/store.ts';
 import { connectNode, DAEMON_NOT_RUNNING } from '../ipc/client.ts';
 import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
+import { reloadLoginEnvironments } from './remote/login-env.ts';
 import { startNode } from './start.ts';
 
 const USAGE = `usage: isaac-node <command>
@@ -19,6 +20,7 @@ const USAGE = `usage: isaac-node <command>
                   run the node: MQTT session, outbox, remote exec, local socket
                   (LEVEL: trace, debug, info, warn, error, silent; config node.log_level)
   status          connection, broker, outbox depth, refusals by reason
+  reload          read the login environment for remote commands again (or send SIGHUP)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -93,9 +95,26 @@ async function main(argv: string[]): Promise<number> {
           log.info(`${signal}: stopping`);
           void node.stop().then(resolve, resolve);
         };
+        process.on('SIGHUP', () => {
+          void reloadLoginEnvironments().then(() => log.info('SIGHUP: login environment read again'));
+        });
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      return 0;
+    }
+    case 'reload': {
+      const client = await connectNode(home);
+      if (!client) {
+        process.stderr.write(`${DAEMON_NOT_RUNNING}\n`);
+        return 3;
+      }
+      try {
+        process.kill((await client.nodeStatus()).pid, 'SIGHUP');
+      } finally {
+        client.close();
+      }
+      process.stdout.write('asked isaac-node to read the login environment again (for remote commands)\n');
       return 0;
     }
     case 'status': {

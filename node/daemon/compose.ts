@@ -96,6 +96,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     store,
     classify: (line) =>
       classify(line, {
+        strict: true,
         overrides: tierOverridesFromConfig(store.config.all()),
         defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
       }),
@@ -108,7 +109,8 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     session.state.connected && store.machines.get(target)?.status === 'online';
   const outgoing = new OutgoingExecs({
     enqueueExec: (target, body, exp) => enqueue('exec', target, body, exp),
-    enqueueCancel: (target, corr) => void enqueue('exec-cancel', target, {}, clock() + CANCEL_TTL_MS, corr),
+    enqueueCancel: (target, corr, exp) =>
+      void enqueue('exec-cancel', target, {}, Math.max(exp, clock() + CANCEL_TTL_MS), corr),
     isOnline,
     members,
     defaultTimeoutMs: () => store.config.getNumber('remote.timeout') * 1000,

@@ -12,7 +12,7 @@ import { routeLine } from './router.ts';
 import { streamIO } from './stream-io.ts';
 
 const USAGE = `usage: isaac [--yes] [-c LINE]         interactive shell, or run one LINE, or a script on stdin
-       isaac tier [--json] LINE           show a line's safety tier without running it
+       isaac tier [--json] [--explain] LINE  show a line's safety tier (and the rule that decided)
        isaac import bash|zsh|fish|auto [FILE]
        isaac invite NAME | isaac revoke NAME [--rotate]
        isaac WORDS...                     ask the AI (natural language)
@@ -82,6 +82,7 @@ function streamHost(
       return session;
     },
     sessionNames: () => started?.definedNames() ?? new Set(),
+    sessionAliases: () => started?.definedAliases() ?? new Map(),
     requestExit: (status) => {
       exitStatus = status;
     },

@@ -165,6 +165,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: 'queued AI questions keep their context',
+    // a queued question is answered with what the machines looked like when it was asked
+    sql: 'ALTER TABLE pending_ai ADD COLUMN context TEXT;',
+  },
+  {
+    version: 5,
     name: 'admin machines and the invites members have seen used',
     // admin: the roster entry says the machine holds the network key (it may invite, revoke,
     // rotate and delete others' history). roster_invites: one enrollment per invite, as members

@@ -123,7 +123,7 @@ export class HistorySync {
 
   /**
    * `/sync` and `/sync force`: pushes what is new, asks every peer (from zero with force), then
-   * waits until our batches are PUBACKed and nothing has arrived for `quietMs` (or `timeoutMs`).
+   * waits until our requests and batches are PUBACKed and nothing has arrived for `quietMs` since (or `timeoutMs`).
    * Returns what moved per peer during the call; `settled` false means it stopped on the timeout.
    */
   async syncNow(
@@ -137,14 +137,18 @@ export class HistorySync {
       for (const peer of peers) this.store.db.prepare('DELETE FROM sync_state WHERE peer = ?').run(peer);
     }
     this.tick();
-    this.requestCatchUp(peers, { force: options.force ?? false });
+    // not settled before our requests have even reached the broker (still connecting)
+    const requests = this.requestCatchUp(peers, { force: options.force ?? false });
+    let sentAt: number | undefined;
     const quietMs = options.quietMs ?? 1000;
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     let settled = false;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       this.tick();
-      if (this.awaitingAck.size === 0 && Date.now() - this.lastReceived >= quietMs) {
+      if (sentAt === undefined && requests.every((id) => !this.isOutboxed.get(id))) sentAt = Date.now();
+      const quietSince = Math.max(this.lastReceived, sentAt ?? Number.POSITIVE_INFINITY);
+      if (this.awaitingAck.size === 0 && Date.now() - quietSince >= quietMs) {
         settled = true;
         break;
       }
@@ -197,14 +201,21 @@ export class HistorySync {
     return sent;
   }
 
-  /** Asks peers for what they hold that we lack (and tells them what we hold). Never throws. */
-  requestCatchUp(peers: readonly string[] = this.transport.peers(), options: { force?: boolean } = {}): void {
+  /**
+   * Asks peers for what they hold that we lack (and tells them what we hold). Never throws.
+   * Returns the ids of the requests queued.
+   */
+  requestCatchUp(
+    peers: readonly string[] = this.transport.peers(),
+    options: { force?: boolean } = {},
+  ): Uint8Array[] {
+    const ids: Uint8Array[] = [];
     try {
       const have = options.force ? {} : heldMap(this.store.db);
       for (const peer of peers) {
         const body: SyncRequest = options.force ? { have, force: true } : { have };
         try {
-          this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS);
+          ids.push(this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS));
         } catch (err) {
           this.options.log.warn(`history sync: cannot ask ${peer}: ${errorLine(err)}`);
         }
@@ -212,6 +223,7 @@ export class HistorySync {
     } catch (err) {
       this.options.log.warn(`history sync: ${errorLine(err)}`);
     }
+    return ids;
   }
 
   /**

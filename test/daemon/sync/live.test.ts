@@ -219,7 +219,7 @@ test('/sync reports what moved per peer; /sync force re-runs from zero and ends 
   na.store.history.recordMany(Array.from({ length: 50 }, (_, i) => ({ command: `task ${i}`, exit: 0 })));
   const nb = await startSyncNode(t, b, [a, b], broker.url);
   nb.store.history.record({ command: 'beta only', exit: 0 });
-  const report = await nb.sync.syncNow({ quietMs: 400, timeoutMs: 20_000 });
+  const report = await nb.sync.syncNow({ quietMs: 2000, timeoutMs: 60_000 });
   assert.equal(report.settled, true);
   assert.equal(report.peers.alpha!.received, 50);
   // live push and the answer to alpha's catch-up request may both carry it (inserts are idempotent)
@@ -230,7 +230,7 @@ test('/sync reports what moved per peer; /sync force re-runs from zero and ends 
   await waitFor(() => na.store.history.count() === 51, 'alpha has beta record');
 
   const before = dump(nb.store);
-  const forced = await na.sync.syncNow({ force: true, quietMs: 400, timeoutMs: 20_000 });
+  const forced = await na.sync.syncNow({ force: true, quietMs: 2000, timeoutMs: 60_000 });
   assert.equal(forced.settled, true);
   assert.equal(forced.peers.beta!.sent, 50, 'force resends our whole series');
   assert.equal(forced.peers.beta!.received, 0, 'nothing new came back');
