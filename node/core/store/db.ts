@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../../schemas/errors.ts';
 import { ensureHome, paths } from '../paths.ts';
@@ -12,6 +13,11 @@ export function openDatabase(home: string, options: { readonly?: boolean } = {})
   const file = paths.database(home);
   let db: Db;
   try {
+    // the history holds what was typed and its output: owner-only, like the keys (-wal/-shm follow)
+    if (!options.readonly) {
+      closeSync(openSync(file, 'a', 0o600));
+      chmodSync(file, 0o600);
+    }
     db = new Database(file, { readonly: options.readonly ?? false });
   } catch (err) {
     throw new StoreError(`cannot open the history database ${file}`, {

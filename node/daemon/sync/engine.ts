@@ -45,6 +45,8 @@ export interface SyncOptions {
   pollMs?: number;
   /** Seqs read into memory at a time when sending a range (default 20,000). */
   rangeSlice?: number;
+  /** Counts a refusal where the node's status shows it (the daemon's refusal counter). */
+  refuse?(reason: string, detail: string): void;
 }
 
 export interface PeerCounts {
@@ -77,7 +79,9 @@ export function excludeMatcher(spec: string): (command: string) => boolean {
  * History sync for one machine. Live: every `pollMs` its own new records (and the tombstones it
  * made) go to each peer through the durable outbox. Catch-up: a `sync-request` carries the
  * held map; the answer is planned by planSync and sent as size-capped batches. A machine sends
- * only its own series and accepts a record only from its origin; tombstones travel from anyone.
+ * only its own series and accepts a record only from its origin. A tombstone is accepted from its
+ * origin, or from an admin unless the record is one another machine ran there (`remote:` source),
+ * which only its origin may delete (DESIGN.md, "Identity, trust and the broker").
  */
 export class HistorySync {
   private timer: NodeJS.Timeout | undefined;
@@ -244,7 +248,7 @@ export class HistorySync {
     }
     this.lastReceived = Date.now();
     const db = this.store.db;
-    if (batch.tombstones?.length) applyTombstones(db, batch.tombstones, from);
+    if (batch.tombstones?.length) applyTombstones(db, this.allowedTombstones(from, batch.tombstones), from);
     const records: RemoteCommand[] = batch.records.map((r) => ({
       origin: r.origin,
       seq: r.seq,
@@ -259,6 +263,29 @@ export class HistorySync {
     }));
     counts.received += records.length === 0 ? 0 : this.store.history.insertRemote(records);
     touch(db, from, from, Date.now());
+  }
+
+  /** The tombstones `from` may make; the others are refused, logged and counted. */
+  private allowedTombstones(from: string, tombstones: readonly TombstoneWire[]): TombstoneWire[] {
+    const admin = this.store.machines.isAdmin(from);
+    const ranByOthers = this.store.db.prepare<[string, number], { source: string }>(
+      "SELECT source FROM commands WHERE origin = ? AND seq = ? AND source LIKE 'remote:%'",
+    );
+    const allowed: TombstoneWire[] = [];
+    const refused = new Map<string, number>();
+    for (const t of tombstones) {
+      if (t.origin === from || (admin && !ranByOthers.get(t.origin, t.seq))) allowed.push(t);
+      else refused.set(t.origin, (refused.get(t.origin) ?? 0) + 1);
+    }
+    if (refused.size > 0) {
+      const total = tombstones.length - allowed.length;
+      this.countsFor(from).refused += total;
+      const what = [...refused].map(([origin, n]) => `${n} of ${origin}`).join(', ');
+      const detail = `${from} tried to delete records it may not delete (${what}): only their origin${admin ? '' : ' or an admin'} may`;
+      if (this.options.refuse) this.options.refuse('foreign-tombstone', `${total} tombstone(s): ${detail}`);
+      else this.options.log.warn(`history sync: refused ${total} tombstone(s): ${detail}`);
+    }
+    return allowed;
   }
 
   private answerRequest(from: string, request: SyncRequest): void {

@@ -2,7 +2,7 @@ import { UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import { formatTierReport } from '../../core/tiers/index.ts';
 import { IMPORT_COMMAND } from '../history-import/index.ts';
-import { runInviteCommand, runRevokeCommand } from '../identity/commands.ts';
+import { runInviteCommand, runPromoteCommand, runRevokeCommand } from '../identity/commands.ts';
 import { classifyWithSettings } from '../tier-settings.ts';
 import type { CommandContext, CommandDef } from './types.ts';
 
@@ -44,5 +44,12 @@ export const ISAAC_COMMANDS: CommandDef[] = [
     options: [{ flag: '--rotate', help: 'also rotate the network key without asking' }],
     summary: 'remove machine NAME from the network: its broker login goes, members stop obeying it',
     run: runRevokeCommand,
+  },
+  {
+    name: 'promote',
+    usage: 'isaac promote NAME',
+    options: [],
+    summary: 'make machine NAME an admin too: it receives the network key (admins only)',
+    run: runPromoteCommand,
   },
 ];

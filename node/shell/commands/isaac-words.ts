@@ -5,7 +5,7 @@ import { findIsaacCommand } from './registry.ts';
 import type { CommandContext } from './types.ts';
 
 /**
- * `isaac <words>`: a registered subcommand (tier, import, invite, revoke), anything else is a
+ * `isaac <words>`: a registered subcommand (tier, import, invite, revoke, promote), anything else is a
  * request in natural language for the AI. Shared by the command line (`isaac tier ...` from
  * bash) and by the shell's router (`isaac tier ...` typed at Isaac's prompt).
  */

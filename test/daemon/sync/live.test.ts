@@ -171,7 +171,15 @@ test('forged and replayed batches are refused; a forgotten record never comes ba
   );
   assert.deepEqual(dump(nb.store), ['alpha#1 0 echo one', 'alpha#2 0 echo secret thing']);
 
-  // beta forgets the secret: the tombstone reaches alpha, and force-sync brings nothing back.
+  // beta (an admin in alpha's roster: only an admin may delete another machine's records) forgets
+  // the secret: the tombstone reaches alpha, and force-sync brings nothing back.
+  na.store.machines.applyRoster({
+    name: 'beta',
+    signPk: b.sign.publicKey,
+    boxPk: b.box.publicKey,
+    added: 1,
+    admin: true,
+  });
   const target = nb.store.history.recent(10).find((r) => r.command.includes('secret'))!;
   nb.store.history.forget([target.id], forgetMarker('beta'));
   await waitFor(() => na.store.history.count() === 1, 'alpha deleted it too');
