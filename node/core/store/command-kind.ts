@@ -14,7 +14,7 @@ export function isCommandKind(value: string): value is CommandKind {
 }
 
 /** `isaac <word>` runs Isaac's own command for these words and asks the AI for anything else. */
-export const ISAAC_SUBCOMMANDS: readonly string[] = ['tier', 'import', 'invite', 'revoke'];
+export const ISAAC_SUBCOMMANDS: readonly string[] = ['tier', 'import', 'invite', 'revoke', 'promote'];
 
 /** `/` commands that are requests to the AI. */
 const AI_SLASH = /^\/(ask|explain)(\s|$)/;
