@@ -99,6 +99,7 @@ test('kinds: derived the same way from text and source; migration 5 fills them i
     'seen_ids',
     'sync_state',
     'tombstones',
+    'roster_invites',
   ]) {
     old.exec(`DROP TABLE ${table}`);
   }
