@@ -1,5 +1,6 @@
 import { errorLine } from '../../schemas/errors.ts';
 import { paths } from '../core/paths.ts';
+import { isCorruption, markForCheck } from '../core/store/damaged.ts';
 import type { NewCommand } from '../core/store/history.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { isWriteFailure, writeFailureReason } from '../core/store/unwritable.ts';
@@ -59,9 +60,13 @@ export class HistoryRecorder {
         for (const entry of this.held) target.history.record(entry);
       })();
     } catch (err) {
-      if (!isWriteFailure(err)) throw err;
+      const damaged = isCorruption(err);
+      if (!damaged && !isWriteFailure(err)) throw err;
+      if (damaged) markForCheck(paths.database(this.store.home));
       if (!this.failing) {
-        const reason = writeFailureReason(err, this.store.home);
+        const reason = damaged
+          ? 'the database is damaged (it is repaired when isaac next starts)'
+          : writeFailureReason(err, this.store.home);
         warn(
           `isaac: history is not being recorded: ${reason} (${paths.database(this.store.home)}: ${errorLine(err)}); ` +
             'commands still run, and recording resumes by itself when it can\n',
