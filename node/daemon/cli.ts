@@ -2,7 +2,7 @@ import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { takeOptions } from '../core/args.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
-import { connectNode } from '../ipc/client.ts';
+import { connectNode, DAEMON_NOT_RUNNING } from '../ipc/client.ts';
 import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
 import { startNode } from './start.ts';
@@ -12,13 +12,11 @@ const USAGE = `usage: isaac-node <command>
                   create the network on the first machine
   join CODE [--insecure]
                   join a network with an invite code from \`isaac invite NAME\`
-  start           run the node: MQTT session, outbox, remote exec, local socket
+  start [--log-level LEVEL]
+                  run the node: MQTT session, outbox, remote exec, local socket
+                  (LEVEL: trace, debug, info, warn, error, silent; config node.log_level)
   status          connection, broker, outbox depth, refusals by reason
 `;
-
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -66,11 +64,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'start': {
-      const node = await startNode(home, log);
-      log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
+      const { options, rest } = takeOptions(args, { 'log-level': 'string' });
+      if (rest.length > 0)
+        throw new UsageError(`unexpected argument ${rest[0]}`, { hint: 'see isaac-node --help' });
+      const node = await startNode(home, { logLevel: options['log-level'] });
+      const log = node.logger;
+      log.info(`isaac-node ${node.me} started (pid ${process.pid}, socket in ${home})`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
-          log(`${signal}: stopping`);
+          log.info(`${signal}: stopping`);
           void node.stop().then(resolve, resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
@@ -84,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
         const store = openStore(home);
         try {
           process.stdout.write(
-            `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+            `${DAEMON_NOT_RUNNING}\noutbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
           );
         } finally {
           store.close();

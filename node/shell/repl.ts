@@ -103,6 +103,7 @@ export async function runRepl(
     requestExit(status) {
       exitStatus = status;
     },
+    signal: () => busy?.signal,
     reviewRisk: (line, reason) => aiReviewRisk({ store, env }, line, reason),
     suggestFix: (line, exit, output) => aiSuggestFix({ store, env }, line, exit, output),
   };

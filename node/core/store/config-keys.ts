@@ -163,6 +163,11 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
     parse: anyText,
   },
   'ha.discovery': { description: 'publish Home Assistant MQTT discovery', default: 'off', parse: bool },
+  'node.log_level': {
+    description: 'how much isaac-node logs (isaac-node start --log-level overrides it)',
+    default: 'info',
+    parse: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  },
 };
 
 /** `tier.<command>` overrides the shipped rule for one command name. */

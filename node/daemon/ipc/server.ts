@@ -5,6 +5,7 @@ import { errorLine } from '../../../schemas/errors.ts';
 import { readJsonLines, writeJsonLine } from '../../ipc/lines.ts';
 import type { IpcRequest, IpcResponse } from '../../ipc/protocol.ts';
 import type { NodeDaemon } from '../daemon.ts';
+import type { Logger } from '../logger.ts';
 import { acquireHomeLock } from './home-lock.ts';
 
 /** How often the socket file is checked; a deleted or replaced one is made again within 2 s. */
@@ -33,7 +34,7 @@ export interface IpcServer {
 export async function serveIpc(
   daemon: NodeDaemon,
   socketPath: string,
-  log: (line: string) => void,
+  log: Logger,
   ops: IpcOps = {},
 ): Promise<IpcServer> {
   const lock = acquireHomeLock(dirname(socketPath));
@@ -65,11 +66,11 @@ export async function serveIpc(
         server = made;
         inode = statSync(socketPath).ino;
         remaking = false;
-        log(`the local socket ${socketPath} was gone; made it again`);
+        log.warn(`the local socket ${socketPath} was gone; made it again`);
       },
       (err: unknown) => {
         remaking = false;
-        log(`cannot make the local socket ${socketPath} again: ${errorLine(err)}`);
+        log.error(`cannot make the local socket ${socketPath} again: ${errorLine(err)}`);
       },
     );
   }, SOCKET_CHECK_MS);
@@ -128,11 +129,16 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
-function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) => void, ops: IpcOps): void {
+function handleClient(daemon: NodeDaemon, socket: Socket, log: Logger, ops: IpcOps): void {
   const send = (response: IpcResponse) => writeJsonLine(socket, response);
   const cancels = new Map<number, () => void>();
   const unsubscribe = daemon.onNotification((n) => send({ event: 'notification', ...n }));
-  socket.on('close', unsubscribe);
+  socket.on('close', () => {
+    unsubscribe();
+    // the shell went away mid-`!exec` (a second Ctrl-C, a closed terminal): nothing keeps running
+    for (const cancel of cancels.values()) cancel();
+    cancels.clear();
+  });
   socket.on('error', () => {});
   readJsonLines(
     socket,
@@ -144,7 +150,7 @@ function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) =>
         send({ rid: request.rid, event: 'fail', message: errorLine(err) });
       });
     },
-    () => log('ignored an unreadable line on the local socket'),
+    () => log.warn('ignored an unreadable line on the local socket'),
   );
 }
 
@@ -159,6 +165,8 @@ async function dispatch(
     case 'exec': {
       if (typeof request.cmd !== 'string' || typeof request.targets !== 'string')
         throw new Error('exec needs targets and cmd');
+      // `done` may come before exec() returns (every target queued): then there is nothing to cancel
+      let finished = false;
       const cancel = daemon.exec(
         request.targets,
         request.cmd,
@@ -168,14 +176,17 @@ async function dispatch(
         },
         (event) => {
           send({ rid, ...event });
-          if (event.event === 'done') cancels.delete(rid);
+          if (event.event !== 'done') return;
+          finished = true;
+          cancels.delete(rid);
         },
       );
-      cancels.set(rid, cancel);
+      if (!finished) cancels.set(rid, cancel);
       return;
     }
     case 'cancel':
       cancels.get(request.execRid)?.();
+      cancels.delete(request.execRid);
       send({ rid, event: 'ok' });
       return;
     case 'msg': {
