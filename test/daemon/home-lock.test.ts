@@ -13,7 +13,14 @@ test('the daemon owns its home: a second start refuses at once, a lost socket is
   const alpha = net.homes.alpha!;
   const beta = net.homes.beta!;
   const first = await startNodeProc(t, alpha);
-  await startNodeProc(t, beta);
+  const betaProc = await startNodeProc(t, beta, { waitConnected: false });
+  await waitFor(
+    () => /connected to /.test(betaProc.log()),
+    `beta connected: ${betaProc.log()}`,
+    60_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${betaProc.log()}\n${first.log()}`);
+  });
   await waitAllOnline([alpha, beta], names);
   assert.equal(readFileSync(join(alpha, 'node.pid'), 'utf8').trim(), String(first.child.pid));
 
