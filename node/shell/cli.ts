@@ -5,7 +5,6 @@ import { isaacHome } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
 import { openShellStore } from '../core/store/unwritable.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
-import { registerAllCommands } from './commands/all.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
 import { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
@@ -14,8 +13,8 @@ import { routeLine } from './router.ts';
 import { streamIO } from './stream-io.ts';
 
 const USAGE = `usage: isaac [--yes] [-c LINE]         interactive shell, or run one LINE, or a script on stdin
-       isaac tier [--json] LINE           show a line's safety tier without running it
-       isaac import bash|zsh|fish|auto [FILE]
+       isaac tier [--json] [--explain] LINE  show a line's safety tier (and the rule that decided)
+       isaac import bash|zsh|fish|atuin|auto [FILE]
        isaac invite NAME | isaac revoke NAME [--rotate]
        isaac WORDS...                     ask the AI (natural language)
 Lines: /command (Isaac), !command (other machines), isaac WORDS (AI), anything else (your shell).
@@ -86,6 +85,7 @@ function streamHost(
       return session;
     },
     sessionNames: () => started?.definedNames() ?? new Set(),
+    sessionAliases: () => started?.definedAliases() ?? new Map(),
     requestExit: (status) => {
       exitStatus = status;
     },
@@ -133,7 +133,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const { store, isCopy } = openShellStore(isaacHome());
   const recorder = new HistoryRecorder(store, isCopy);
-  registerAllCommands();
   try {
     if (parsed.line !== undefined) {
       const { host, close, exitRequested } = streamHost(store, recorder, parsed.assumeYes, onTerminal());

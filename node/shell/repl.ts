@@ -90,6 +90,7 @@ export async function runRepl(
     sessionId: randomUUID(),
     shell: startShell,
     sessionNames: () => session?.definedNames() ?? new Set(),
+    sessionAliases: () => session?.definedAliases() ?? new Map(),
     beforeCommand(running) {
       stdin.off('data', onBusyKey);
       forward = (data) => running.write(data.toString('utf8'));

@@ -123,7 +123,24 @@ export const CONFIG_KEYS: Record<string, ConfigKeySpec> = {
       return list.join(',');
     },
   },
-  'ai.model': { description: 'model name (provider default if empty)', default: '', parse: anyText },
+  'ai.model': {
+    description: 'model of ai.provider (provider default if empty)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.anthropic.model': {
+    description: 'Anthropic model (default claude-sonnet-4-5)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.openai.model': { description: 'OpenAI model (default gpt-5-mini)', default: '', parse: anyText },
+  'ai.xai.model': { description: 'xAI model (default grok-4)', default: '', parse: anyText },
+  'ai.ollama.model': { description: 'Ollama model (default llama3.2)', default: '', parse: anyText },
+  'ai.openai-compatible.model': {
+    description: 'model of the OpenAI-compatible server (default: the first of its /v1/models)',
+    default: '',
+    parse: anyText,
+  },
   'ai.timeout': { description: 'seconds to wait for a provider', default: '30', parse: integer(1, 600) },
   'ai.context.machines': {
     description: 'machines whose history feeds the AI (all, or a comma list)',

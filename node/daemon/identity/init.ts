@@ -1,9 +1,9 @@
-import { createAdminRequest } from '../../../schemas/admin.ts';
+import { createAdminRequest, createEnrollRequest } from '../../../schemas/admin.ts';
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { normalizeFingerprint } from '../../../schemas/fingerprint.ts';
 import { checkBrokerUrl, decodeInvite } from '../../../schemas/invite.ts';
 import { assertMachineName } from '../../../schemas/names.ts';
-import { encodeRosterEntry } from '../../../schemas/roster.ts';
+import { encodeInvitedRosterEntry, encodeRosterEntry } from '../../../schemas/roster.ts';
 import { topics } from '../../../schemas/topics.ts';
 import {
   generateMachineKeys,
@@ -16,11 +16,18 @@ import {
 import {
   announceMachine,
   type BrokerTarget,
+  checkStaticLogin,
   pinBroker,
   sendAdminRequest,
 } from '../../core/identity/broker-ops.ts';
-import { type NetworkSettings, saveNetworkSettings } from '../../core/identity/settings.ts';
+import {
+  installBrokerPassword,
+  type NetworkSettings,
+  removeBrokerPassword,
+  saveNetworkSettings,
+} from '../../core/identity/settings.ts';
 import { ensureHome, paths } from '../../core/paths.ts';
+import { adoptEarlierHistory } from '../../core/store/adopt-history.ts';
 import { openStore } from '../../core/store/store.ts';
 
 /**
@@ -29,13 +36,19 @@ import { openStore } from '../../core/store/store.ts';
  * and settings in one step, so a typo, a wrong fingerprint or an unreachable broker leaves the
  * machine exactly as it was. Publishing the roster entry comes last and is not fatal: isaac-node
  * re-publishes it on every connect.
+ *
+ * With `brokerPassword` (a broker that knows only static passwords: Mosquitto, EMQX, RabbitMQ)
+ * there is no isaac-broker to bind or enroll with: the broker's administrator created the account
+ * and its ACL beforehand, init/join check that login, and the machine publishes its own roster entry.
  */
 export interface InitOptions {
   home: string;
   brokers: readonly string[];
   fingerprint: string;
-  setupToken: string;
+  /** isaac-broker's one-time setup token; not used with `brokerPassword` */
+  setupToken?: string;
   name: string;
+  brokerPassword?: string;
   /** the broker certificate if the user has it; otherwise it is fetched and checked against the pin */
   certPem?: string;
   insecure?: boolean;
@@ -45,6 +58,7 @@ export interface InitOptions {
 export interface JoinOptions {
   home: string;
   code: string;
+  brokerPassword?: string;
   insecure?: boolean;
   nowMs?: number;
 }
@@ -78,9 +92,19 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
       hint: 'give sha256:<64 hex digits> as `isaac-broker init` printed it',
     });
   }
-  if (options.setupToken.trim() === '') {
+  const setupToken = options.setupToken?.trim() ?? '';
+  const password = options.brokerPassword;
+  if (password !== undefined && setupToken !== '') {
+    throw new UsageError(
+      'give either --setup-token (isaac-broker) or --broker-password-file (other brokers)',
+      {
+        hint: 'isaac-broker checks Isaac tokens; Mosquitto, EMQX and RabbitMQ need the static password',
+      },
+    );
+  }
+  if (password === undefined && setupToken === '') {
     throw new UsageError('missing setup token', {
-      hint: 'give --setup-token as printed by `isaac-broker init`',
+      hint: 'give --setup-token as printed by `isaac-broker init` (or --broker-password-file for Mosquitto, EMQX, RabbitMQ)',
     });
   }
   refuseIfConfigured(options.home);
@@ -90,13 +114,32 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
 
   const network = generateNetworkKey();
   const keys = generateMachineKeys(network);
+  const nowMs = options.nowMs ?? Date.now();
+  // the first machine is an admin: it holds the network key
+  const rosterEntry = encodeRosterEntry(
+    { name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs, admin: true },
+    network.secretKey,
+  );
+  if (password !== undefined) {
+    await checkStaticLogin(target, name, password);
+    return await commitAndPublish(
+      options.home,
+      name,
+      keys,
+      network.publicKey,
+      rosterEntry,
+      target,
+      nowMs,
+      password,
+    );
+  }
   const request = createAdminRequest(
     {
       op: 'bind',
       name,
       secret: keys.loginSecret,
       networkPk: network.publicKey,
-      setupToken: options.setupToken.trim(),
+      setupToken,
     },
     network.secretKey,
     options.nowMs,
@@ -107,7 +150,7 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
     'network setup',
     'check the setup token `isaac-broker init` printed; a broker already bound to a network refuses another (join it with an invite instead)',
   );
-  return await commitAndPublish(options.home, name, keys, target, options.nowMs);
+  return await commitAndPublish(options.home, name, keys, network.publicKey, rosterEntry, target, nowMs);
 }
 
 export async function joinNetwork(options: JoinOptions): Promise<IdentityResult> {
@@ -122,20 +165,50 @@ export async function joinNetwork(options: JoinOptions): Promise<IdentityResult>
     insecure,
   };
 
-  const network = { publicKey: invite.networkPk, secretKey: invite.networkSecretKey };
-  const keys = generateMachineKeys(network);
-  const request = createAdminRequest(
-    { op: 'enroll', name: invite.name, secret: keys.loginSecret },
-    network.secretKey,
-    options.nowMs,
+  // a member holds no network key: it proves the invite once, with the invite key
+  const keys = generateMachineKeys();
+  const nowMs = options.nowMs ?? Date.now();
+  const rosterEntry = encodeInvitedRosterEntry(
+    { name: invite.name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs },
+    invite.inviteKey.secretKey,
+    invite.grant,
+  );
+  if (options.brokerPassword !== undefined) {
+    // a static-password broker cannot consume the invite: members still take one enrollment per invite
+    await checkStaticLogin(target, invite.name, options.brokerPassword);
+    return await commitAndPublish(
+      options.home,
+      invite.name,
+      keys,
+      invite.networkPk,
+      rosterEntry,
+      target,
+      nowMs,
+      options.brokerPassword,
+    );
+  }
+  const request = createEnrollRequest(
+    invite.name,
+    keys.loginSecret,
+    invite.grant,
+    invite.inviteKey.secretKey,
+    nowMs,
   );
   await sendAdminRequest(
     target,
     request,
     'enrollment',
-    'this invite is for a different network than the one this broker serves; ask a member for a new invite',
+    `an invite joins once, as its name, before it expires: it was used already, it expired, ${invite.name} is already a member, or the invite is for another network; ask an admin for a new invite`,
   );
-  return await commitAndPublish(options.home, invite.name, keys, target, options.nowMs);
+  return await commitAndPublish(
+    options.home,
+    invite.name,
+    keys,
+    invite.networkPk,
+    rosterEntry,
+    target,
+    nowMs,
+  );
 }
 
 function checkBrokers(brokers: readonly string[]): string[] {
@@ -152,23 +225,21 @@ async function commitAndPublish(
   home: string,
   name: string,
   keys: MachineKeys,
+  networkPk: Uint8Array,
+  rosterEntry: Uint8Array,
   target: BrokerTarget,
-  nowMs: number = Date.now(),
+  nowMs: number,
+  brokerPassword?: string,
 ): Promise<IdentityResult> {
-  const network = keys.network;
-  if (!network) throw new Error('member keys without a network key');
-  const rosterEntry = encodeRosterEntry(
-    { name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs },
-    network.secretKey,
-  );
   const settings: NetworkSettings = {
     name,
     brokers: [...target.brokers],
     fingerprint: target.fingerprint,
     certPem: target.certPem,
-    networkPk: network.publicKey,
+    networkPk,
     rosterEntry,
     insecure: target.insecure,
+    brokerLogin: brokerPassword === undefined ? 'token' : 'static-password',
   };
 
   ensureHome(home);
@@ -176,6 +247,7 @@ async function commitAndPublish(
   try {
     installKeys(home, keys);
     try {
+      if (brokerPassword !== undefined) installBrokerPassword(home, brokerPassword);
       store.db.transaction(() => {
         saveNetworkSettings(store, settings);
         store.machines.applyRoster({
@@ -183,10 +255,13 @@ async function commitAndPublish(
           signPk: keys.sign.publicKey,
           boxPk: keys.box.publicKey,
           added: nowMs,
+          admin: keys.network !== undefined,
         });
+        adoptEarlierHistory(store, name); // first-day history joins this machine's series
       })();
     } catch (err) {
       removeKeys(home);
+      removeBrokerPassword(home);
       throw err;
     }
   } finally {
@@ -194,7 +269,7 @@ async function commitAndPublish(
   }
 
   try {
-    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry);
+    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry, brokerPassword);
     return {
       name,
       brokers: settings.brokers,
