@@ -35,10 +35,13 @@ export function statusReader(deps: {
     const snapshot = counters.snapshot();
     // the persistence knows the queues of machines that have not logged in since a restart
     const persisted = persistence.stats?.().queued ?? {};
-    const queueDepth = {
-      ...Object.fromEntries(Object.entries(persisted).filter(([, n]) => n > 0)),
-      ...snapshot.queueDepth,
-    };
+    // a connected machine's rows are in flight to it, not waiting: only offline machines have a queue
+    const queueDepth = Object.fromEntries(
+      Object.entries({
+        ...Object.fromEntries(Object.entries(persisted).filter(([, n]) => n > 0)),
+        ...snapshot.queueDepth,
+      }).filter(([id]) => !counters.connected.has(id)),
+    );
     return { ...snapshot, queueDepth, pid: process.pid, ports };
   };
 }

@@ -6,6 +6,7 @@ import type { EnvelopeCodec } from './bus/codec.ts';
 import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
 import { type HandlerTable, handlerOf } from './handlers/types.ts';
 import type { Logger } from './logger.ts';
+import { shouldApply } from './peer-state.ts';
 import type { RefusalCounter } from './refusals.ts';
 import { parseStatusPayload } from './status-payload.ts';
 
@@ -70,6 +71,7 @@ export class Intake {
     if (payload.length === 0) return;
     const status = parseStatusPayload(payload);
     if (!status) return this.d.refusals.refuse('bad-status', `unreadable status of ${name}`);
+    if (!shouldApply(this.d.retained.get(name), status.raw)) return; // older than what is shown
     this.d.retained.set(name, status.raw);
     this.d.store.machines.applyStatus(name, status.update);
   }

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { errorLine, IsaacError } from '../../schemas/errors.ts';
 import { isaacHome } from '../core/paths.ts';
-import { openStore, type Store } from '../core/store/store.ts';
+import type { Store } from '../core/store/store.ts';
+import { openShellStore } from '../core/store/unwritable.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
+import { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
 import { ShellSession } from './pty-session.ts';
 import { routeLine } from './router.ts';
@@ -52,6 +54,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
 /** Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null. */
 function streamHost(
   store: Store,
+  recorder: HistoryRecorder,
   assumeYes: boolean,
   terminal = false,
 ): {
@@ -64,6 +67,7 @@ function streamHost(
   let exitStatus: number | undefined;
   const host: ShellHost = {
     store,
+    recorder,
     io: streamIO({ assumeYes, terminal }),
     env: process.env,
     assumeYes,
@@ -97,8 +101,8 @@ function streamHost(
   };
 }
 
-async function runScript(store: Store, assumeYes: boolean): Promise<number> {
-  const { host, close, exitRequested } = streamHost(store, assumeYes);
+async function runScript(store: Store, recorder: HistoryRecorder, assumeYes: boolean): Promise<number> {
+  const { host, close, exitRequested } = streamHost(store, recorder, assumeYes);
   let status = 0;
   try {
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
@@ -127,10 +131,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('isaac 0.1.0\n');
     return 0;
   }
-  const store = openStore(isaacHome());
+  const { store, isCopy } = openShellStore(isaacHome());
+  const recorder = new HistoryRecorder(store, isCopy);
   try {
     if (parsed.line !== undefined) {
-      const { host, close, exitRequested } = streamHost(store, parsed.assumeYes, onTerminal());
+      const { host, close, exitRequested } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
       try {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
@@ -139,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (parsed.words.length > 0) {
-      const { host, close } = streamHost(store, parsed.assumeYes, onTerminal());
+      const { host, close } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
       try {
         return await runIsaacArgs(parsed.words, {
           store,
@@ -154,10 +159,11 @@ async function main(argv: string[]): Promise<number> {
     }
     if (process.stdin.isTTY && process.stdout.isTTY) {
       const { runRepl } = await import('./repl.ts');
-      return await runRepl(store, process.env, parsed.assumeYes);
+      return await runRepl(store, recorder, process.env, parsed.assumeYes);
     }
-    return await runScript(store, parsed.assumeYes);
+    return await runScript(store, recorder, parsed.assumeYes);
   } finally {
+    recorder.close();
     store.close();
   }
 }

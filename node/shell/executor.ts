@@ -75,17 +75,20 @@ async function runInShell(line: string, host: ShellHost, record: boolean): Promi
   } finally {
     host.afterCommand?.(session);
   }
-  if (record && host.store.config.get('history.record') !== 'off') {
-    host.store.history.record({
-      command: line,
-      output: result.output,
-      cwd: cwdBefore,
-      exit: result.exit,
-      durationMs: result.durationMs,
-      session: host.sessionId,
-      ts: started,
-      source: host.interactive ? 'shell' : 'script',
-    });
+  if (record) {
+    host.recorder.record(
+      {
+        command: line,
+        output: result.output,
+        cwd: cwdBefore,
+        exit: result.exit,
+        durationMs: result.durationMs,
+        session: host.sessionId,
+        ts: started,
+        source: host.interactive ? 'shell' : 'script',
+      },
+      (warning) => host.io.err(warning),
+    );
   }
   return result;
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../core/store/store.ts';
 import type { CommandContext, CommandIO } from './commands/types.ts';
+import type { HistoryRecorder } from './history-recorder.ts';
 import type { ShellSession } from './pty-session.ts';
 
 /** What the router needs from the running `isaac` (interactive shell, -c or script mode). */
@@ -10,6 +11,8 @@ export interface ShellHost {
   assumeYes: boolean;
   /** A person is at a terminal: output goes raw to it and keystrokes reach the running command. */
   interactive: boolean;
+  /** Writes shell history; never fails the command when the store cannot write. */
+  recorder: HistoryRecorder;
   /** A session id recorded with each command (one per isaac process). */
   sessionId: string;
   /** The persistent shell, started on first use. */

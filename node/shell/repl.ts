@@ -4,6 +4,7 @@ import { aiReviewRisk, aiSuggestFix, drainQueuedQuestions } from './ai-hooks.ts'
 import { configureAi } from './commands/ai.ts';
 import type { CommandIO } from './commands/types.ts';
 import { completeLine } from './completion.ts';
+import type { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
 import { LineEditor } from './line-editor.ts';
 import { formatPrompt } from './prompt.ts';
@@ -19,7 +20,12 @@ const DRAIN_EVERY_POLLS = 30;
  * editor owns the keys at the prompt, and while a command runs every key goes to the pty, so
  * Ctrl-C reaches the command (not Isaac) and full-screen programs work.
  */
-export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: boolean): Promise<number> {
+export async function runRepl(
+  store: Store,
+  recorder: HistoryRecorder,
+  env: NodeJS.ProcessEnv,
+  assumeYes: boolean,
+): Promise<number> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   stdin.setRawMode(true);
@@ -76,6 +82,7 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
 
   const host: ShellHost = {
     store,
+    recorder,
     io,
     env,
     assumeYes,

@@ -3,14 +3,43 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../../schemas/errors.ts';
 import { ensureHome, paths } from '../paths.ts';
 import { commandKind } from './command-kind.ts';
+import { assertIntact, isCorruption, moveAside, salvageInto } from './damaged.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
 
-/** Opens (creating if needed) `$ISAAC_HOME/isaac.db` in WAL mode and runs pending migrations. */
-export function openDatabase(home: string, options: { readonly?: boolean } = {}): Db {
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Where the one line about a repaired database goes (default: stderr). */
+  notice?: (line: string) => void;
+}
+
+/**
+ * Opens (creating if needed) `$ISAAC_HOME/isaac.db` in WAL mode and runs pending migrations.
+ * A damaged file is moved aside as `isaac.db.damaged-DATE`, a fresh one takes its place with
+ * every row SQLite can still read, and one line says so; peers' catch-up refills the rest.
+ */
+export function openDatabase(home: string, options: OpenOptions = {}): Db {
   ensureHome(home);
   const file = paths.database(home);
+  if (options.readonly) return openChecked(file, options);
+  try {
+    return openChecked(file, options);
+  } catch (err) {
+    if (!isCorruption(err)) throw err;
+    const damaged = moveAside(file);
+    const db = openChecked(file, options);
+    const saved = salvageInto(db, damaged);
+    const notice = options.notice ?? ((line: string) => void process.stderr.write(`${line}\n`));
+    notice(
+      `isaac: the history database ${file} was damaged (${(err as Error).message.replace(/\s+/g, ' ')}); it was moved to ${damaged} ` +
+        `and a fresh one started with the ${saved} rows that could be read; other machines send back synced history`,
+    );
+    return db;
+  }
+}
+
+function openChecked(file: string, options: OpenOptions): Db {
   let db: Db;
   try {
     // the history holds what was typed and its output: owner-only, like the keys (-wal/-shm follow)
@@ -25,13 +54,19 @@ export function openDatabase(home: string, options: { readonly?: boolean } = {})
       cause: err,
     });
   }
-  db.pragma('busy_timeout = 5000');
-  if (!options.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('temp_store = MEMORY');
-    migrate(db);
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('temp_store = MEMORY');
+      assertIntact(db, file);
+      migrate(db);
+    }
+  } catch (err) {
+    db.close();
+    throw err;
   }
   return db;
 }

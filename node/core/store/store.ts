@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { isMachineName } from '../../../schemas/names.ts';
 import { ConfigRepo } from './config.ts';
-import { type Db, openDatabase } from './db.ts';
+import { type Db, type OpenOptions, openDatabase } from './db.ts';
 import { HistoryRepo } from './history.ts';
 import { MachinesRepo } from './machines.ts';
 import { MessagesRepo } from './messages.ts';
@@ -48,8 +48,8 @@ export class Store {
   }
 }
 
-export function openStore(home: string): Store {
-  return new Store(openDatabase(home), home);
+export function openStore(home: string, options: Pick<OpenOptions, 'notice'> = {}): Store {
+  return new Store(openDatabase(home, options), home);
 }
 
 export function defaultMachineName(host: string = hostname()): string {

@@ -2,6 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { nodeSubscriptions, topics } from '../../../schemas/topics.ts';
 import type { OutboxRepo, OutboxRow } from '../../core/store/outbox.ts';
 import type { Logger } from '../logger.ts';
+import { StatusClock } from '../peer-state.ts';
 
 /**
  * One MQTT session per machine (DESIGN.md): clean:false, client id = machine name, a new client
@@ -44,6 +45,9 @@ export class BusSession {
   private urlIndex = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<string>();
+  /** Stamps of status messages (peer-state.ts): `conn` names this connection, `at` orders within it. */
+  private readonly statusClock = new StatusClock();
+  private conn = 0;
   readonly state: SessionState = {
     connected: false,
     broker: undefined,
@@ -70,7 +74,13 @@ export class BusSession {
       await new Promise<void>((resolve) => {
         client.publish(
           topics.status(this.options.name),
-          JSON.stringify({ ...this.options.statusPayload(), state: 'offline', last_seen: Date.now() }),
+          JSON.stringify({
+            ...this.options.statusPayload(),
+            state: 'offline',
+            last_seen: Date.now(),
+            conn: this.conn,
+            at: this.statusClock.next(),
+          }),
           { qos: 1, retain: true },
           () => resolve(),
         );
@@ -119,7 +129,26 @@ export class BusSession {
   }
 
   publishStatus(): void {
-    this.publishRetained(topics.status(this.options.name), JSON.stringify(this.options.statusPayload()));
+    const stamp = { conn: this.conn, at: this.statusClock.next() };
+    this.publishRetained(
+      topics.status(this.options.name),
+      JSON.stringify({ ...this.options.statusPayload(), ...stamp }),
+    );
+  }
+
+  /**
+   * Our own retained status says "offline" for an earlier connection (its last will fired after we
+   * were back, or a restarted broker kept it): say "online" again, so machines that subscribe later
+   * do not read the stale one.
+   */
+  private healOwnStatus(topic: string, payload: Buffer): void {
+    if (topic !== topics.status(this.options.name) || !this.state.connected) return;
+    try {
+      const seen = JSON.parse(payload.toString('utf8')) as { state?: unknown; conn?: unknown };
+      if (seen.state === 'offline' && seen.conn !== this.conn) this.publishStatus();
+    } catch {
+      // not ours to judge: the intake refuses unreadable status payloads
+    }
   }
 
   private connect(): void {
@@ -127,6 +156,7 @@ export class BusSession {
     const urls = this.options.urls;
     const url = urls[this.urlIndex % urls.length]!;
     const name = this.options.name;
+    this.conn = this.statusClock.next();
     let client: MqttClient;
     try {
       client = mqtt.connect(url, {
@@ -140,7 +170,7 @@ export class BusSession {
         resubscribe: false,
         will: {
           topic: topics.status(name),
-          payload: Buffer.from(JSON.stringify({ state: 'offline', name })),
+          payload: Buffer.from(JSON.stringify({ state: 'offline', name, conn: this.conn, at: this.conn })),
           qos: 1,
           retain: true,
         },
@@ -152,6 +182,7 @@ export class BusSession {
     this.client = client;
     client.handleMessage = (packet, callback) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      this.healOwnStatus(packet.topic, payload);
       Promise.resolve()
         .then(() => this.options.onMessage(packet.topic, payload))
         .then(

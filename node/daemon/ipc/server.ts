@@ -1,10 +1,15 @@
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { errorLine } from '../../../schemas/errors.ts';
 import { readJsonLines, writeJsonLine } from '../../ipc/lines.ts';
 import type { IpcRequest, IpcResponse } from '../../ipc/protocol.ts';
 import type { NodeDaemon } from '../daemon.ts';
 import type { Logger } from '../logger.ts';
+import { acquireHomeLock } from './home-lock.ts';
+
+/** How often the socket file is checked; a deleted or replaced one is made again within 2 s. */
+const SOCKET_CHECK_MS = 500;
 
 /** Ops served by features the daemon carries (history sync), handed in by start.ts. */
 export type IpcOps = Partial<
@@ -16,41 +21,97 @@ export type IpcOps = Partial<
  * streamed events back, plus every notification while they stay connected.
  */
 export interface IpcServer {
-  server: Server;
-  /** Stops listening, drops every connected shell and removes the socket file. */
+  /** The listening server (a new one after the socket file was lost and made again). */
+  readonly server: Server;
+  /** Stops listening, drops every connected shell, removes the socket file and the home lock. */
   close(): Promise<void>;
 }
 
+/**
+ * Serves the socket of the home it lives in, after taking that home's lock (a second daemon
+ * refuses here, at once). A socket file that disappears is noticed and made again.
+ */
 export async function serveIpc(
   daemon: NodeDaemon,
   socketPath: string,
   log: Logger,
   ops: IpcOps = {},
 ): Promise<IpcServer> {
-  await removeStaleSocket(socketPath);
+  const lock = acquireHomeLock(dirname(socketPath));
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const onClient = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     handleClient(daemon, socket, log, ops);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const previous = process.umask(0o177);
-    server.listen(socketPath, () => {
-      process.umask(previous);
-      resolve();
-    });
-  });
-  chmodSync(socketPath, 0o600);
+  };
+  let server: Server;
+  let inode: number;
+  try {
+    await removeStaleSocket(socketPath);
+    server = await listen(socketPath, onClient);
+    inode = statSync(socketPath).ino;
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  let remaking = false;
+  const watch = setInterval(() => {
+    if (remaking || socketInode(socketPath) === inode) return;
+    remaking = true;
+    const lost = server;
+    lost.close(); // shells already connected keep their connection
+    if (existsSync(socketPath)) unlinkSync(socketPath);
+    listen(socketPath, onClient).then(
+      (made) => {
+        server = made;
+        inode = statSync(socketPath).ino;
+        remaking = false;
+        log.warn(`the local socket ${socketPath} was gone; made it again`);
+      },
+      (err: unknown) => {
+        remaking = false;
+        log.error(`cannot make the local socket ${socketPath} again: ${errorLine(err)}`);
+      },
+    );
+  }, SOCKET_CHECK_MS);
+  watch.unref();
   return {
-    server,
+    get server() {
+      return server;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(watch);
         for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        server.close(() => {
+          lock.release();
+          resolve();
+        });
       }),
   };
+}
+
+function socketInode(socketPath: string): number | undefined {
+  try {
+    return statSync(socketPath).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+async function listen(socketPath: string, onClient: (socket: Socket) => void): Promise<Server> {
+  const server = createServer(onClient);
+  const previous = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, resolve);
+    });
+  } finally {
+    process.umask(previous);
+  }
+  chmodSync(socketPath, 0o600);
+  return server;
 }
 
 /** A socket file left by a daemon that died is removed; one that answers means we are a second daemon. */
