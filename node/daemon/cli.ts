@@ -1,5 +1,4 @@
-import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
-import { takeOptions } from '../core/args.ts';
+import { commandLine, EXIT, runProgram } from '../../schemas/cli.ts';
 import { isaacHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
 import { connectNode } from '../ipc/client.ts';
@@ -7,112 +6,139 @@ import { formatNodeStatus } from './format-status.ts';
 import { initNetwork, joinNetwork } from './identity/init.ts';
 import { startNode } from './start.ts';
 
-const USAGE = `usage: isaac-node <command>
-  init --broker URL[,URL...] --fingerprint SHA256 --setup-token T --name NAME [--insecure]
-                  create the network on the first machine
-  join CODE [--insecure]
-                  join a network with an invite code from \`isaac invite NAME\`
-  start           run the node: MQTT session, outbox, remote exec, local socket
-  status          connection, broker, outbox depth, refusals by reason
-`;
+const COMMANDS = ['init', 'join', 'start', 'status'];
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  const home = isaacHome();
-  switch (command) {
-    case 'init': {
-      const { options, rest } = takeOptions(args, {
-        broker: 'string',
-        fingerprint: 'string',
-        'setup-token': 'string',
-        name: 'string',
-        insecure: 'boolean',
-      });
-      if (rest.length > 0)
-        throw new UsageError(`unexpected argument ${rest[0]}`, { hint: 'see isaac-node --help' });
-      const need = (k: string) => {
-        const v = options[k];
-        if (typeof v !== 'string' || v === '')
-          throw new UsageError(`--${k} is required`, { hint: USAGE.split('\n')[2]!.trim() });
-        return v;
-      };
-      const result = await initNetwork({
-        home,
-        brokers: need('broker').split(','),
-        fingerprint: need('fingerprint'),
-        setupToken: need('setup-token'),
-        name: need('name'),
-        insecure: options.insecure === true,
-      });
-      process.stdout.write(
-        `created the network; this machine is ${result.name}\nnext: isaac-node start, then \`isaac invite NAME\` for each other machine\n`,
-      );
-      if (result.warning) process.stderr.write(`${result.warning}\n`);
-      return 0;
-    }
-    case 'join': {
-      const { options, rest } = takeOptions(args, { insecure: 'boolean' });
-      const code = rest[0];
-      if (!code || rest.length > 1) throw new UsageError('usage: isaac-node join CODE');
-      const result = await joinNetwork({ home, code, insecure: options.insecure === true });
-      process.stdout.write(
-        `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
-      );
-      if (result.warning) process.stderr.write(`${result.warning}\n`);
-      return 0;
-    }
-    case 'start': {
-      const node = await startNode(home, log);
-      log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log(`${signal}: stopping`);
-          void node.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-      return 0;
-    }
-    case 'status': {
-      const client = await connectNode(home);
-      if (!client) {
-        const store = openStore(home);
-        try {
-          process.stdout.write(
-            `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
-          );
-        } finally {
-          store.close();
-        }
-        return 3;
-      }
-      try {
-        process.stdout.write(formatNodeStatus(await client.nodeStatus()));
-      } finally {
-        client.close();
-      }
-      return 0;
-    }
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command ${command}`, { hint: 'use init, join, start or status' });
-  }
+async function init(o: {
+  broker: string;
+  fingerprint: string;
+  setupToken: string;
+  name: string;
+  insecure: boolean;
+}): Promise<number> {
+  const result = await initNetwork({
+    home: isaacHome(),
+    brokers: o.broker.split(','),
+    fingerprint: o.fingerprint,
+    setupToken: o.setupToken,
+    name: o.name,
+    insecure: o.insecure,
+  });
+  process.stdout.write(
+    `created the network; this machine is ${result.name}\nnext: isaac-node start, then \`isaac invite NAME\` for each other machine\n`,
+  );
+  if (result.warning) process.stderr.write(`${result.warning}\n`);
+  return EXIT.ok;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`isaac-node: ${errorLine(err)}\n`);
-    process.exit(err instanceof UsageError ? 2 : err instanceof IsaacError ? 1 : 70);
-  },
-);
+async function join(code: string, insecure: boolean): Promise<number> {
+  const result = await joinNetwork({ home: isaacHome(), code, insecure });
+  process.stdout.write(
+    `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
+  );
+  if (result.warning) process.stderr.write(`${result.warning}\n`);
+  return EXIT.ok;
+}
+
+async function start(): Promise<number> {
+  const home = isaacHome();
+  const node = await startNode(home, log);
+  log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log(`${signal}: stopping`);
+      void node.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT.ok;
+}
+
+async function status(): Promise<number> {
+  const home = isaacHome();
+  const client = await connectNode(home);
+  if (!client) {
+    const store = openStore(home);
+    try {
+      process.stdout.write(
+        `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+      );
+    } finally {
+      store.close();
+    }
+    return EXIT.notRunning;
+  }
+  try {
+    process.stdout.write(formatNodeStatus(await client.nodeStatus()));
+  } finally {
+    client.close();
+  }
+  return EXIT.ok;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitStatus: number = EXIT.ok;
+  const parser = await commandLine('isaac-node', argv, COMMANDS);
+  await parser
+    .usage('$0 <command>\n\nThe Isaac node: this machine’s MQTT session, outbox, remote exec and local socket.')
+    .command(
+      'init',
+      'create the network on the first machine',
+      (y) =>
+        y
+          .option('broker', {
+            type: 'string',
+            requiresArg: true,
+            demandOption: true,
+            describe: 'broker URL(s), comma-separated: mqtts://nas:8883[,mqtts://nas2:8883]',
+          })
+          .option('fingerprint', {
+            type: 'string',
+            requiresArg: true,
+            demandOption: true,
+            describe: 'the broker certificate’s fingerprint (sha256:...) that `isaac-broker init` printed',
+          })
+          .option('setup-token', {
+            type: 'string',
+            requiresArg: true,
+            demandOption: true,
+            describe: 'the one-time setup token that `isaac-broker init` printed',
+          })
+          .option('name', {
+            type: 'string',
+            requiresArg: true,
+            demandOption: true,
+            describe: 'this machine’s name: 1-32 of a-z, 0-9 and -',
+          })
+          .option('insecure', { type: 'boolean', default: false, describe: 'allow plain MQTT to a non-loopback broker' }),
+      async (a) => {
+        exitStatus = await init(a);
+      },
+    )
+    .command(
+      'join <code>',
+      'join a network with an invite code from `isaac invite NAME`',
+      (y) =>
+        y
+          .positional('code', { type: 'string', demandOption: true, describe: 'the invite code (isaac1-...)' })
+          .option('insecure', { type: 'boolean', default: false, describe: 'allow plain MQTT to a non-loopback broker' }),
+      async (a) => {
+        exitStatus = await join(a.code, a.insecure);
+      },
+    )
+    .command('start', 'run the node: MQTT session, outbox, remote exec, local socket', {}, async () => {
+      exitStatus = await start();
+    })
+    .command('status', 'connection, broker, outbox depth, refusals by reason', {}, async () => {
+      exitStatus = await status();
+    })
+    .demandCommand(1, 'name a command: init, join, start or status')
+    .parseAsync();
+  return exitStatus;
+}
+
+runProgram('isaac-node', () => main(process.argv.slice(2)));

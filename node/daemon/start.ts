@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isaacVersion } from '../../schemas/cli.ts';
 import { type RosterEntry, rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
 import { topics } from '../../schemas/topics.ts';
 import { loadIdentity } from '../core/crypto/keys.ts';
@@ -25,15 +23,6 @@ export interface RunningNode {
   store: Store;
   ipc: IpcServer;
   stop(): Promise<void>;
-}
-
-export function isaacVersion(): string {
-  try {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /**

@@ -72,7 +72,10 @@ test('broker config: broker.json, then ISAAC_BROKER_* env, then flags; nonsense 
   assert.equal(config.tlsPort, 0);
   assert.equal(config.tcpPort, false);
   assert.equal(config.maxQueued, 7);
-  assert.throws(() => loadConfig(dir, { maxPayload: 'lots' }), /maxPayload must be a positive number/);
+  assert.throws(
+    () => loadConfig(dir, { maxPayload: 'lots' }),
+    /--max-payload must be a positive number, got "lots"/,
+  );
   writeFileSync(join(dir, 'broker.json'), '{"tlsPrt": 1}');
   assert.throws(() => loadConfig(dir, {}), /unknown key "tlsPrt"/);
   const started = await cli(['start', '--data', dir]);
