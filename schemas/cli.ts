@@ -89,13 +89,14 @@ export async function commandLine(program: string, argv: string[], commands: str
     .showHelpOnFail(false)
     .help('help', 'show this help')
     .alias('help', 'h')
-    .version('version', 'print the version', `${program} ${isaacVersion()}`)
+    .version('version', 'print the version', `${program.split(' ')[0]} ${isaacVersion()}`)
     .wrap(Math.min(100, parser.terminalWidth() || 80))
     .fail((message, err) => {
       // errors thrown by a command's handler pass through; yargs' own (YError) become usage lines
       if (err && err.name !== 'YError') throw err;
       const command = argv.find((a) => !a.startsWith('-'));
-      const help = command && commands.includes(command) ? `${program} ${command} --help` : `${program} --help`;
+      const help =
+        command && commands.includes(command) ? `${program} ${command} --help` : `${program} --help`;
       throw new UsageError(usageProblem(message ?? err?.message ?? 'bad command line', argv, commands), {
         hint: `see ${help}`,
       });

@@ -84,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
   let exitStatus: number = EXIT.ok;
   const parser = await commandLine('isaac-node', argv, COMMANDS);
   await parser
-    .usage('$0 <command>\n\nThe Isaac node: this machine’s MQTT session, outbox, remote exec and local socket.')
+    .usage(
+      '$0 <command>\n\nThe Isaac node: this machine’s MQTT session, outbox, remote exec and local socket.',
+    )
     .command(
       'init',
       'create the network on the first machine',
@@ -114,7 +116,11 @@ async function main(argv: string[]): Promise<number> {
             demandOption: true,
             describe: 'this machine’s name: 1-32 of a-z, 0-9 and -',
           })
-          .option('insecure', { type: 'boolean', default: false, describe: 'allow plain MQTT to a non-loopback broker' }),
+          .option('insecure', {
+            type: 'boolean',
+            default: false,
+            describe: 'allow plain MQTT to a non-loopback broker',
+          }),
       async (a) => {
         exitStatus = await init(a);
       },
@@ -124,8 +130,16 @@ async function main(argv: string[]): Promise<number> {
       'join a network with an invite code from `isaac invite NAME`',
       (y) =>
         y
-          .positional('code', { type: 'string', demandOption: true, describe: 'the invite code (isaac1-...)' })
-          .option('insecure', { type: 'boolean', default: false, describe: 'allow plain MQTT to a non-loopback broker' }),
+          .positional('code', {
+            type: 'string',
+            demandOption: true,
+            describe: 'the invite code (isaac1-...)',
+          })
+          .option('insecure', {
+            type: 'boolean',
+            default: false,
+            describe: 'allow plain MQTT to a non-loopback broker',
+          }),
       async (a) => {
         exitStatus = await join(a.code, a.insecure);
       },

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../broker/config.ts';
 import { initDataDir } from '../../broker/init.ts';
 import { startBroker } from '../../broker/server.ts';
+import { EXIT } from '../../schemas/cli.ts';
 import { certFingerprint } from '../../schemas/fingerprint.ts';
 import { pinnedTlsOptions, startTestBroker } from '../helpers/broker.ts';
 import { tempDir, waitFor } from '../helpers/tmp.ts';
@@ -79,7 +80,7 @@ test('broker config: broker.json, then ISAAC_BROKER_* env, then flags; nonsense 
   writeFileSync(join(dir, 'broker.json'), '{"tlsPrt": 1}');
   assert.throws(() => loadConfig(dir, {}), /unknown key "tlsPrt"/);
   const started = await cli(['start', '--data', dir]);
-  assert.equal(started.code, 1);
+  assert.equal(started.code, EXIT.config);
   assert.match(started.stderr, /^isaac-broker: .*unknown key/);
 });
 

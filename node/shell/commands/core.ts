@@ -1,3 +1,4 @@
+import { isaacVersion } from '../../../schemas/cli.ts';
 import { ConfigError, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import { maskSecret } from '../../core/store/config-keys.ts';
@@ -5,8 +6,6 @@ import { formatWhen, printTable } from './format.ts';
 import { networkStatus, networkStatusRows } from './network-show.ts';
 import { SLASH_COMMANDS } from './registry.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
-
-const VERSION = '0.1.0';
 
 function json(ctx: CommandContext, value: unknown): number {
   ctx.io.out(`${JSON.stringify(value)}\n`);
@@ -103,7 +102,7 @@ const showStatus: SlashCommand = {
     const store = ctx.store;
     const local = {
       machine: store.machineName(),
-      version: VERSION,
+      version: isaacVersion(),
       home: store.home,
       commands: store.history.count(),
       messages_unread: store.messages.unshown().length,

@@ -1,3 +1,4 @@
+import { EXIT } from '../../../schemas/cli.ts';
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { type MachineView, machineView } from '../../core/store/machines.ts';
 import { enqueueWithoutDaemon } from '../../core/store/pending.ts';
@@ -8,10 +9,10 @@ import { bangQuery } from './query.ts';
 import type { CommandContext } from './types.ts';
 
 /** Exit status of a `!` command that could not run because no network is configured. */
-export const EXIT_NO_NETWORK = 2;
+export const EXIT_NO_NETWORK = EXIT.usage;
 /** Exit status of an `!exec` whose request was queued (target offline or no daemon): it has not run yet. */
-export const EXIT_QUEUED = 75;
-export const EXIT_USAGE = 2;
+export const EXIT_QUEUED = EXIT.queued;
+export const EXIT_USAGE = EXIT.usage;
 
 export const DAEMON_NOT_RUNNING =
   'isaac-node is not running on this machine: start it with `isaac-node start` (or `systemctl --user start isaac-node`)';
