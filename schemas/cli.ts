@@ -14,11 +14,11 @@ export const EXIT = {
   ok: 0,
   /** the command ran and the answer is no: nothing found, declined, a check failed */
   failed: 1,
-  /** bad command line or typed input (unknown command or flag, bad value); nothing changed */
+  /** bad command line or typed input (unknown command or flag, bad value, no network yet); nothing changed */
   usage: 2,
   /** `status` of an isaac-node or isaac-broker that is not running */
   notRunning: 3,
-  /** the broker, a peer or the AI provider could not be reached (work is queued where it can be) */
+  /** the broker, a peer or the AI provider could not be reached, or answered nonsense */
   network: 69,
   /** a bug: an unexpected error (please report it) */
   internal: 70,
@@ -97,10 +97,35 @@ export async function commandLine(program: string, argv: string[], commands: str
       const command = argv.find((a) => !a.startsWith('-'));
       const help =
         command && commands.includes(command) ? `${program} ${command} --help` : `${program} --help`;
-      throw new UsageError(usageProblem(message ?? err?.message ?? 'bad command line', argv, commands), {
+      let problem = message ?? err?.message ?? 'bad command line';
+      // yargs checks commands and required arguments before unknown flags; a typo (--brokr) is the real problem
+      if (!/^Unknown argument/.test(problem)) {
+        const unknown = unknownFlags(argv, knownFlags(parser));
+        if (unknown.length > 0) problem = `Unknown arguments: ${unknown.join(', ')}`;
+      }
+      throw new UsageError(usageProblem(problem, argv, commands), {
         hint: `see ${help}`,
       });
     });
+}
+
+/** The flags the parser knows in the command being parsed (yargs' getOptions, not in its types). */
+function knownFlags(parser: Argv): Set<string> | undefined {
+  const withOptions = parser as Argv & { getOptions?: () => { key?: Record<string, unknown> } };
+  const keys = withOptions.getOptions?.().key;
+  return keys ? new Set(Object.keys(keys)) : undefined;
+}
+
+/** Flags in argv (before `--`) that `known` lacks, as yargs names them (`frobnicate`, `z`). */
+function unknownFlags(argv: string[], known: Set<string> | undefined): string[] {
+  if (!known) return [];
+  const end = argv.indexOf('--');
+  const names = (end === -1 ? argv : argv.slice(0, end)).flatMap((arg) => {
+    if (arg.startsWith('--')) return [arg.slice(2).split('=')[0]!.replace(/^no-/, '')];
+    if (/^-[A-Za-z]/.test(arg)) return [...arg.slice(1).split('=')[0]!];
+    return [];
+  });
+  return names.filter((name) => !known.has(name));
 }
 
 /** yargs' wording, rewritten to name flags as they were typed (`--frobnicate`, `-z`). */
@@ -114,8 +139,9 @@ function usageProblem(message: string, argv: string[], commands: string[]): stri
   };
   const unknown = /^Unknown arguments?: (.+)$/s.exec(message);
   if (unknown) {
-    const names = unknown[1]!.split(', ');
-    return `unknown ${names.map(asTyped).join(', ')}`;
+    const named = unknown[1]!.split(', ').map(asTyped);
+    const command = named.find((n) => n.startsWith('command '));
+    return `unknown ${command ?? named.join(', ')}`;
   }
   const missing = /^Missing required arguments?: (.+)$/s.exec(message);
   if (missing) {
