@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { commandLine, EXIT, runProgram } from '../schemas/cli.ts';
 import { UsageError } from '../schemas/errors.ts';
 import { isMachineName } from '../schemas/names.ts';
@@ -14,12 +14,14 @@ import {
   loadConfig,
 } from './config.ts';
 import type { StatusSnapshot } from './counters.ts';
-import { initDataDir } from './init.ts';
 import type { AedesPersistence } from './queue-bound.ts';
-import { STATUS_FILE, type StartBrokerOptions, startBroker } from './server.ts';
-import { BrokerState, STATE_DB_FILE } from './state.ts';
-import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
+import type { StartBrokerOptions } from './server.ts';
+import { STATUS_FILE } from './server-status.ts';
+import type { BrokerStateStore } from './state-store.ts';
 import { TLS_CERT_FILE } from './tls.ts';
+
+// the broker itself (Aedes, SQLite) is loaded by the commands that need it, so --help,
+// --version and `status` start quickly
 
 function dataDirOf(value: unknown): string {
   const dir = typeof value === 'string' && value ? value : process.env.ISAAC_BROKER_DATA;
@@ -28,7 +30,8 @@ function dataDirOf(value: unknown): string {
   return resolve(dir);
 }
 
-function makeLogger(level: string): Logger {
+async function makeLogger(level: string): Promise<Logger> {
+  const { pino } = await import('pino');
   if (process.stdout.isTTY)
     return pino({ level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
   return pino({ level }, pino.destination({ dest: 1, sync: false }));
@@ -59,7 +62,8 @@ async function clusterBackends(
 /** Serves until SIGTERM/SIGINT; resolves with the exit status once stopped (a second signal forces exit). */
 async function start(dataDir: string, flags: Partial<Record<keyof BrokerConfig, unknown>>): Promise<number> {
   const config = loadConfig(dataDir, flags);
-  const log = makeLogger(config.logLevel);
+  const log = await makeLogger(config.logLevel);
+  const { startBroker } = await import('./server.ts');
   const backends = config.redis ? await clusterBackends(config.redis, dataDir, log) : {};
   const broker = await startBroker({
     dataDir,
@@ -139,6 +143,8 @@ async function observer(
   name: string | undefined,
   redisFlag: string | undefined,
 ): Promise<void> {
+  const { BrokerState, STATE_DB_FILE } = await import('./state.ts');
+  const { sqliteStateStore } = await import('./state-store.ts');
   if (!existsSync(join(dataDir, STATE_DB_FILE)) && !existsSync(join(dataDir, TLS_CERT_FILE))) {
     throw new UsageError(`${dataDir} is not an isaac-broker data directory`, {
       hint: 'run `isaac-broker init --data DIR` first',
@@ -229,7 +235,8 @@ async function main(argv: string[]): Promise<number> {
             describe: 'DNS name or IP for the certificate (repeatable)',
           })
           .option('json', { type: 'boolean', describe: 'print the result as one JSON line' }),
-      (args) => {
+      async (args) => {
+        const { initDataDir } = await import('./init.ts');
         const result = initDataDir(dataDirOf(args.data), (args.hostName as string[] | undefined) ?? []);
         if (args.json) {
           process.stdout.write(`${JSON.stringify(result)}\n`);

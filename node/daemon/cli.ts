@@ -1,10 +1,7 @@
 import { commandLine, EXIT, runProgram } from '../../schemas/cli.ts';
 import { isaacHome } from '../core/paths.ts';
-import { openStore } from '../core/store/store.ts';
-import { connectNode } from '../ipc/client.ts';
-import { formatNodeStatus } from './format-status.ts';
-import { initNetwork, joinNetwork } from './identity/init.ts';
-import { startNode } from './start.ts';
+
+// each command loads what it needs (the daemon, MQTT, SQLite), so --help and --version start quickly
 
 const COMMANDS = ['init', 'join', 'start', 'status'];
 
@@ -19,6 +16,7 @@ async function init(o: {
   name: string;
   insecure: boolean;
 }): Promise<number> {
+  const { initNetwork } = await import('./identity/init.ts');
   const result = await initNetwork({
     home: isaacHome(),
     brokers: o.broker.split(','),
@@ -35,6 +33,7 @@ async function init(o: {
 }
 
 async function join(code: string, insecure: boolean): Promise<number> {
+  const { joinNetwork } = await import('./identity/init.ts');
   const result = await joinNetwork({ home: isaacHome(), code, insecure });
   process.stdout.write(
     `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
@@ -45,6 +44,7 @@ async function join(code: string, insecure: boolean): Promise<number> {
 
 async function start(): Promise<number> {
   const home = isaacHome();
+  const { startNode } = await import('./start.ts');
   const node = await startNode(home, log);
   log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
   await new Promise<void>((resolve) => {
@@ -60,8 +60,10 @@ async function start(): Promise<number> {
 
 async function status(): Promise<number> {
   const home = isaacHome();
+  const { connectNode } = await import('../ipc/client.ts');
   const client = await connectNode(home);
   if (!client) {
+    const { openStore } = await import('../core/store/store.ts');
     const store = openStore(home);
     try {
       process.stdout.write(
@@ -73,6 +75,7 @@ async function status(): Promise<number> {
     return EXIT.notRunning;
   }
   try {
+    const { formatNodeStatus } = await import('./format-status.ts');
     process.stdout.write(formatNodeStatus(await client.nodeStatus()));
   } finally {
     client.close();

@@ -7,7 +7,6 @@ import { ownRosterEntry, rowAsEntry, verifyRosterEntryTrusted } from '../core/id
 import { requireNetworkSettings } from '../core/identity/settings.ts';
 import { ensureHome, paths } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
-import type { Tier } from '../core/tiers/index.ts';
 import { classify, tierOverridesFromConfig } from '../core/tiers/index.ts';
 import { EnvelopeCodec } from './bus/codec.ts';
 import { NodeDaemon } from './daemon.ts';
@@ -61,7 +60,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
       classify: (line) =>
         classify(line, {
           overrides: tierOverridesFromConfig(store.config.all()),
-          defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
+          defaultTier: store.config.tier('tier.default'),
         }),
       verifyRoster: (name, payload) => {
         let entry: RosterEntry;
@@ -81,7 +80,7 @@ export async function startNode(home: string, log: (line: string) => void): Prom
         };
       },
       rosterPayload: () => ownRosterEntry(store),
-      discovery: () => (store.config.getBool('ha.discovery') ? discoveryMessages(me, version) : []),
+      discovery: () => (store.config.bool('ha.discovery') ? discoveryMessages(me, version) : []),
     });
     const sync = new HistorySync(store, historyTransport(daemon, store), { log });
     daemon.use({

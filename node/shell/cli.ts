@@ -51,8 +51,8 @@ function streamHost(
     shell: () => {
       session ??= ShellSession.start({
         interactive: false,
-        shell: store.config.get('shell.program') ?? 'bash',
-        outputLimit: store.config.getNumber('shell.output_limit'),
+        shell: store.config.string('shell.program'),
+        outputLimit: store.config.number('shell.output_limit'),
       }).then((s) => {
         started = s;
         return s;

@@ -75,7 +75,7 @@ async function runInShell(line: string, host: ShellHost, record: boolean): Promi
   } finally {
     host.afterCommand?.(session);
   }
-  if (record && host.store.config.get('history.record') !== 'off') {
+  if (record && host.store.config.bool('history.record')) {
     host.store.history.record({
       command: line,
       output: result.output,

@@ -11,11 +11,10 @@ export interface RemotePolicy {
 }
 
 export function remotePolicy(store: Store): RemotePolicy {
-  const allow = store.config.get('remote.allow_from') ?? '';
   return {
-    maxTier: Number(store.config.get('remote.max_tier') ?? '2'),
-    allowFrom: allow.split(',').filter((n) => n.length > 0),
-    timeoutMs: store.config.getNumber('remote.timeout') * 1000 || 300_000,
+    maxTier: store.config.tier('remote.max_tier'),
+    allowFrom: store.config.list('remote.allow_from'),
+    timeoutMs: store.config.number('remote.timeout') * 1000,
   };
 }
 

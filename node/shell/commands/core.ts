@@ -106,7 +106,7 @@ const showStatus: SlashCommand = {
       home: store.home,
       commands: store.history.count(),
       messages_unread: store.messages.unshown().length,
-      ai_provider: store.config.get('ai.provider') ?? 'none',
+      ai_provider: store.config.string('ai.provider'),
     };
     const net = await networkStatus(ctx);
     if (options.json) return json(ctx, { ...local, ...net });
