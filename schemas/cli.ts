@@ -160,13 +160,12 @@ function usageProblem(message: string, argv: string[], commands: string[]): stri
  * A yargs `coerce` for a numeric flag: the number, or a UsageError naming the flag and the value
  * as typed (`--hours: "abc" is not a number`).
  */
-export function numberFlag(flag: string, check: { min?: number; integer?: boolean } = {}) {
+export function numberFlag(flag: string, min?: number) {
   return (value: unknown): number => {
     const text = String(value);
     const n = text.trim() === '' ? Number.NaN : Number(text);
-    const { min, integer } = check;
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || (min !== undefined && n < min)) {
-      const want = `${integer ? 'a whole number' : 'a number'}${min === undefined ? '' : ` of at least ${min}`}`;
+    if (!Number.isFinite(n) || (min !== undefined && n < min)) {
+      const want = min === undefined ? 'a number' : `a number of at least ${min}`;
       throw new UsageError(`--${flag}: ${JSON.stringify(text)} is not ${want}`);
     }
     return n;

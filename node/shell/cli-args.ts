@@ -73,7 +73,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
           .option('hours', {
             type: 'string',
             requiresArg: true,
-            coerce: numberFlag('hours', { min: 1 }),
+            coerce: numberFlag('hours', 1),
             describe: 'hours until the invite expires',
           }),
       (a) => ['invite', String(a.name), ...(a.hours === undefined ? [] : ['--hours', String(a.hours)])],
