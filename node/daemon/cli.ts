@@ -5,10 +5,6 @@ import { isaacHome } from '../core/paths.ts';
 
 const COMMANDS = ['init', 'join', 'start', 'status'];
 
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-}
-
 async function init(o: {
   broker: string;
   fingerprint: string;
@@ -42,14 +38,15 @@ async function join(code: string, insecure: boolean): Promise<number> {
   return EXIT.ok;
 }
 
-async function start(): Promise<number> {
+async function start(logLevel: string | undefined): Promise<number> {
   const home = isaacHome();
   const { startNode } = await import('./start.ts');
-  const node = await startNode(home, log);
-  log(`isaac-node ${node.daemon.me} started (pid ${process.pid}, socket in ${home})`);
+  const node = await startNode(home, { logLevel });
+  const log = node.logger;
+  log.info(`isaac-node ${node.me} started (pid ${process.pid}, socket in ${home})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      log(`${signal}: stopping`);
+      log.info(`${signal}: stopping`);
       void node.stop().then(resolve, resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -60,14 +57,14 @@ async function start(): Promise<number> {
 
 async function status(): Promise<number> {
   const home = isaacHome();
-  const { connectNode } = await import('../ipc/client.ts');
+  const { connectNode, DAEMON_NOT_RUNNING } = await import('../ipc/client.ts');
   const client = await connectNode(home);
   if (!client) {
     const { openStore } = await import('../core/store/store.ts');
     const store = openStore(home);
     try {
       process.stdout.write(
-        `isaac-node: not running (start it with \`isaac-node start\` or \`systemctl --user start isaac-node\`)\noutbox: ${store.outbox.count()} waiting\n`,
+        `${DAEMON_NOT_RUNNING}\noutbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
       );
     } finally {
       store.close();
@@ -147,9 +144,19 @@ async function main(argv: string[]): Promise<number> {
         exitStatus = await join(a.code, a.insecure);
       },
     )
-    .command('start', 'run the node: MQTT session, outbox, remote exec, local socket', {}, async () => {
-      exitStatus = await start();
-    })
+    .command(
+      'start',
+      'run the node: MQTT session, outbox, remote exec, local socket',
+      (y) =>
+        y.option('log-level', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'trace, debug, info, warn, error or silent (default: config node.log_level)',
+        }),
+      async (a) => {
+        exitStatus = await start(a.logLevel);
+      },
+    )
     .command('status', 'connection, broker, outbox depth, refusals by reason', {}, async () => {
       exitStatus = await status();
     })

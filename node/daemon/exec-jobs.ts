@@ -1,15 +1,38 @@
-import type { ExecResult, MessageBodies, MessageType } from '../../schemas/messages.ts';
+import { errorLine } from '../../schemas/errors.ts';
+import type { ExecRefusal, ExecResult } from '../../schemas/messages.ts';
 import type { Store } from '../core/store/store.ts';
-import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
-import { LoginEnvironment } from './remote/login-env.ts';
-import { type Classifier, checkRemoteExec, remotePolicy } from './remote/policy.ts';
+import { idHex, type Opened } from './bus/envelope-port.ts';
+import type { Enqueue } from './bus/sender.ts';
+import type { Logger } from './logger.ts';
+import type { Classifier } from './remote/policy.ts';
+import { checkRemoteExec, remotePolicy } from './remote/policy.ts';
 import { type RunningCommand, runRemoteCommand } from './remote/runner.ts';
+
+/** Replies (results, chunks) live long enough for a sender that is off for a week. */
+export const REPLY_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** The exit status of a remote command that was refused (the shell's EXIT_REFUSED, 126). */
+export const EXIT_REFUSED = 126;
+/** The exit status of a remote command its sender cancelled (Ctrl-C: 128 + SIGINT). */
+export const EXIT_CANCELLED = 130;
+const EXPIRED: ExecRefusal = { reason: 'request expired before it could run', tier: 1 };
+const CANCELLED: ExecRefusal = { reason: 'cancelled by the sender before it ran', tier: 1 };
+/** A cancel that arrives before its exec (a resend after a reconnect) is kept this long. */
+const EARLY_CANCEL_MS = 10 * 60 * 1000;
+const MAX_EARLY_CANCELS = 1000;
+
+/** The login environment remote commands run with (node/daemon/remote/login-env.ts). */
+export interface LoginEnv {
+  current(): Record<string, string> | undefined;
+  refresh(): Promise<void>;
+}
 
 export interface ExecJobsOptions {
   store: Store;
   classify: Classifier;
-  send<K extends MessageType>(type: K, to: string, body: MessageBodies[K], corr: Uint8Array): void;
-  log(line: string): void;
+  enqueue: Enqueue;
+  loginEnv: LoginEnv;
+  clock(): number;
+  log: Logger;
 }
 
 /**
@@ -19,49 +42,73 @@ export interface ExecJobsOptions {
 export class ExecJobs {
   private readonly admitted = new Set<string>();
   private readonly runningJobs = new Map<string, { from: string; run: RunningCommand }>();
-
-  private readonly loginEnv = new LoginEnvironment();
+  private readonly cancelledEarly = new Map<string, { from: string; until: number }>();
 
   constructor(private readonly o: ExecJobsOptions) {
-    void this.loginEnv.refresh();
+    void o.loginEnv.refresh();
   }
 
-  admit(env: OpenedEnvelope): void {
-    const body = env.body as MessageBodies['exec'];
+  private reply(env: Opened<'exec'>, result: ExecResult): void {
+    this.o.enqueue('exec-result', env.from, result, this.o.clock() + REPLY_TTL_MS, env.id);
+  }
+
+  private refuse(env: Opened<'exec'>, refusal: ExecRefusal): void {
+    this.o.log.info(
+      { from: env.from, reason: refusal.reason },
+      `refused !exec from ${env.from}: ${refusal.reason}`,
+    );
+    this.reply(env, { exit: EXIT_REFUSED, durationMs: 0, refused: refusal });
+  }
+
+  /** Inside the transaction that records an expired exec: the sender hears why it never ran. */
+  refuseExpired(env: Opened<'exec'>): void {
+    this.refuse(env, EXPIRED);
+  }
+
+  admit(env: Opened<'exec'>): void {
+    const key = idHex(env.id);
+    const early = this.cancelledEarly.get(key);
+    if (early && early.from === env.from) {
+      this.cancelledEarly.delete(key);
+      this.reply(env, { exit: EXIT_CANCELLED, durationMs: 0, refused: CANCELLED });
+      return;
+    }
     const refusal = checkRemoteExec(
-      { from: env.from, cmd: body.cmd, exp: env.exp, now: Date.now() },
+      { from: env.from, cmd: env.body.cmd },
       remotePolicy(this.o.store),
       this.o.classify,
     );
-    if (refusal) {
-      this.o.log(`refused !exec from ${env.from}: ${refusal.reason}`);
-      const result: ExecResult = { exit: 126, durationMs: 0, refused: refusal };
-      this.o.send('exec-result', env.from, result, env.id);
-      return;
-    }
-    this.admitted.add(idHex(env.id));
+    if (refusal) return this.refuse(env, refusal);
+    this.admitted.add(key);
   }
 
-  start(env: OpenedEnvelope): void {
+  start(env: Opened<'exec'>): void {
     const key = idHex(env.id);
     if (!this.admitted.delete(key)) return;
-    const body = env.body as MessageBodies['exec'];
+    const body = env.body;
     const policy = remotePolicy(this.o.store);
     const timeoutMs = Math.min(body.timeoutMs, policy.timeoutMs);
     let n = 0;
     const run = runRemoteCommand({
       cmd: body.cmd,
       timeoutMs,
-      loginEnv: this.loginEnv.current(),
+      loginEnv: this.o.loginEnv.current(),
       onChunk: (stream, data) => {
         if (!body.stream) return;
         try {
-          this.o.send('exec-chunk', env.from, { stream, data, n: n++ }, env.id);
+          this.o.enqueue(
+            'exec-chunk',
+            env.from,
+            { stream, data, n: n++ },
+            this.o.clock() + REPLY_TTL_MS,
+            env.id,
+          );
         } catch (err) {
-          this.o.log(`could not send output of a remote command to ${env.from}: ${String(err)}`);
+          this.o.log.warn(`could not send output of a remote command to ${env.from}: ${errorLine(err)}`);
         }
       },
     });
+    this.o.log.info({ from: env.from, pid: run.pid }, `running !exec from ${env.from} (pid ${run.pid})`);
     this.runningJobs.set(key, { from: env.from, run });
     void run.done.then((outcome) => {
       this.runningJobs.delete(key);
@@ -75,22 +122,38 @@ export class ExecJobs {
           source: `remote:${env.from}`,
         });
       } catch (err) {
-        this.o.log(`could not record a remote command in history: ${String(err)}`);
+        this.o.log.warn(`could not record a remote command in history: ${errorLine(err)}`);
       }
       const result: ExecResult = { exit: outcome.exit, durationMs: outcome.durationMs, chunks: n };
       if (outcome.error) result.error = outcome.error;
       try {
-        this.o.send('exec-result', env.from, result, env.id);
+        this.reply(env, result);
       } catch (err) {
-        this.o.log(`could not send the result of a remote command to ${env.from}: ${String(err)}`);
+        this.o.log.warn(`could not send the result of a remote command to ${env.from}: ${errorLine(err)}`);
       }
     });
   }
 
-  /** Only the machine that asked may cancel. */
+  /** Only the machine that asked may cancel; a cancel ahead of its exec stops it from running. */
   cancel(from: string, corr: Uint8Array): void {
-    const job = this.runningJobs.get(idHex(corr));
-    if (job && job.from === from) job.run.cancel();
+    const key = idHex(corr);
+    const job = this.runningJobs.get(key);
+    if (job) {
+      if (job.from !== from) {
+        this.o.log.warn(`ignored a cancel from ${from} for a command ${job.from} sent`);
+        return;
+      }
+      this.o.log.info({ from }, `cancelling !exec from ${from}: signalling its process group`);
+      job.run.cancel();
+      return;
+    }
+    const now = this.o.clock();
+    for (const [k, v] of this.cancelledEarly) if (v.until < now) this.cancelledEarly.delete(k);
+    if (this.cancelledEarly.size >= MAX_EARLY_CANCELS) {
+      const oldest = this.cancelledEarly.keys().next().value;
+      if (oldest !== undefined) this.cancelledEarly.delete(oldest);
+    }
+    this.cancelledEarly.set(key, { from, until: now + EARLY_CANCEL_MS });
   }
 
   cancelAll(): void {

@@ -1,7 +1,7 @@
 import { errorLine } from '../../schemas/errors.ts';
 import type { ExecResult, MessageBodies } from '../../schemas/messages.ts';
 import type { ExecEvent } from '../ipc/protocol.ts';
-import { idHex, type OpenedEnvelope } from './bus/envelope-port.ts';
+import { idHex, type Opened } from './bus/envelope-port.ts';
 import { resolveTargets } from './bus/targets.ts';
 
 export const DEFAULT_EXEC_TTL_MS = 10 * 60 * 1000;
@@ -14,6 +14,8 @@ interface OutgoingExec {
   emit?: (event: ExecEvent) => void;
   /** output kept for the notification when nobody waits live */
   output: string;
+  /** the sender cancelled it (Ctrl-C): what still comes back is dropped */
+  cancelled?: boolean;
 }
 
 export interface OutgoingExecsDeps {
@@ -48,12 +50,18 @@ export class OutgoingExecs {
     const timeoutMs = options.timeoutMs ?? this.d.defaultTimeoutMs();
     const exp = Date.now() + (options.ttlMs ?? DEFAULT_EXEC_TTL_MS);
     const waiting = new Set<string>();
-    const corrs: { target: string; corr: Uint8Array }[] = [];
+    const sent: { target: string; corr: Uint8Array }[] = [];
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      emit({ event: 'done' });
+    };
     for (const target of targets) {
       try {
         const id = this.d.enqueueExec(target, { cmd, timeoutMs, stream: true }, exp);
         const online = this.d.isOnline(target);
-        corrs.push({ target, corr: id });
+        sent.push({ target, corr: id });
         const entry: OutgoingExec = { target, cmd, output: '' };
         this.execs.set(idHex(id), entry);
         emit(online ? { event: 'sent', target, online } : { event: 'queued', target });
@@ -64,16 +72,35 @@ export class OutgoingExecs {
           if (event.event !== 'result') return;
           entry.emit = undefined;
           waiting.delete(target);
-          if (waiting.size === 0) emit({ event: 'done' });
+          if (waiting.size === 0) finish();
         };
       } catch (err) {
         emit({ event: 'error', target, message: errorLine(err) });
       }
     }
-    if (waiting.size === 0) emit({ event: 'done' });
+    if (waiting.size === 0) finish();
     return () => {
-      for (const { target, corr } of corrs) if (waiting.has(target)) this.d.enqueueCancel(target, corr);
+      this.cancel(sent, emit);
+      finish();
     };
+  }
+
+  /**
+   * Ctrl-C: every target that has not answered gets a cancel, the queued ones too (the cancel
+   * travels behind the exec on the same inbox, or keeps it from running when it gets there first).
+   */
+  private cancel(sent: readonly { target: string; corr: Uint8Array }[], emit: (e: ExecEvent) => void): void {
+    for (const { target, corr } of sent) {
+      const entry = this.execs.get(idHex(corr));
+      if (!entry || entry.cancelled) continue;
+      entry.cancelled = true;
+      entry.emit = undefined;
+      try {
+        this.d.enqueueCancel(target, corr);
+      } catch (err) {
+        emit({ event: 'error', target, message: `could not cancel: ${errorLine(err)}` });
+      }
+    }
   }
 
   /** A request sent without a waiting shell (queued while no daemon ran). */
@@ -81,30 +108,32 @@ export class OutgoingExecs {
     this.execs.set(idHex(id), { target, cmd, output: '' });
   }
 
-  private entryFor(env: OpenedEnvelope): OutgoingExec | undefined {
+  private entryFor(env: Opened<'exec-chunk'> | Opened<'exec-result'>): OutgoingExec | undefined {
     const entry = env.corr ? this.execs.get(idHex(env.corr)) : undefined;
     return entry && entry.target === env.from ? entry : undefined;
   }
 
   /** Inside the seen-id transaction: the text to keep in `messages`, or undefined when a shell waits. */
-  lateResultText(env: OpenedEnvelope): string | undefined {
+  lateResultText(env: Opened<'exec-result'>): string | undefined {
     const entry = this.entryFor(env);
-    return entry?.emit ? undefined : resultText(entry, env.body as ExecResult);
+    if (entry?.emit || entry?.cancelled) return undefined;
+    return resultText(entry, env.body);
   }
 
-  onChunk(env: OpenedEnvelope): void {
+  onChunk(env: Opened<'exec-chunk'>): void {
     const entry = this.entryFor(env);
-    if (!entry) return;
-    const chunk = env.body as MessageBodies['exec-chunk'];
+    if (!entry || entry.cancelled) return;
+    const chunk = env.body;
     if (entry.emit) entry.emit({ event: 'chunk', target: env.from, stream: chunk.stream, data: chunk.data });
     else if (entry.output.length < KEPT_OUTPUT) entry.output += chunk.data;
   }
 
   /** After commit: streams the result to a waiting shell, else returns the notification text. */
-  onResult(env: OpenedEnvelope): string | undefined {
+  onResult(env: Opened<'exec-result'>): string | undefined {
     const entry = this.entryFor(env);
-    const body = env.body as ExecResult;
+    const body = env.body;
     if (entry && env.corr) this.execs.delete(idHex(env.corr));
+    if (entry?.cancelled) return undefined;
     if (!entry?.emit) return resultText(entry, body);
     entry.emit({
       event: 'result',

@@ -23,6 +23,10 @@ export type {
   SyncSummary,
 } from './protocol.ts';
 
+/** The one line every program prints when it needs this machine's isaac-node and none answers. */
+export const DAEMON_NOT_RUNNING =
+  'isaac-node is not running on this machine: start it with `isaac-node start` (or `systemctl --user start isaac-node`)';
+
 export interface ExecRequestOptions {
   /** a name, comma list, glob (`web*`) or `all` */
   targets: string;

@@ -19,6 +19,8 @@ export interface ShellHost {
   /** Called around a shell command so an interactive host can hand the keyboard to it. */
   beforeCommand?(session: ShellSession): void;
   afterCommand?(session: ShellSession): void;
+  /** Aborted when the user presses Ctrl-C while Isaac itself runs the line (a `!exec`, an AI answer). */
+  signal?(): AbortSignal | undefined;
   /** Asks the host to leave after this line. */
   requestExit(status: number): void;
   /** Optional AI review of a tier-3 line (explains the risk); must fail closed. */

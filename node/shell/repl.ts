@@ -96,6 +96,7 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     requestExit(status) {
       exitStatus = status;
     },
+    signal: () => busy?.signal,
     reviewRisk: (line, reason) => aiReviewRisk({ store, env }, line, reason),
     suggestFix: (line, exit, output) => aiSuggestFix({ store, env }, line, exit, output),
   };

@@ -23,7 +23,7 @@ export async function routeLine(rawLine: string, host: ShellHost): Promise<numbe
   const ctx = commandContext(host, (next) => routeLine(next, host));
   try {
     if (line.startsWith('/')) return await runSlash(line.slice(1), ctx, host);
-    if (line.startsWith('!')) return await runBangCommand(line, ctx);
+    if (line.startsWith('!')) return await runBangCommand(line, ctx, bangOptions(host));
     if (/^isaac(\s|$)/.test(line)) return await runIsaacWords(line.slice(5).trim(), ctx);
     if (/^(exit|logout)(\s+\d+)?$/.test(line)) {
       host.requestExit(Number(line.split(/\s+/)[1] ?? 0));
@@ -35,6 +35,11 @@ export async function routeLine(rawLine: string, host: ShellHost): Promise<numbe
     if (!(err instanceof IsaacError)) host.io.err('isaac: (this is a bug; the line was not completed)\n');
     return exitStatusOf(err);
   }
+}
+
+function bangOptions(host: ShellHost): { signal?: AbortSignal } {
+  const signal = host.signal?.();
+  return signal ? { signal } : {};
 }
 
 async function runSlash(text: string, ctx: CommandContext, host: ShellHost): Promise<number> {

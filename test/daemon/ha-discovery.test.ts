@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { checkPublish } from '../../broker/acl.ts';
-import { discoveryMessages } from '../../node/daemon/ha/discovery.ts';
 import { makeKeys, startPlainBroker, startTestNode } from '../helpers/bus-nodes.ts';
 import { waitFor } from '../helpers/tmp.ts';
 
@@ -12,7 +11,8 @@ test('Home Assistant discovery: retained configs per HA schema, re-sent when HA 
   const broker = await startPlainBroker(t);
   const a = makeKeys('alpha');
   const node = await startTestNode(t, a, [a], [broker.url], {
-    discovery: () => discoveryMessages('alpha', '9.9.9'),
+    version: '9.9.9',
+    config: { 'ha.discovery': 'on' },
   });
   await waitFor(() => node.daemon.session.state.connected, 'node connected');
   await new Promise((r) => setTimeout(r, 200));

@@ -38,18 +38,10 @@ function inject(aedes: Aedes, topic: string, payload: Uint8Array): Promise<void>
 
 test('tier 4 never runs whatever remote.max_tier says (classification only, nothing executed)', () => {
   const policy = { maxTier: 3, allowFrom: [], timeoutMs: 1000 };
-  const refusal = checkRemoteExec(
-    { from: 'alpha', cmd: 'dd if=/dev/zero of=/dev/sda', exp: Date.now() + 1000, now: Date.now() },
-    policy,
-    classify,
-  );
+  const refusal = checkRemoteExec({ from: 'alpha', cmd: 'dd if=/dev/zero of=/dev/sda' }, policy, classify);
   assert.equal(refusal?.tier, 4);
   assert.match(refusal?.reason ?? '', /^tier 4, never runs: writes raw data onto a disk device/);
-  const wrapped = checkRemoteExec(
-    { from: 'alpha', cmd: 'sudo bash -c "chmod -R 777 /"', exp: Date.now() + 1000, now: Date.now() },
-    policy,
-    classify,
-  );
+  const wrapped = checkRemoteExec({ from: 'alpha', cmd: 'sudo bash -c "chmod -R 777 /"' }, policy, classify);
   assert.equal(wrapped?.tier, 4);
 });
 

@@ -2,12 +2,14 @@ import { createServer, type Server } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Aedes } from 'aedes';
 import nacl from 'tweetnacl';
-import { paths } from '../../node/core/paths.ts';
 import { openStore, type Store } from '../../node/core/store/store.ts';
 import { EnvelopeCodec } from '../../node/daemon/bus/codec.ts';
-import { NodeDaemon } from '../../node/daemon/daemon.ts';
-import { serveIpc } from '../../node/daemon/ipc/server.ts';
+import { composeDaemon } from '../../node/daemon/compose.ts';
+import type { NodeDaemon } from '../../node/daemon/daemon.ts';
+import type { Extensions } from '../../node/daemon/extensions.ts';
+import type { HistorySync } from '../../node/daemon/sync/engine.ts';
 import type { BoxKeyPair } from '../../schemas/sealedbox.ts';
+import { captureLogger } from './log-capture.ts';
 import { freePort, tempDir } from './tmp.ts';
 
 /**
@@ -61,10 +63,7 @@ export function memberStore(
   const store = openStore(home);
   store.config.set('machine.name', keys.name);
   seedRoster(store, members);
-  const codec = new EnvelopeCodec(
-    { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
-    store.machines,
-  );
+  const codec = new EnvelopeCodec(identityOf(keys), store.machines);
   return { store, codec };
 }
 
@@ -73,46 +72,67 @@ export interface TestNode {
   home: string;
   store: Store;
   daemon: NodeDaemon;
+  sync: HistorySync;
+  extensions: Extensions;
   logs: string[];
   stop(): Promise<void>;
 }
 
+/**
+ * isaac-node as `isaac-node start` builds it (composeDaemon), on a seeded store: only the login
+ * (any password for the plain test broker) and the logger differ.
+ */
 export async function startTestNode(
   t: Pick<TestContext, 'after'>,
   keys: MachineKeys,
   members: readonly MachineKeys[],
   urls: readonly string[],
-  options: {
-    home?: string;
-    classify?: (line: string) => { tier: number; reason: string };
-    discovery?: () => { topic: string; payload: string }[];
-  } = {},
+  options: { home?: string; version?: string; config?: Record<string, string> } = {},
 ): Promise<TestNode> {
   const home = options.home ?? tempDir(t);
-  const { store, codec } = memberStore(home, keys, members);
-  const logs: string[] = [];
-  const daemon = new NodeDaemon({
+  const { store } = memberStore(home, keys, members);
+  for (const [key, value] of Object.entries(options.config ?? {})) store.config.set(key, value);
+  const { logger, lines: logs } = captureLogger();
+  const node = await composeDaemon({
     store,
-    codec,
+    identity: identityOf(keys),
     urls,
     connectOptions: () => ({ username: keys.name, password: 'test' }),
-    classify: options.classify ?? (() => ({ tier: 1, reason: 'test' })),
-    version: 'test',
-    log: (line) => logs.push(line),
-    ...(options.discovery ? { discovery: options.discovery } : {}),
+    version: options.version ?? 'test',
+    logger,
   });
-  const server = await serveIpc(daemon, paths.nodeSocket(home), (line) => logs.push(line));
-  daemon.start();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await daemon.stop();
-    await server.close();
+    await node.stop();
     store.close();
     liveNodes.delete(stop);
   };
   liveNodes.add(stop);
   t.after(stop);
-  return { name: keys.name, home, store, daemon, logs, stop };
+  return {
+    name: keys.name,
+    home,
+    store,
+    daemon: node.daemon,
+    sync: node.sync,
+    extensions: node.extensions,
+    logs,
+    stop,
+  };
+}
+
+export function identityOf(keys: MachineKeys): {
+  me: string;
+  signSecretKey: Uint8Array;
+  boxKeyPair: BoxKeyPair;
+} {
+  return { me: keys.name, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box };
+}
+
+/** Registers a node's stop with the broker teardown (nodes stop before the broker they talk to). */
+export function stopWithBroker(stop: () => Promise<void>): () => void {
+  liveNodes.add(stop);
+  return () => liveNodes.delete(stop);
 }

@@ -1,18 +1,18 @@
 import type { TestContext } from 'node:test';
 import type { IClientOptions } from 'mqtt';
-import { sealedRow } from '../../node/core/store/outbox.ts';
 import type { Store } from '../../node/core/store/store.ts';
-import type { EnvelopeCodec } from '../../node/daemon/bus/codec.ts';
-import { BusSession } from '../../node/daemon/bus/session.ts';
-import { HistorySync } from '../../node/daemon/sync/engine.ts';
-import { parseTopic } from '../../schemas/topics.ts';
-import { type MachineKeys, memberStore } from './bus-nodes.ts';
+import type { BusSession } from '../../node/daemon/bus/session.ts';
+import { composeDaemon } from '../../node/daemon/compose.ts';
+import type { HistorySync } from '../../node/daemon/sync/engine.ts';
+import { identityOf, type MachineKeys, memberStore, stopWithBroker } from './bus-nodes.ts';
+import { captureLogger } from './log-capture.ts';
 import { tempDir } from './tmp.ts';
 
 /**
- * A node wired as isaac-node wires history: real MQTT session with the SQLite outbox, envelopes
- * opened and verified by the real codec, applied with the seen id in one transaction before
- * the PUBACK, HistorySync on top. Real in-process Aedes broker, real SQLite files.
+ * isaac-node as `isaac-node start` builds it (composeDaemon), seen from its history sync: real
+ * MQTT session with the SQLite outbox, the real intake (open, verify, fresh, seen-id transaction),
+ * HistorySync on top. Real in-process Aedes broker or isaac-broker, real SQLite files. Only the
+ * login, the logger and the sync tuning (smaller batches, faster polls, quicker reconnects) differ.
  */
 export interface SyncNode {
   name: string;
@@ -35,71 +35,33 @@ export async function startSyncNode(
     rangeSlice?: number;
     /** Login for a real isaac-broker (a fresh token per connect); default any password. */
     connectOptions?: (url: string) => IClientOptions;
-    /** Sees every body before it is sealed (to check what would leave the machine). */
-    onSend?: (type: string, to: string, body: unknown) => void;
   } = {},
 ): Promise<SyncNode> {
-  const { store, codec } = memberStore(home, keys, members);
-  const logs: string[] = [];
-  let session: BusSession | undefined;
-  const sync = new HistorySync(
+  const { store } = memberStore(home, keys, members);
+  const { logger, lines: logs } = captureLogger();
+  const node = await composeDaemon({
     store,
-    {
-      me: keys.name,
-      peers: () => members.map((m) => m.name).filter((n) => n !== keys.name),
-      enqueue: (type, to, body, exp) => {
-        options.onSend?.(type, to, body);
-        const sealed = codec.seal({ type, to, body, exp });
-        const row = sealedRow(sealed, type, to);
-        store.outbox.add(row);
-        session?.send(row);
-        return sealed.id;
-      },
-    },
-    {
-      log: (l) => logs.push(l),
+    identity: identityOf(keys),
+    urls: [url],
+    connectOptions: options.connectOptions ?? (() => ({ username: keys.name, password: 'test' })),
+    version: 'test',
+    logger,
+    sync: {
       pollMs: options.pollMs ?? 50,
       maxPayloadBytes: options.maxPayloadBytes ?? 64 * 1024,
       ...(options.rangeSlice ? { rangeSlice: options.rangeSlice } : {}),
     },
-  );
-  session = new BusSession({
-    name: keys.name,
-    urls: [url],
-    connectOptions: options.connectOptions ?? (() => ({ username: keys.name, password: 'test' })),
-    outbox: store.outbox,
-    statusPayload: () => ({ state: 'online', name: keys.name }),
-    onConnected: () => sync.requestCatchUp(),
-    onMessage: (topic, payload) => {
-      const parsed = parseTopic(topic);
-      if (!parsed || parsed.machine !== keys.name || parsed.kind !== 'history') return;
-      let env: ReturnType<EnvelopeCodec['open']>;
-      try {
-        env = codec.open(payload, keys.name, 'history');
-      } catch (err) {
-        logs.push(`refused: ${String(err)}`);
-        return;
-      }
-      if (store.seenIds.has(env.id)) return void logs.push('refused: replay');
-      store.db.transaction(() => {
-        store.seenIds.add(env.id, env.exp);
-        sync.apply(env);
-      })();
-    },
-    log: (l) => logs.push(l),
-    minBackoffMs: 50,
-    maxBackoffMs: 500,
+    backoff: { minMs: 50, maxMs: 500 },
   });
-  session.start();
-  sync.start();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    sync.stop();
-    await session!.stop();
+    forget();
+    await node.stop();
     store.close();
   };
+  const forget = stopWithBroker(stop);
   t.after(stop);
-  return { name: keys.name, store, sync, session, logs, stop };
+  return { name: keys.name, store, sync: node.sync, session: node.session, logs, stop };
 }

@@ -224,6 +224,12 @@ const KEYS = {
     default: 'off',
     parse: bool,
   },
+  'node.log_level': {
+    kind: 'text',
+    description: 'how much isaac-node logs (isaac-node start --log-level overrides it)',
+    default: 'info',
+    parse: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  },
 } satisfies Record<string, ConfigKeySpec>;
 
 export const CONFIG_KEYS: Readonly<Record<string, ConfigKeySpec>> = KEYS;

@@ -59,16 +59,6 @@ export class ConfigRepo {
       .filter((item) => item.length > 0);
   }
 
-  /** @deprecated use number(); kept until the daemon restructure (issue 10 item 2) lands, then removed */
-  getNumber(key: ConfigKeyOf<'integer'>): number {
-    return this.number(key);
-  }
-
-  /** @deprecated use bool(); kept until the daemon restructure (issue 10 item 2) lands, then removed */
-  getBool(key: ConfigKeyOf<'bool'>): boolean {
-    return this.bool(key);
-  }
-
   private valid(key: string): string {
     const spec = configSpec(key)!;
     const row = this.getStmt.get(key);

@@ -143,4 +143,24 @@ export const MIGRATIONS: readonly Migration[] = [
     // instead of the wide table rows halves the cost of a filtered search over a large history.
     sql: 'CREATE INDEX commands_search_filter ON commands(id, origin, exit, ts);',
   },
+  {
+    version: 3,
+    name: 'pending requests get their own table (were unsealed "pending:" rows in the outbox)',
+    // The outbox holds only sealed envelopes from here on; requests a shell queued while no
+    // isaac-node ran move over with their JSON, target and times, oldest first.
+    sql: `
+      CREATE TABLE IF NOT EXISTS pending_requests (
+        id         INTEGER PRIMARY KEY,
+        op         TEXT    NOT NULL,                 -- exec | msg
+        target     TEXT    NOT NULL,                 -- the target spec typed (exec) or the machine (msg)
+        request    TEXT    NOT NULL,                 -- the request as JSON (node/core/store/pending.ts)
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      INSERT INTO pending_requests(op, target, request, created_at, expires_at)
+        SELECT substr(kind, 9), peer, CAST(payload AS TEXT), created_at, expires_at
+        FROM outbox WHERE kind LIKE 'pending:%' ORDER BY created_at, rowid;
+      DELETE FROM outbox WHERE kind LIKE 'pending:%';
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import { HistoryRepo } from './history.ts';
 import { MachinesRepo } from './machines.ts';
 import { MessagesRepo } from './messages.ts';
 import { OutboxRepo } from './outbox.ts';
+import { PendingRepo } from './pending.ts';
 import { SeenIdsRepo } from './seen-ids.ts';
 
 /**
@@ -16,6 +17,8 @@ export class Store {
   readonly config: ConfigRepo;
   readonly history: HistoryRepo;
   readonly outbox: OutboxRepo;
+  /** requests queued by a shell while no isaac-node ran, sealed by the daemon when it starts */
+  readonly pending: PendingRepo;
   readonly seenIds: SeenIdsRepo;
   readonly messages: MessagesRepo;
   readonly machines: MachinesRepo;
@@ -27,6 +30,7 @@ export class Store {
     this.config = new ConfigRepo(db);
     this.history = new HistoryRepo(db, () => this.machineName());
     this.outbox = new OutboxRepo(db);
+    this.pending = new PendingRepo(db);
     this.seenIds = new SeenIdsRepo(db);
     this.messages = new MessagesRepo(db);
     this.machines = new MachinesRepo(db);

@@ -1,5 +1,6 @@
-import { openEnvelope, sealEnvelope } from '../../../schemas/envelope.ts';
+import { openEnvelope, type SealInput, sealEnvelope } from '../../../schemas/envelope.ts';
 import { UsageError } from '../../../schemas/errors.ts';
+import type { MessageType } from '../../../schemas/messages.ts';
 import type { BoxKeyPair } from '../../../schemas/sealedbox.ts';
 import type { InboxKind } from '../../../schemas/topics.ts';
 import type { MachinesRepo } from '../../core/store/machines.ts';
@@ -27,15 +28,15 @@ export class EnvelopeCodec {
     this.me = keys.me;
   }
 
-  seal(
-    e: OutgoingEnvelope,
+  seal<K extends MessageType>(
+    e: OutgoingEnvelope<K>,
     nowMs = Date.now(),
   ): { id: Uint8Array; payload: Uint8Array; topic: string; exp: number } {
     const peer = this.machines.get(e.to);
     if (!peer?.box_pk || peer.revoked !== null) {
       throw new UsageError(`${e.to} is not a member of this network`, { hint: 'see /show machines' });
     }
-    const input = {
+    const input: SealInput<K> = {
       type: e.type,
       from: this.me,
       to: e.to,
@@ -43,16 +44,11 @@ export class EnvelopeCodec {
       ttlMs: Math.max(1, e.exp - nowMs),
       ...(e.corr ? { corr: e.corr } : {}),
     };
-    return sealEnvelope(
-      input as Parameters<typeof sealEnvelope>[0],
-      this.keys.signSecretKey,
-      new Uint8Array(peer.box_pk),
-      nowMs,
-    );
+    return sealEnvelope(input, this.keys.signSecretKey, new Uint8Array(peer.box_pk), nowMs);
   }
 
   open(payload: Uint8Array, topicMachine: string, topicKind: InboxKind): OpenedEnvelope {
-    const env = openEnvelope(payload, {
+    return openEnvelope(payload, {
       myName: this.me,
       myBoxKeyPair: this.keys.boxKeyPair,
       topicMachine,
@@ -65,15 +61,5 @@ export class EnvelopeCodec {
       nowMs: 0,
       maxSkewMs: Number.MAX_SAFE_INTEGER,
     });
-    return {
-      id: env.id,
-      type: env.type,
-      from: env.from,
-      to: env.to,
-      ts: env.ts,
-      exp: env.exp,
-      corr: env.corr,
-      body: env.body,
-    };
   }
 }

@@ -1,4 +1,4 @@
-import type { EnvelopeHeader } from '../../../schemas/envelope.ts';
+import type { Envelope, EnvelopeOf } from '../../../schemas/envelope.ts';
 import type { MessageBodies, MessageType } from '../../../schemas/messages.ts';
 
 /**
@@ -13,7 +13,11 @@ export interface OutgoingEnvelope<K extends MessageType = MessageType> {
   corr?: Uint8Array;
 }
 
-export type OpenedEnvelope = EnvelopeHeader;
+/** A verified envelope of any type: narrow on `type` to get its typed body. */
+export type OpenedEnvelope = Envelope;
+
+/** A verified envelope of one type. */
+export type Opened<K extends MessageType> = EnvelopeOf<K>;
 
 export function idHex(id: Uint8Array): string {
   return Buffer.from(id).toString('hex');

@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { nodeSubscriptions, topics } from '../../../schemas/topics.ts';
 import type { OutboxRepo, OutboxRow } from '../../core/store/outbox.ts';
-import { isPendingRow } from '../../core/store/pending.ts';
+import type { Logger } from '../logger.ts';
 
 /**
  * One MQTT session per machine (DESIGN.md): clean:false, client id = machine name, a new client
@@ -24,7 +24,7 @@ export interface BusSessionOptions {
    * so the broker redelivers.
    */
   onMessage(topic: string, payload: Buffer): void | Promise<void>;
-  log(line: string): void;
+  log: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -90,7 +90,7 @@ export class BusSession {
   /** Sends every outbox row not already in flight on this connection. */
   drainOutbox(): void {
     if (!this.client || !this.state.connected) return;
-    for (const row of this.options.outbox.pending()) if (!isPendingRow(row)) this.send(row);
+    for (const row of this.options.outbox.pending()) this.send(row);
   }
 
   /** Sends one freshly queued row at once when connected (it is in the outbox already). */
@@ -154,7 +154,7 @@ export class BusSession {
         .then(
           () => callback(),
           (err: unknown) => {
-            this.options.log(
+            this.options.log.error(
               `could not apply a message on ${packet.topic}, leaving it unacknowledged: ${String(err)}`,
             );
             client.end(true);
@@ -171,12 +171,15 @@ export class BusSession {
       this.state.lastConnectedAt = Date.now();
       this.state.lastError = undefined;
       this.inflight.clear();
-      this.options.log(`connected to ${url} (session ${connack.sessionPresent ? 'present' : 'new'})`);
+      this.options.log.info(
+        { broker: url, sessionPresent: connack.sessionPresent },
+        `connected to ${url} (session ${connack.sessionPresent ? 'present' : 'new'})`,
+      );
       // Always (re)subscribe, also when the session is present: a repeated SUBSCRIBE keeps the
       // session's queue and makes the broker send the retained status and roster entries again,
       // which a session created by `isaac-node join` (or one that was offline) has not seen.
       client.subscribe(nodeSubscriptions(name), (err) => {
-        if (err) this.options.log(`subscribe failed: ${err.message}`);
+        if (err) this.options.log.error(`subscribe failed: ${err.message}`);
       });
       this.publishStatus();
       this.options.onConnected?.(this);
@@ -194,7 +197,7 @@ export class BusSession {
       client.on('error', () => {});
       client.end(true);
       this.client = undefined;
-      if (wasConnected) this.options.log(`disconnected from ${url}`);
+      if (wasConnected) this.options.log.warn({ broker: url }, `disconnected from ${url}`);
       this.fail(url, this.state.lastError ?? 'connection closed');
     });
   }
@@ -209,7 +212,10 @@ export class BusSession {
     this.attempt++;
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     if (this.attempt === 1 || this.attempt % 10 === 0)
-      this.options.log(`cannot reach ${url}: ${this.state.lastError}; retrying in ${delay} ms`);
+      this.options.log.warn(
+        { broker: url, retryMs: delay },
+        `cannot reach ${url}: ${this.state.lastError}; retrying in ${delay} ms`,
+      );
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../../../schemas/errors.ts';
 import { isMachineName } from '../../../schemas/names.ts';
+import { globToRegExp, isGlob } from '../../core/glob.ts';
 
 /**
  * Resolves a target spec of `!exec`: a name, a comma list, a glob (`web*`, `db-?`) or `all`,
@@ -17,13 +18,8 @@ export function resolveTargets(spec: string, members: readonly string[]): string
       for (const m of members) chosen.add(m);
       continue;
     }
-    if (/[*?]/.test(part)) {
-      const pattern = new RegExp(
-        `^${part
-          .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
-          .replace(/\*/g, '.*')
-          .replace(/\?/g, '.')}$`,
-      );
+    if (isGlob(part)) {
+      const pattern = globToRegExp(part);
       const matched = members.filter((m) => pattern.test(m));
       if (matched.length === 0)
         throw new UsageError(`no machine matches ${part}`, { hint: 'see /show machines' });

@@ -1,15 +1,13 @@
 import { errorLine } from '../../../schemas/errors.ts';
-import type { MessageType } from '../../../schemas/messages.ts';
-import {
-  acceptNetworkKey,
-  type NetworkKeyOutcome,
-  type ReceivedEnvelope,
-} from '../../core/identity/rotation.ts';
+import { acceptNetworkKey, type NetworkKeyOutcome } from '../../core/identity/rotation.ts';
 import { loadNetworkSettings } from '../../core/identity/settings.ts';
 import type { Store } from '../../core/store/store.ts';
+import type { Opened } from '../bus/envelope-port.ts';
+import type { Extension } from '../extensions.ts';
+import type { Logger } from '../logger.ts';
 
 /**
- * The network-key rotation as an isaac-node extension (node/daemon DaemonExtension):
+ * The network-key rotation in isaac-node (an extension, plus what handlers/network-key.ts calls):
  * - a `network-key` envelope is installed inside the daemon's seen-id transaction, refusals are
  *   counted with the daemon's other refusals; after it commits, the own roster entry (re-signed with
  *   the new key) is re-published at once;
@@ -19,7 +17,7 @@ import type { Store } from '../../core/store/store.ts';
  */
 export interface NetworkKeyHooks {
   store: Store;
-  log(line: string): void;
+  log: Logger;
   refuse(reason: string, detail: string): void;
   /** publish this machine's roster entry retained (a no-op while disconnected) */
   publishOwnEntry(entry: Uint8Array): void;
@@ -29,16 +27,14 @@ export interface NetworkKeyHooks {
   watchMs?: number;
 }
 
-export interface NetworkKeyExtension {
-  readonly types: readonly MessageType[];
-  apply(env: ReceivedEnvelope & { id: Uint8Array }): void;
-  afterApply(env: ReceivedEnvelope & { id: Uint8Array }): void;
-  onConnected(): void;
-  start(): void;
-  stop(): void;
+export interface NetworkKeyRotation extends Extension {
+  /** inside the seen-id transaction */
+  apply(env: Opened<'network-key'>): void;
+  /** after the commit */
+  afterApply(env: Opened<'network-key'>): void;
 }
 
-export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension {
+export function networkKeyRotation(hooks: NetworkKeyHooks): NetworkKeyRotation {
   const outcomes = new Map<string, NetworkKeyOutcome>();
   let published = ownEntryHex(hooks.store);
   let timer: NodeJS.Timeout | undefined;
@@ -54,7 +50,7 @@ export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension
   };
 
   return {
-    types: ['network-key'],
+    name: 'rotation',
     apply(env) {
       const outcome = acceptNetworkKey(hooks.store, env);
       outcomes.set(Buffer.from(env.id).toString('hex'), outcome);
@@ -65,7 +61,7 @@ export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension
       outcomes.delete(key);
       if (!outcome) return;
       if (outcome.installed) {
-        hooks.log(`installed the network key rotated by ${env.from}`);
+        hooks.log.info({ from: env.from }, `installed the network key rotated by ${env.from}`);
         republishIfChanged(true);
       } else if (outcome.refused) {
         hooks.refuse(outcome.reason, `network key from ${env.from}: ${outcome.detail}`);
@@ -79,7 +75,7 @@ export function networkKeyExtension(hooks: NetworkKeyHooks): NetworkKeyExtension
         try {
           republishIfChanged(false);
         } catch (err) {
-          hooks.log(`network key watch: ${errorLine(err)}`);
+          hooks.log.warn(`network key watch: ${errorLine(err)}`);
         }
       }, hooks.watchMs ?? 5000);
       timer.unref();

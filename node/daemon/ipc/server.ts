@@ -4,6 +4,7 @@ import { errorLine } from '../../../schemas/errors.ts';
 import { readJsonLines, writeJsonLine } from '../../ipc/lines.ts';
 import type { IpcRequest, IpcResponse } from '../../ipc/protocol.ts';
 import type { NodeDaemon } from '../daemon.ts';
+import type { Logger } from '../logger.ts';
 
 /** Ops served by features the daemon carries (history sync), handed in by start.ts. */
 export type IpcOps = Partial<
@@ -23,7 +24,7 @@ export interface IpcServer {
 export async function serveIpc(
   daemon: NodeDaemon,
   socketPath: string,
-  log: (line: string) => void,
+  log: Logger,
   ops: IpcOps = {},
 ): Promise<IpcServer> {
   await removeStaleSocket(socketPath);
@@ -67,11 +68,16 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
-function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) => void, ops: IpcOps): void {
+function handleClient(daemon: NodeDaemon, socket: Socket, log: Logger, ops: IpcOps): void {
   const send = (response: IpcResponse) => writeJsonLine(socket, response);
   const cancels = new Map<number, () => void>();
   const unsubscribe = daemon.onNotification((n) => send({ event: 'notification', ...n }));
-  socket.on('close', unsubscribe);
+  socket.on('close', () => {
+    unsubscribe();
+    // the shell went away mid-`!exec` (a second Ctrl-C, a closed terminal): nothing keeps running
+    for (const cancel of cancels.values()) cancel();
+    cancels.clear();
+  });
   socket.on('error', () => {});
   readJsonLines(
     socket,
@@ -83,7 +89,7 @@ function handleClient(daemon: NodeDaemon, socket: Socket, log: (line: string) =>
         send({ rid: request.rid, event: 'fail', message: errorLine(err) });
       });
     },
-    () => log('ignored an unreadable line on the local socket'),
+    () => log.warn('ignored an unreadable line on the local socket'),
   );
 }
 
@@ -98,6 +104,8 @@ async function dispatch(
     case 'exec': {
       if (typeof request.cmd !== 'string' || typeof request.targets !== 'string')
         throw new Error('exec needs targets and cmd');
+      // `done` may come before exec() returns (every target queued): then there is nothing to cancel
+      let finished = false;
       const cancel = daemon.exec(
         request.targets,
         request.cmd,
@@ -107,14 +115,17 @@ async function dispatch(
         },
         (event) => {
           send({ rid, ...event });
-          if (event.event === 'done') cancels.delete(rid);
+          if (event.event !== 'done') return;
+          finished = true;
+          cancels.delete(rid);
         },
       );
-      cancels.set(rid, cancel);
+      if (!finished) cancels.set(rid, cancel);
       return;
     }
     case 'cancel':
       cancels.get(request.execRid)?.();
+      cancels.delete(request.execRid);
       send({ rid, event: 'ok' });
       return;
     case 'msg': {

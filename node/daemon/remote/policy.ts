@@ -29,14 +29,14 @@ export function remotePolicy(store: Store): RemotePolicy {
 /**
  * Decides whether a remote !exec may run here. Returns the refusal sent back to the sender, or
  * undefined to run. Order matters only for which reason the sender sees; every check must pass.
+ * (Expired requests never get here: node/daemon/intake.ts answers them.)
  */
 export function checkRemoteExec(
-  input: { from: string; cmd: string; exp: number; now: number },
+  input: { from: string; cmd: string },
   policy: RemotePolicy,
   classify: Classifier,
 ): ExecRefusal | undefined {
   if (policy.broken) return { reason: `the remote policy here is not valid: ${policy.broken}`, tier: 4 };
-  if (input.exp <= input.now) return { reason: 'request expired before it could run', tier: 1 };
   if (policy.allowFrom.length > 0 && !policy.allowFrom.includes(input.from)) {
     return { reason: `${input.from} is not in remote.allow_from on this machine`, tier: 1 };
   }

@@ -28,7 +28,10 @@ export interface RunOutcome {
 }
 
 export interface RunningCommand {
+  /** the shell's pid, also the id of the process group the command runs in */
+  pid: number | undefined;
   done: Promise<RunOutcome>;
+  /** SIGINT to the whole process group, SIGKILL to what is left of it 2 s later */
   cancel(): void;
 }
 
@@ -75,12 +78,13 @@ export function runRemoteCommand(options: RunOptions): RunningCommand {
       timer ??= setTimeout(flushAll, flushMs);
     });
   }
+  // The group outlives its leader when the command left children behind: signal it either way.
   const killGroup = (signal: NodeJS.Signals) => {
-    if (child.pid === undefined || child.exitCode !== null) return;
+    if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, signal);
     } catch {
-      child.kill(signal);
+      if (child.exitCode === null) child.kill(signal);
     }
   };
   const limit = setTimeout(() => {
@@ -106,6 +110,7 @@ export function runRemoteCommand(options: RunOptions): RunningCommand {
     });
   });
   return {
+    pid: child.pid,
     done,
     cancel() {
       error ??= 'cancelled by the sender';

@@ -1,3 +1,4 @@
+import { errorLine } from '../../../schemas/errors.ts';
 import type {
   HistoryBatch,
   HistoryRecordWire,
@@ -5,6 +6,7 @@ import type {
   SyncRequest,
   TombstoneWire,
 } from '../../../schemas/messages.ts';
+import { globToRegExp, isGlob } from '../../core/glob.ts';
 import type { RemoteCommand } from '../../core/store/history.ts';
 import type { Store } from '../../core/store/store.ts';
 import {
@@ -19,9 +21,10 @@ import {
   touch,
 } from '../../core/store/sync-state.ts';
 import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
+import type { Logger } from '../logger.ts';
 import { batchRecords, planSync } from './plan.ts';
 
-/** What sync needs from isaac-node: NodeDaemon.enqueue (seal, durable outbox, publish) and the roster. */
+/** What sync needs from isaac-node: the daemon's enqueue (seal, durable outbox, publish) and the roster. */
 export interface SyncTransport {
   readonly me: string;
   enqueue<K extends 'history-batch' | 'sync-request'>(
@@ -35,7 +38,7 @@ export interface SyncTransport {
 }
 
 export interface SyncOptions {
-  log(line: string): void;
+  log: Logger;
   /** Payload cap agreed with the broker; batches stay under it with room for the envelope. */
   maxPayloadBytes?: number;
   /** How often new own records and tombstones are looked for (live sync). */
@@ -65,17 +68,7 @@ export function excludeMatcher(spec: string): (command: string) => boolean {
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p.length > 0)
-    .map((p) =>
-      /[*?]/.test(p)
-        ? new RegExp(
-            `^${p
-              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-              .replace(/\*/g, '.*')
-              .replace(/\?/g, '.')}$`,
-            's',
-          )
-        : p,
-    );
+    .map((p) => (isGlob(p) ? globToRegExp(p) : p));
   if (patterns.length === 0) return () => false;
   return (command) => patterns.some((p) => (typeof p === 'string' ? command.includes(p) : p.test(command)));
 }
@@ -120,7 +113,7 @@ export class HistorySync {
       this.pushNew();
       this.checkAcks();
     } catch (err) {
-      this.options.log(`history sync: ${err instanceof Error ? err.message : String(err)}`);
+      this.options.log.warn(`history sync: ${errorLine(err)}`);
     }
   }
 
@@ -178,7 +171,7 @@ export class HistorySync {
           try {
             sent += db.transaction(() => this.pushTo(peer, top))();
           } catch (err) {
-            this.options.log(`history sync to ${peer}: ${err instanceof Error ? err.message : String(err)}`);
+            this.options.log.warn(`history sync to ${peer}: ${errorLine(err)}`);
           }
         }
         return sent;
@@ -209,13 +202,11 @@ export class HistorySync {
         try {
           this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS);
         } catch (err) {
-          this.options.log(
-            `history sync: cannot ask ${peer}: ${err instanceof Error ? err.message : String(err)}`,
-          );
+          this.options.log.warn(`history sync: cannot ask ${peer}: ${errorLine(err)}`);
         }
       }
     } catch (err) {
-      this.options.log(`history sync: ${err instanceof Error ? err.message : String(err)}`);
+      this.options.log.warn(`history sync: ${errorLine(err)}`);
     }
   }
 
@@ -224,8 +215,8 @@ export class HistorySync {
    * transaction: it only writes rows and outbox entries, so it is all or nothing.
    */
   apply(env: OpenedEnvelope): void {
-    if (env.type === 'history-batch') this.applyBatch(env.from, env.body as HistoryBatch);
-    else if (env.type === 'sync-request') this.answerRequest(env.from, env.body as SyncRequest);
+    if (env.type === 'history-batch') this.applyBatch(env.from, env.body);
+    else if (env.type === 'sync-request') this.answerRequest(env.from, env.body);
   }
 
   private applyBatch(from: string, batch: HistoryBatch): void {
@@ -233,7 +224,10 @@ export class HistorySync {
     const forged = batch.records.find((r) => r.origin !== from);
     if (forged) {
       counts.refused++;
-      this.options.log(`history sync: refused a batch from ${from} carrying records of ${forged.origin}`);
+      this.options.log.warn(
+        { from, origin: forged.origin },
+        `history sync: refused a batch from ${from} carrying records of ${forged.origin}`,
+      );
       return;
     }
     this.lastReceived = Date.now();
@@ -304,7 +298,7 @@ export class HistorySync {
     const cap = (this.options.maxPayloadBytes ?? 256 * 1024) - ENVELOPE_ROOM;
     const { batches, tooLarge } = batchRecords(outgoing, cap);
     for (const r of tooLarge) {
-      this.options.log(`history sync: record ${me}#${r.seq} is larger than a payload; sent as withheld`);
+      this.options.log.warn(`history sync: record ${me}#${r.seq} is larger than a payload; sent as withheld`);
       withheld.push({ origin: me, seq: r.seq });
     }
     for (const batch of batches) this.sendBatch(peer, { records: batch });

@@ -21,7 +21,12 @@ export interface NetworkStatus {
 export async function networkStatus(ctx: CommandContext): Promise<NetworkStatus> {
   const { store } = ctx;
   if (!networkConfigured(store.home))
-    return { network: 'none', daemon: 'n/a', outbox: store.outbox.count(), peers: [] };
+    return {
+      network: 'none',
+      daemon: 'n/a',
+      outbox: store.outbox.count() + store.pending.count(),
+      peers: [],
+    };
   let node: NodeStatus | undefined;
   const client = await connectNode(store.home, 500).catch(() => undefined);
   if (client) {
@@ -43,7 +48,7 @@ export async function networkStatus(ctx: CommandContext): Promise<NetworkStatus>
     daemon: node ? 'running' : 'not running',
     connected: node?.connected,
     broker: node?.broker,
-    outbox: node?.outbox ?? store.outbox.count(),
+    outbox: node?.outbox ?? store.outbox.count() + store.pending.count(),
     refusals: node?.refusals,
     peers: peerSyncStatus(store.db, me, peers),
   };

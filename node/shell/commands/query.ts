@@ -3,9 +3,8 @@ import { splitArgs, takeOptions } from '../../core/args.ts';
 import { formatRows, jsonLines } from '../../core/search/format.ts';
 import { searchHistory } from '../../core/search/search.ts';
 import type { NodeClient, SyncSummary } from '../../ipc/client.ts';
-import { connectNode } from '../../ipc/client.ts';
+import { connectNode, DAEMON_NOT_RUNNING } from '../../ipc/client.ts';
 import { describe, FILTER_OPTIONS, filterQuery, patternText, positiveInt } from './history.ts';
-import { NODE_NOT_RUNNING } from './sync-command.ts';
 import type { CommandContext } from './types.ts';
 
 /**
@@ -76,7 +75,7 @@ export async function bangQuery(rest: string, ctx: CommandContext, client?: Node
   let machines: QueryMachines;
   const own = client ?? (await connectNode(ctx.store.home));
   if (!own) {
-    machines = { answered: [], silent: [], offline: [], notAsked: NODE_NOT_RUNNING };
+    machines = { answered: [], silent: [], offline: [], notAsked: DAEMON_NOT_RUNNING };
   } else {
     try {
       machines = machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }));

@@ -3,7 +3,13 @@ import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { type MachineView, machineView } from '../../core/store/machines.ts';
 import { enqueueWithoutDaemon } from '../../core/store/pending.ts';
 import type { Store } from '../../core/store/store.ts';
-import { connectNode, type ExecEvent, type MachineStatus, type NodeClient } from '../../ipc/client.ts';
+import {
+  connectNode,
+  DAEMON_NOT_RUNNING,
+  type ExecEvent,
+  type MachineStatus,
+  type NodeClient,
+} from '../../ipc/client.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
 import { bangQuery } from './query.ts';
 import type { CommandContext } from './types.ts';
@@ -13,9 +19,8 @@ export const EXIT_NO_NETWORK = EXIT.usage;
 /** Exit status of an `!exec` whose request was queued (target offline or no daemon): it has not run yet. */
 export const EXIT_QUEUED = EXIT.queued;
 export const EXIT_USAGE = EXIT.usage;
-
-export const DAEMON_NOT_RUNNING =
-  'isaac-node is not running on this machine: start it with `isaac-node start` (or `systemctl --user start isaac-node`)';
+/** Exit status of an `!exec` cancelled with Ctrl-C (128 + SIGINT, as bash reports it). */
+export const EXIT_INTERRUPTED = EXIT.interrupted;
 
 export interface BangOptions {
   /** aborting it (Ctrl-C in the shell) cancels a running !exec on its targets */
@@ -164,12 +169,25 @@ async function runExec(
     }
   };
   const handle = client.exec(req, onEvent);
-  const abort = () => handle.cancel();
-  signal?.addEventListener('abort', abort, { once: true });
+  // Ctrl-C: the daemon sends a cancel to every target still running it, and the prompt is back
+  // at once; what the targets still send is dropped.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<true>((resolve) => {
+    onAbort = () => {
+      handle.cancel();
+      resolve(true);
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    await handle.done;
+    if ((await Promise.race([handle.done, aborted])) === true) {
+      const open = [...partial.keys()].filter((target) => !results.has(target));
+      ctx.io.err(`cancelled (Ctrl-C): sent a cancel to ${open.join(', ') || 'the targets'}\n`);
+      return EXIT_INTERRUPTED;
+    }
   } finally {
-    signal?.removeEventListener('abort', abort);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
   if (multi) {
     const summary = [...results]

@@ -1,13 +1,16 @@
 import { exitStatusOf } from '../../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
-import { connectNode, type NodeClient, type SyncPeerCounts, type SyncSummary } from '../../ipc/client.ts';
+import {
+  connectNode,
+  DAEMON_NOT_RUNNING,
+  type NodeClient,
+  type SyncPeerCounts,
+  type SyncSummary,
+} from '../../ipc/client.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
 import { printTable } from './format.ts';
 import type { CommandContext, CommandIO, SlashCommand } from './types.ts';
-
-export const NODE_NOT_RUNNING =
-  'isaac-node is not running: start it with `isaac-node start` (or systemctl --user start isaac-node)';
 
 /** /sync exit statuses: 0 done; 1 stopped waiting while records still moved, or no broker; 2 cannot run. */
 export const EXIT_SYNC_UNSETTLED = 1;
@@ -95,7 +98,7 @@ export async function runSync(
   }
   const own = client ?? (await nodeClient(ctx));
   if (!own) {
-    ctx.io.err(`${NODE_NOT_RUNNING}\n`);
+    ctx.io.err(`${DAEMON_NOT_RUNNING}\n`);
     return EXIT_SYNC_UNAVAILABLE;
   }
   const bar = progressRenderer(ctx.io);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { sealedRow } from '../../../node/core/store/outbox.ts';
 import { HistorySync } from '../../../node/daemon/sync/engine.ts';
 import { makeKeys, memberStore } from '../../helpers/bus-nodes.ts';
+import { captureLogger } from '../../helpers/log-capture.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 test('a peer that cannot be sealed to does not hold up live sync to the others', (t) => {
@@ -10,7 +11,7 @@ test('a peer that cannot be sealed to does not hold up live sync to the others',
   const b = makeKeys('beta');
   const { store, codec } = memberStore(tempDir(t), a, [a, b]);
   t.after(() => store.close());
-  const logs: string[] = [];
+  const { logger, lines: logs } = captureLogger();
   const sync = new HistorySync(
     store,
     {
@@ -22,7 +23,7 @@ test('a peer that cannot be sealed to does not hold up live sync to the others',
         return sealed.id;
       },
     },
-    { log: (l) => logs.push(l) },
+    { log: logger },
   );
   store.history.record({ command: 'uptime' });
   store.history.record({ command: 'df -h' });

@@ -85,5 +85,5 @@ test('!query finds a command only the online peer had, names the offline machine
   const noDaemon = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket']);
   assert.equal(noDaemon.status, 0, noDaemon.stderr);
   assert.equal(noDaemon.stdout.trim().split('\n').length, 4);
-  assert.match(noDaemon.stdout, /^isaac-node is not running: .*: local results only$/m);
+  assert.match(noDaemon.stdout, /^isaac-node is not running on this machine: .*: local results only$/m);
 });

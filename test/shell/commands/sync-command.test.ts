@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SyncSummary } from '../../../node/ipc/client.ts';
+import { DAEMON_NOT_RUNNING, type SyncSummary } from '../../../node/ipc/client.ts';
 import { progressRenderer } from '../../../node/shell/commands/sync-command.ts';
 import type { CommandIO } from '../../../node/shell/commands/types.ts';
 import { IsaacTerminal, isaacEnv, runIsaac } from '../../helpers/isaac.ts';
@@ -131,10 +131,7 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   await procs[0]!.kill();
   const down = await runIsaac(asMachine(alpha), ['-c', '/sync']);
   assert.equal(down.status, 2);
-  assert.equal(
-    down.stderr.trim(),
-    'isaac-node is not running: start it with `isaac-node start` (or systemctl --user start isaac-node)',
-  );
+  assert.equal(down.stderr.trim(), DAEMON_NOT_RUNNING);
   assert.equal(down.stdout, '');
 });
 
