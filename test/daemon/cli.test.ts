@@ -26,6 +26,6 @@ test('isaac-node status: a reader that goes away ends it quietly with status 0',
     () => runProgram(t, 'isaac-node', ['status'], { closeStdout: true }),
   ]);
   assert.equal(read!.status, 3, 'not running');
-  assert.match(read!.stdout, /^isaac-node: not running/);
+  assert.match(read!.stdout, /^isaac-node is not running/);
   assert.deepEqual(gone, { status: 0, stdout: '', stderr: '' });
 });
