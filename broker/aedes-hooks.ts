@@ -10,7 +10,7 @@ import { applyAdminRequest, checkLogin } from './auth.ts';
 import type { Counters } from './counters.ts';
 import { type BrokerLimits, TokenBucket } from './limits.ts';
 import type { boundQueues } from './queue-bound.ts';
-import { publishRevocation, remoteOf } from './server-util.ts';
+import { clearRetainedOf, publishRevocation, remoteOf } from './server-util.ts';
 import type { BrokerStateStore } from './state-store.ts';
 
 type AuthDone = Parameters<NonNullable<AedesOptions['authenticate']>>[3];
@@ -85,9 +85,11 @@ export class BrokerGate {
       this.admins.add(client);
       if (outcome.request.op === 'revoke') {
         const { name, rosterEntry } = outcome.request;
+        this.noteRevoked(name); // its connection's last will is not published either
         evict(name)
           .then(() => stateStore.announceRevoked(name))
           .then(() => (rosterEntry ? publishRevocation(this.deps.aedes(), name, rosterEntry) : undefined))
+          .then(() => clearRetainedOf(this.deps.aedes(), name))
           .then(
             () => done(null, true),
             (err: unknown) => {
@@ -161,6 +163,10 @@ export class BrokerGate {
         const machine = machineOf(client);
         const fields = { machine, topic: packet.topic.slice(0, 200) };
         if (this.admins.has(client)) return done(this.refuse('publish-denied', fields, 'publish refused'));
+        // a session closing because its machine was just revoked: its last will would re-create
+        // the retained status the revoke removes
+        if (this.#recentlyRevoked.has(machine))
+          return done(this.refuse('revoked', fields, 'publish refused'));
         const size = packet.payload ? Buffer.byteLength(packet.payload as Buffer) : 0;
         if (size > limits.maxPayload)
           return done(this.refuse('oversized', { ...fields, size }, 'publish refused'));

@@ -38,3 +38,32 @@ export function publishRevocation(aedes: Aedes, name: string, rosterEntry: Uint8
     );
   });
 }
+
+/**
+ * Removes what a revoked machine left retained for everyone to read: its status and its Home
+ * Assistant discovery configs (an empty retained payload deletes a retained message, and makes
+ * Home Assistant remove the entities). Only topics the machine itself was allowed to write.
+ */
+export async function clearRetainedOf(aedes: Aedes, name: string): Promise<string[]> {
+  const patterns = [
+    topics.status(name),
+    `${topics.haPrefix}/+/${name}/+/config`,
+    `${topics.haPrefix}/+/${name}/config`,
+  ];
+  const found: string[] = [];
+  // Aedes' types leave its persistence untyped; ours (and aedes-persistence-redis) have this
+  const { persistence } = aedes as unknown as {
+    persistence: { createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string }> };
+  };
+  const stream = persistence.createRetainedStreamCombi(patterns);
+  for await (const packet of stream) found.push(packet.topic);
+  for (const topic of found) {
+    await new Promise<void>((resolve, reject) => {
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 1, retain: true, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+  return found;
+}

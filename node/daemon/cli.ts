@@ -1,23 +1,33 @@
 import { commandLine, EXIT, runProgram } from '../../schemas/cli.ts';
+import { UsageError } from '../../schemas/errors.ts';
 import { isaacHome } from '../core/paths.ts';
 
 // each command loads what it needs (the daemon, MQTT, SQLite), so --help and --version start quickly
 
-const COMMANDS = ['init', 'join', 'start', 'status'];
+const COMMANDS = ['init', 'join', 'start', 'status', 'reload'];
 
 async function init(o: {
   broker: string;
   fingerprint: string;
-  setupToken: string;
+  setupToken: string | undefined;
+  brokerPasswordFile: string | undefined;
   name: string;
   insecure: boolean;
 }): Promise<number> {
   const { initNetwork } = await import('./identity/init.ts');
+  const { readBrokerPasswordFile } = await import('../core/identity/settings.ts');
+  if (o.setupToken === undefined && o.brokerPasswordFile === undefined)
+    throw new UsageError('--setup-token is required (or --broker-password-file PATH on Mosquitto or EMQX)', {
+      hint: 'see isaac-node init --help',
+    });
   const result = await initNetwork({
     home: isaacHome(),
     brokers: o.broker.split(','),
     fingerprint: o.fingerprint,
-    setupToken: o.setupToken,
+    ...(o.setupToken === undefined ? {} : { setupToken: o.setupToken }),
+    ...(o.brokerPasswordFile === undefined
+      ? {}
+      : { brokerPassword: readBrokerPasswordFile(o.brokerPasswordFile) }),
     name: o.name,
     insecure: o.insecure,
   });
@@ -28,9 +38,21 @@ async function init(o: {
   return EXIT.ok;
 }
 
-async function join(code: string, insecure: boolean): Promise<number> {
+async function join(
+  code: string,
+  insecure: boolean,
+  brokerPasswordFile: string | undefined,
+): Promise<number> {
   const { joinNetwork } = await import('./identity/init.ts');
-  const result = await joinNetwork({ home: isaacHome(), code, insecure });
+  const { readBrokerPasswordFile } = await import('../core/identity/settings.ts');
+  const result = await joinNetwork({
+    home: isaacHome(),
+    code,
+    insecure,
+    ...(brokerPasswordFile === undefined
+      ? {}
+      : { brokerPassword: readBrokerPasswordFile(brokerPasswordFile) }),
+  });
   process.stdout.write(
     `joined the network as ${result.name}\nnext: isaac-node start (or systemctl --user enable --now isaac-node)\n`,
   );
@@ -41,6 +63,7 @@ async function join(code: string, insecure: boolean): Promise<number> {
 async function start(logLevel: string | undefined): Promise<number> {
   const home = isaacHome();
   const { startNode } = await import('./start.ts');
+  const { reloadLoginEnvironments } = await import('./remote/login-env.ts');
   const node = await startNode(home, { logLevel });
   const log = node.logger;
   log.info(`isaac-node ${node.me} started (pid ${process.pid}, socket in ${home})`);
@@ -51,7 +74,26 @@ async function start(logLevel: string | undefined): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      void reloadLoginEnvironments().then(() => log.info('SIGHUP: login environment read again'));
+    });
   });
+  return EXIT.ok;
+}
+
+async function reload(): Promise<number> {
+  const { connectNode, DAEMON_NOT_RUNNING } = await import('../ipc/client.ts');
+  const client = await connectNode(isaacHome());
+  if (!client) {
+    process.stderr.write(`${DAEMON_NOT_RUNNING}\n`);
+    return EXIT.notRunning;
+  }
+  try {
+    process.kill((await client.nodeStatus()).pid, 'SIGHUP');
+  } finally {
+    client.close();
+  }
+  process.stdout.write('asked isaac-node to read the login environment again (for remote commands)\n');
   return EXIT.ok;
 }
 
@@ -107,8 +149,13 @@ async function main(argv: string[]): Promise<number> {
           .option('setup-token', {
             type: 'string',
             requiresArg: true,
-            demandOption: true,
             describe: 'the one-time setup token that `isaac-broker init` printed',
+          })
+          .option('broker-password-file', {
+            type: 'string',
+            requiresArg: true,
+            describe:
+              'on Mosquitto or EMQX instead of --setup-token: a file holding this machine’s broker password',
           })
           .option('name', {
             type: 'string',
@@ -122,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
             describe: 'allow plain MQTT to a non-loopback broker',
           }),
       async (a) => {
-        exitStatus = await init(a);
+        exitStatus = await init({ ...a, brokerPasswordFile: a.brokerPasswordFile });
       },
     )
     .command(
@@ -135,13 +182,18 @@ async function main(argv: string[]): Promise<number> {
             demandOption: true,
             describe: 'the invite code (isaac1-...)',
           })
+          .option('broker-password-file', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'on Mosquitto or EMQX: a file holding this machine’s broker password',
+          })
           .option('insecure', {
             type: 'boolean',
             default: false,
             describe: 'allow plain MQTT to a non-loopback broker',
           }),
       async (a) => {
-        exitStatus = await join(a.code, a.insecure);
+        exitStatus = await join(a.code, a.insecure, a.brokerPasswordFile);
       },
     )
     .command(
@@ -160,7 +212,15 @@ async function main(argv: string[]): Promise<number> {
     .command('status', 'connection, broker, outbox depth, refusals by reason', {}, async () => {
       exitStatus = await status();
     })
-    .demandCommand(1, 'name a command: init, join, start or status')
+    .command(
+      'reload',
+      'read the login environment for remote commands again (or send SIGHUP)',
+      {},
+      async () => {
+        exitStatus = await reload();
+      },
+    )
+    .demandCommand(1, 'name a command: init, join, start, status or reload')
     .parseAsync();
   return exitStatus;
 }

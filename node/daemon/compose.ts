@@ -97,6 +97,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     store,
     classify: (line) =>
       classify(line, {
+        strict: true,
         overrides: tierOverridesFromConfig(store.config.all()),
         defaultTier: store.config.tier('tier.default'),
       }),
@@ -160,7 +161,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     store,
     me,
     version: o.version,
-    publishRetained: (topic, payload) => session.publishRetained(topic, payload),
+    publishRetained: (topic, payload, done) => session.publishRetained(topic, payload, done),
     log: componentLogger(logger, 'ha'),
   });
   extensions.add(ha);

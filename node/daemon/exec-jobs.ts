@@ -25,6 +25,8 @@ const MAX_EARLY_CANCELS = 1000;
 export interface LoginEnv {
   current(): Record<string, string> | undefined;
   refresh(): Promise<void>;
+  /** Resolves once the read at start (or a reload in progress) is done. */
+  ready?(): Promise<void>;
 }
 
 export interface ExecJobsOptions {
@@ -86,6 +88,19 @@ export class ExecJobs {
   start(env: Opened<'exec'>): void {
     const key = idHex(env.id);
     if (!this.admitted.delete(key)) return;
+    // the login environment is read once at node start (and on `isaac-node reload`): wait for it
+    const ready = this.o.loginEnv.ready?.();
+    if (!ready) return this.run(env, key);
+    void ready.then(() => {
+      const early = this.cancelledEarly.get(key);
+      if (early && early.from === env.from) {
+        this.cancelledEarly.delete(key);
+        this.reply(env, { exit: EXIT_CANCELLED, durationMs: 0, refused: CANCELLED });
+      } else this.run(env, key);
+    });
+  }
+
+  private run(env: Opened<'exec'>, key: string): void {
     const body = env.body;
     const policy = remotePolicy(this.o.store);
     const timeoutMs = Math.min(body.timeoutMs, policy.timeoutMs);

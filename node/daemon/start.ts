@@ -3,7 +3,7 @@ import { rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
 import { loadIdentity } from '../core/crypto/keys.ts';
 import { mqttConnectOptions } from '../core/crypto/mqtt-options.ts';
 import { rowAsEntry } from '../core/identity/rotation.ts';
-import { requireNetworkSettings } from '../core/identity/settings.ts';
+import { loadBrokerPassword, requireNetworkSettings } from '../core/identity/settings.ts';
 import { ensureHome } from '../core/paths.ts';
 import { openStore } from '../core/store/store.ts';
 import { type ComposedDaemon, composeDaemon } from './compose.ts';
@@ -26,6 +26,7 @@ export async function startNode(home: string, options: { logLevel?: unknown } = 
     const me = settings.name;
     const own = verifyRosterEntry(settings.rosterEntry, settings.networkPk, me);
     if (rosterSupersedes(rowAsEntry(store.machines.get(me)), own)) store.machines.applyRoster(own);
+    const staticPassword = settings.brokerLogin === 'static-password' ? loadBrokerPassword(home) : undefined;
     const node = await composeDaemon({
       store,
       identity: { me, signSecretKey: keys.sign.secretKey, boxKeyPair: keys.box },
@@ -40,6 +41,7 @@ export async function startNode(home: string, options: { logLevel?: unknown } = 
           fingerprint: settings.fingerprint,
           ...(settings.certPem ? { certPem: settings.certPem } : {}),
           insecure: settings.insecure,
+          ...(staticPassword !== undefined ? { staticPassword } : {}),
         }),
     });
     return {

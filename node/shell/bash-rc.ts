@@ -5,8 +5,9 @@
  * runs can ever reach bash as a command and skip the safety tiers. After each command it prints an
  * OSC marker with the exit status and cwd. If Ctrl-C aborts the loop, bash returns to its top
  * level, runs PROMPT_COMMAND again, reports 130 for the interrupted command and resumes.
- * After each command the names of aliases and functions go to $ISAAC_NAMES_FILE (builtins only,
- * no fork), so the tier check knows them.
+ * After each command the aliases (`alias -p`) and function names (`declare -F`) go to
+ * $ISAAC_NAMES_FILE (builtins only, no fork), so the tier check knows them: an alias is judged
+ * by what it runs.
  */
 export const MARKER_PREFIX = '\x1b]6973;';
 export const MARKER_END = '\x07';
@@ -19,7 +20,7 @@ unset PROMPT_COMMAND
 HISTFILE=/dev/null
 __isaac_ret() { return "$1"; }
 # aliases and functions, so the tier check does not "correct" a name this session defined
-__isaac_names() { { compgen -a; compgen -A function; } >"$ISAAC_NAMES_FILE" 2>/dev/null; }
+__isaac_names() { { alias -p; declare -F; } >"$ISAAC_NAMES_FILE" 2>/dev/null; }
 __isaac_loop() {
   if [ -n "$__isaac_inflight" ]; then
     __isaac_inflight=

@@ -10,7 +10,7 @@ export interface IsaacArgs {
 }
 
 const USAGE = `$0 [--yes] [-c LINE]      the shell, one LINE, or a script on stdin
-$0 tier [--json] LINE     a line's safety tier, without running it
+$0 tier [--json] LINE     a line's safety tier (--explain: the rule)
 $0 import [SHELL] [FILE]  import a bash, zsh or fish history
 $0 invite NAME            print an invite for machine NAME to join
 $0 revoke NAME            remove machine NAME from the network
@@ -36,12 +36,18 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       (y) =>
         y
           .parserConfiguration(AS_TYPED)
-          .usage("$0 [--json] LINE\n\nShow a line's safety tier and why, without running it.")
-          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+          .usage("$0 [--json] [--explain] LINE\n\nShow a line's safety tier and why, without running it.")
+          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+          .option('explain', {
+            type: 'boolean',
+            default: false,
+            describe: 'also show the rule that decided',
+          }),
       (a) => {
         if (a._.length === 0)
           throw new UsageError('give the LINE to classify', { hint: 'isaac tier "rm -rf build"' });
-        return ['tier', ...(a.json === true ? ['--json'] : []), '--', ...a._.map(String)];
+        const flags = [...(a.json === true ? ['--json'] : []), ...(a.explain === true ? ['--explain'] : [])];
+        return ['tier', ...flags, '--', ...a._.map(String)];
       },
     ),
   import: (argv) =>

@@ -60,6 +60,7 @@ function streamHost(
       return session;
     },
     sessionNames: () => started?.definedNames() ?? new Set(),
+    sessionAliases: () => started?.definedAliases() ?? new Map(),
     requestExit: (status) => {
       exitStatus = status;
     },

@@ -14,7 +14,8 @@ export async function executeShellLine(line: string, host: ShellHost, record: bo
   const { io } = host;
   let toRun = line;
   const names = host.sessionNames?.() ?? new Set<string>();
-  let verdict = classifyWithSettings(line, host.store, names);
+  const aliases = host.sessionAliases?.();
+  let verdict = classifyWithSettings(line, host.store, names, aliases);
 
   if (verdict.correction !== undefined && verdict.tier <= 2.5) {
     const corrected = verdict.correction;
@@ -24,7 +25,7 @@ export async function executeShellLine(line: string, host: ShellHost, record: bo
     } else if (await io.confirm(`isaac: did you mean: ${corrected} ?`)) {
       toRun = corrected;
     }
-    if (toRun !== line) verdict = classifyWithSettings(toRun, host.store, names);
+    if (toRun !== line) verdict = classifyWithSettings(toRun, host.store, names, aliases);
   }
 
   if (verdict.tier === 4) {

@@ -16,6 +16,8 @@ export interface ShellHost {
   shell(): Promise<ShellSession>;
   /** Aliases and functions of the running shell, if it has started (the tier check knows them). */
   sessionNames?(): ReadonlySet<string>;
+  /** Aliases of the running shell, name -> text (the tier check judges what an alias runs). */
+  sessionAliases?(): ReadonlyMap<string, string>;
   /** Called around a shell command so an interactive host can hand the keyboard to it. */
   beforeCommand?(session: ShellSession): void;
   afterCommand?(session: ShellSession): void;

@@ -17,6 +17,7 @@ import { IsaacError } from '../../schemas/errors.ts';
 import { bashRc } from './bash-rc.ts';
 import { BoundedText } from './bounded-text.ts';
 import { MarkerParser } from './marker-parser.ts';
+import { parseSessionNames, type SessionNames } from './session-names.ts';
 
 export interface RunResult {
   exit: number;
@@ -64,7 +65,7 @@ export class ShellSession {
   private isReady = false;
   private exited = false;
   private fifoClosed = false;
-  private names = new Set<string>();
+  private names: SessionNames = { names: new Set(), aliases: new Map() };
   private namesMtime = 0;
   private exitWaiters: Array<() => void> = [];
   private currentCwd: string;
@@ -123,11 +124,20 @@ export class ShellSession {
 
   /** Aliases and functions defined in this shell (as of the last command's end). */
   definedNames(): Set<string> {
+    return this.readNames().names;
+  }
+
+  /** Aliases defined in this shell, name -> what it runs (as of the last command's end). */
+  definedAliases(): ReadonlyMap<string, string> {
+    return this.readNames().aliases;
+  }
+
+  private readNames(): SessionNames {
     const file = join(this.dir, 'names');
     try {
       const mtime = statSync(file).mtimeMs;
       if (mtime !== this.namesMtime) {
-        this.names = new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+        this.names = parseSessionNames(readFileSync(file, 'utf8'));
         this.namesMtime = mtime;
       }
     } catch {

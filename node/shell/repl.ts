@@ -83,6 +83,7 @@ export async function runRepl(store: Store, env: NodeJS.ProcessEnv, assumeYes: b
     sessionId: randomUUID(),
     shell: startShell,
     sessionNames: () => session?.definedNames() ?? new Set(),
+    sessionAliases: () => session?.definedAliases() ?? new Map(),
     beforeCommand(running) {
       stdin.off('data', onBusyKey);
       forward = (data) => running.write(data.toString('utf8'));

@@ -1,41 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { freePort, tempDir, waitFor } from '../helpers/tmp.ts';
-
-const DEPLOY = resolve(import.meta.dirname, '../../deploy');
-const MOSQUITTO = '/usr/sbin/mosquitto';
-const available = existsSync(MOSQUITTO) && existsSync('/usr/bin/mosquitto_passwd');
-
-/**
- * deploy/mosquitto.conf as shipped: its global part with our paths, and its loopback listener
- * block (with its per-listener options) moved to the test's ephemeral port.
- */
-function testConfig(dir: string, port: number): string {
-  const lines = readFileSync(join(DEPLOY, 'mosquitto.conf'), 'utf8').split('\n');
-  const firstListener = lines.findIndex((l) => l.startsWith('listener '));
-  const pathLike = /^(password_file|acl_file|persistence_location|log_dest|user)\b/;
-  const global = lines.slice(0, firstListener).filter((l) => !pathLike.test(l.trim()));
-  const loopback = lines.findIndex((l) => /^listener \d+ 127\.0\.0\.1$/.test(l));
-  assert.ok(loopback > 0, 'deploy/mosquitto.conf has a loopback listener');
-  const end = lines.findIndex((l, i) => i > loopback && l.trim() === '');
-  const block = lines.slice(loopback + 1, end === -1 ? undefined : end);
-  return [
-    ...global,
-    `password_file ${join(dir, 'passwd')}`,
-    `acl_file ${join(DEPLOY, 'mosquitto.acl')}`,
-    `persistence_location ${dir}/`,
-    'log_dest stderr',
-    ...(process.getuid?.() === 0 ? ['user root'] : []),
-    `listener ${port} 127.0.0.1`,
-    ...block,
-    '',
-  ].join('\n');
-}
+import { discoveryMessages } from '../../node/daemon/ha/discovery.ts';
+import { mosquittoAvailable as available, startMosquitto } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/tmp.ts';
 
 async function subackCode(client: MqttClient, topic: string): Promise<number | undefined> {
   try {
@@ -46,42 +16,16 @@ async function subackCode(client: MqttClient, topic: string): Promise<number | u
 }
 
 test(available
-  ? 'mosquitto with deploy/mosquitto.conf + .acl enforces the same topic rules'
+  ? 'mosquitto with deploy/mosquitto.conf + .acl enforces the same topic rules, without a warning'
   : 'mosquitto test skipped: mosquitto not installed', { skip: !available }, async (t) => {
-  const dir = tempDir(t, 'isaac-mosquitto-');
-  const passwd = join(dir, 'passwd');
-  const passwords: Record<string, string> = {
-    alpha: 'alpha-pw',
-    beta: 'beta-pw',
-    watcher: 'watcher-pw',
-    homeassistant: 'ha-pw',
-  };
-  writeFileSync(passwd, '');
-  for (const [user, pw] of Object.entries(passwords))
-    execFileSync('mosquitto_passwd', ['-b', passwd, user, pw]);
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, testConfig(dir, port));
-  const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  await waitFor(
-    () =>
-      new Promise<boolean>((r) => {
-        if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
-        const s = tcpConnect(port, '127.0.0.1', () => {
-          s.destroy();
-          r(true);
-        });
-        s.on('error', () => r(false));
-      }),
-    'mosquitto listening',
-  );
+  const mq = await startMosquitto(t);
+  const passwords: Record<string, string> = {};
+  for (const name of ['alpha', 'beta', 'watcher'])
+    passwords[name] = readFileSync(mq.addMachine(name), 'utf8').trim();
+  passwords.homeassistant = 'ha-pw';
+  execFileSync('mosquitto_passwd', ['-b', mq.passwdPath, 'homeassistant', 'ha-pw']);
+  await mq.reload('watcher', `${mq.dir}/watcher.password`);
+  const port = Number(new URL(mq.url).port);
 
   const clients: MqttClient[] = [];
   t.after(() => {
@@ -174,4 +118,73 @@ test(available
   assert.equal(code, 0);
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(alpha.connected, 'alpha was not kicked by a client claiming its id');
+
+  assert.doesNotMatch(mq.log(), /warning/i, 'mosquitto logged no warning');
+});
+
+test(available
+  ? 'revoking on mosquitto with deploy/mosquitto-remove-machine.sh: session closed, login gone, status and HA entities cleared'
+  : 'mosquitto revoke test skipped: mosquitto not installed', { skip: !available }, async (t) => {
+  const mq = await startMosquitto(t);
+  const password = (name: string) => readFileSync(`${mq.dir}/${name}.password`, 'utf8').trim();
+  mq.addMachine('alpha');
+  mq.addMachine('gamma');
+  mq.addMachine('delta');
+  execFileSync('mosquitto_passwd', ['-b', mq.passwdPath, 'homeassistant', 'ha-pw']);
+  await mq.reload('gamma', `${mq.dir}/gamma.password`);
+  const clients: MqttClient[] = [];
+  t.after(() => {
+    for (const c of clients) c.end(true);
+  });
+  const login = (user: string, pw: string, clean: boolean) =>
+    new Promise<{ code: number; client: MqttClient }>((r) => {
+      const client = mqtt.connect(mq.url, {
+        clientId: user,
+        username: user,
+        password: pw,
+        clean,
+        reconnectPeriod: 0,
+        protocolVersion: 4,
+      });
+      clients.push(client);
+      client.once('connect', () => r({ code: 0, client }));
+      client.once('error', (err: Error & { code?: number }) => r({ code: err.code ?? -1, client }));
+    });
+
+  // gamma as its node leaves things behind: a persistent session with a queued message, its
+  // retained status and Home Assistant configs (exactly the topics the daemon publishes)
+  const gamma = (await login('gamma', password('gamma'), false)).client;
+  await gamma.subscribeAsync('isaac/gamma/msg', { qos: 1 });
+  await gamma.publishAsync('isaac/gamma/status', '{"state":"online"}', { qos: 1, retain: true });
+  for (const m of discoveryMessages('gamma', '1.0'))
+    await gamma.publishAsync(m.topic, m.payload, { qos: 1, retain: true });
+  const closed = new Promise<void>((r) => gamma.once('close', () => r()));
+  gamma.on('error', () => {}); // its reconnect (none: reconnectPeriod 0) would be refused
+  // delta is offline with a message waiting in its session
+  const delta = (await login('delta', password('delta'), false)).client;
+  await delta.subscribeAsync('isaac/delta/msg', { qos: 1 });
+  await delta.endAsync();
+  const alpha = (await login('alpha', password('alpha'), true)).client;
+  await alpha.publishAsync('isaac/delta/msg', 'queued for delta', { qos: 1 });
+
+  mq.removeMachine('gamma');
+  await closed; // its live connection was taken over and closed
+  assert.equal((await login('gamma', password('gamma'), false)).code, 5, 'the old password is refused');
+  // an offline session with a queued message, after another machine's removal: the combination
+  // that crashed Mosquitto 2.0.11 when the script ended sessions with a clean login
+  mq.removeMachine('delta');
+  assert.equal((await login('delta', password('delta'), false)).code, 5, "delta's old password is refused");
+
+  const ha = (await login('homeassistant', 'ha-pw', true)).client;
+  const seen: string[] = [];
+  ha.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
+  await ha.subscribeAsync(['isaac/+/status', 'homeassistant/#'], { qos: 1 });
+  await alpha.publishAsync('isaac/alpha/status', '{"state":"online"}', { qos: 1, retain: true });
+  await waitFor(() => seen.length > 0, "alpha's status");
+  assert.deepEqual(seen, ['isaac/alpha/status {"state":"online"}'], 'nothing of gamma is retained');
+  assert.doesNotMatch(readFileSync(mq.aclPath, 'utf8'), /^user gamma$/m, 'ACL block removed');
+  assert.doesNotMatch(readFileSync(mq.passwdPath, 'utf8'), /^gamma:/m, 'account removed');
+  assert.match(readFileSync(mq.aclPath, 'utf8'), /^user alpha\ntopic read isaac\/\+\/status$/m, 'alpha kept');
+  assert.doesNotMatch(mq.log(), /warning/i, 'mosquitto logged no warning');
+  assert.doesNotMatch(mq.log(), /mosquitto exited/, 'mosquitto still runs');
 });

@@ -8,7 +8,7 @@ test('isaac-node: --version, --help on every command, an unknown flag refused (s
   await checkCommandLine(
     t,
     'isaac-node',
-    { init: INIT, join: ['isaac1-code'], start: [], status: [] },
+    { init: INIT, join: ['isaac1-code'], start: [], status: [], reload: [] },
     'start',
   );
   // a typo is named even where required flags are missing too

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Aedes } from 'aedes';
@@ -45,7 +45,7 @@ test('tier 4 never runs whatever remote.max_tier says (classification only, noth
   assert.equal(wrapped?.tier, 4);
 });
 
-test('remote policy on the target: tier 3 refused with its reason, tier 4 never, allow_from, revoked machines neither connect nor are obeyed', async (t) => {
+test('remote policy on the target: tier 3 refused with its reason (also with max_tier 3), tier 4 never, allow_from, revoked machines neither connect nor are obeyed', async (t) => {
   const names = ['alpha', 'beta', 'gamma'];
   const net = await createNetwork(t, names);
   const [alphaHome, betaHome, gammaHome] = names.map((n) => net.homes[n]!) as [string, string, string];
@@ -70,9 +70,10 @@ test('remote policy on the target: tier 3 refused with its reason, tier 4 never,
   assert.equal(tier4.refused?.tier, 4);
   assert.match(tier4.refused?.reason ?? '', /^tier 4, never runs/);
   assert.equal(existsSync(marker), false);
-  const allowed = await exec(alpha, 'beta', `rm ${victim}`);
-  assert.equal(allowed.exit, 0);
-  assert.equal(existsSync(victim), false, 'with max_tier 3 the same tier-3 command runs');
+  const stillAsks = await exec(alpha, 'beta', `rm ${victim}`);
+  assert.equal(stillAsks.refused?.tier, 3);
+  assert.match(stillAsks.refused?.reason ?? '', /needs a yes typed on this machine/);
+  assert.ok(existsSync(victim), 'with max_tier 3 a tier-3 command still does not run silently');
 
   withStore(betaHome, (s) => s.config.set('remote.allow_from', 'gamma'));
   const notAllowed = await exec(alpha, 'beta', 'echo hi');
@@ -105,4 +106,70 @@ test('remote policy on the target: tier 3 refused with its reason, tier 4 never,
   assert.match(status ?? '', /refusals: +.*unknown-sender 1/);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(existsSync(marker), false, 'the revoked machine was not obeyed');
+});
+
+test('remote policy fails closed end to end: attacks that ran in issue 11 are refused and the file keeps its content; benign commands run', async (t) => {
+  const names = ['alpha', 'beta'];
+  const net = await createNetwork(t, names);
+  const [alphaHome, betaHome] = names.map((n) => net.homes[n]!) as [string, string];
+  for (const home of [alphaHome, betaHome]) await startNodeProc(t, home);
+  await waitAllOnline([alphaHome, betaHome], names);
+  const alpha = await clientFor(t, alphaHome);
+  const dir = tempDir(t);
+  const file = join(dir, 'F');
+  writeFileSync(file, 'precious\n');
+  const attacks = [
+    `perl -e 'unlink "${file}"'`,
+    `node -e "require('fs').unlinkSync('${file}')"`,
+    `git -c alias.x='!rm ${file}' x`,
+    `. <(echo rm ${file})`,
+    `: > ${file}`,
+    `cp /dev/null ${file}`,
+    `tee ${file} </dev/null`,
+    `sed -i d ${file}`,
+    `ln -sf /dev/null ${file}`,
+  ];
+  for (const cmd of attacks) {
+    const r = await exec(alpha, 'beta', cmd);
+    assert.ok(r.refused, `${cmd} ran on beta`);
+    assert.match(r.refused.reason, /not proven safe|tier [34]/, cmd);
+  }
+  assert.equal(readFileSync(file, 'utf8'), 'precious\n', 'F still exists with its content');
+  withStore(betaHome, (s) => s.config.set('remote.max_tier', '3'));
+  const stillRefused = await exec(alpha, 'beta', `sed -i d ${file}`);
+  assert.ok(stillRefused.refused, 'a higher max_tier does not admit what is not proven');
+  assert.equal(readFileSync(file, 'utf8'), 'precious\n');
+  for (const cmd of [`cat ${file}`, 'uptime', 'df -h', `ls ${dir}`, 'echo hello']) {
+    const r = await exec(alpha, 'beta', cmd);
+    assert.equal(r.refused, undefined, `${cmd} was refused: ${r.refused?.reason}`);
+    assert.equal(r.exit, 0, cmd);
+  }
+});
+
+test('the login environment of remote commands is read at node start; a profile edit is picked up only after isaac-node reload', async (t) => {
+  const names = ['alpha', 'beta'];
+  const net = await createNetwork(t, names);
+  const [alphaHome, betaHome] = names.map((n) => net.homes[n]!) as [string, string];
+  const betaUserHome = tempDir(t);
+  const profile = join(betaUserHome, '.profile');
+  writeFileSync(profile, 'export ISAAC_T=first\n');
+  await startNodeProc(t, alphaHome);
+  // a fresh HOME starts slower (no caches): a generous deadline
+  await startNodeProc(t, betaHome, { env: { HOME: betaUserHome }, connectTimeoutMs: 90_000 });
+  await waitAllOnline([alphaHome, betaHome], names);
+  const alpha = await clientFor(t, alphaHome);
+  const output = async (cmd: string): Promise<string> => {
+    let out = '';
+    await alpha.exec({ targets: 'beta', cmd }, (e) => {
+      if (e.event === 'chunk') out += e.data;
+    }).done;
+    return out;
+  };
+  assert.equal(await output('echo "$ISAAC_T"'), 'first\n');
+  writeFileSync(profile, `export ISAAC_T=second\ntouch ${join(betaUserHome, 'ran')}\n`);
+  assert.equal(await output('echo "$ISAAC_T"'), 'first\n', 'the edited profile is not read again by itself');
+  assert.equal(existsSync(join(betaUserHome, 'ran')), false, 'nor run');
+  const reload = await runNodeCli(betaHome, ['reload']);
+  assert.equal(reload.code, 0, reload.stderr);
+  await waitFor(async () => (await output('echo "$ISAAC_T"')) === 'second\n', 'beta reads the profile again');
 });

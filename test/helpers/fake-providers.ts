@@ -29,8 +29,10 @@ export interface Reply {
   errorMessage?: string;
   /** Never answers. */
   hang?: boolean;
-  /** Anthropic only: an `event: error` inside the stream. */
+  /** An error inside the stream after the first piece: Anthropic `event: error`, OpenAI `data: {"error"}`, Ollama `{"error"}`. */
   streamError?: { type: string; message: string };
+  /** Ends the reply as cut off: stop_reason max_tokens / finish_reason length / done_reason length. */
+  cutOff?: boolean;
 }
 
 export interface CapturedRequest {
@@ -49,6 +51,8 @@ export interface FakeProvider {
   /** Replies for the next requests, in order; after they run out `fallback` answers. */
   script(...replies: Reply[]): void;
   fallback: Reply;
+  /** What GET /v1/models lists (OpenAI-compatible servers), first first. */
+  models: string[];
   close(): Promise<void>;
 }
 
@@ -75,6 +79,11 @@ export async function startFakeProvider(
         body = undefined;
       }
       requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, body });
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: fake.models.map((id) => ({ id, object: 'model' })) }));
+        return;
+      }
       const reply = queue.shift() ?? fake.fallback;
       void respond(kind, reply, res);
     });
@@ -94,6 +103,7 @@ export async function startFakeProvider(
     requests,
     script: (...replies) => queue.push(...replies),
     fallback,
+    models: ['served-model-1', 'served-model-2'],
     close: async () => {
       if (closed) return;
       closed = true;
@@ -129,7 +139,7 @@ async function respond(kind: FakeKind, reply: Reply, res: ServerResponse): Promi
       return;
     }
     if (reply.streamError && i === 1) {
-      res.end(sse('error', { type: 'error', error: reply.streamError }));
+      res.end(frame.error(reply.streamError));
       return;
     }
     res.write(frame.token(token));
@@ -141,7 +151,7 @@ async function respond(kind: FakeKind, reply: Reply, res: ServerResponse): Promi
     res.end();
     return;
   }
-  res.end(frame.end());
+  res.end(frame.end(reply.cutOff === true));
 }
 
 function sse(event: string | undefined, data: unknown): string {
@@ -153,7 +163,8 @@ interface Frame {
   start(): string[];
   token(text: string): string;
   malformed: string;
-  end(): string;
+  error(error: { type: string; message: string }): string;
+  end(cutOff: boolean): string;
 }
 
 const FRAMES: Record<FakeKind, Frame> = {
@@ -178,11 +189,12 @@ const FRAMES: Record<FakeKind, Frame> = {
         delta: { type: 'text_delta', text },
       }),
     malformed: 'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text": \n\n',
-    end: () =>
+    error: (error) => sse('error', { type: 'error', error }),
+    end: (cutOff) =>
       sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
       sse('message_delta', {
         type: 'message_delta',
-        delta: { stop_reason: 'end_turn' },
+        delta: { stop_reason: cutOff ? 'max_tokens' : 'end_turn', stop_sequence: null },
         usage: { output_tokens: 9 },
       }) +
       sse('message_stop', { type: 'message_stop' }),
@@ -203,12 +215,21 @@ const FRAMES: Record<FakeKind, Frame> = {
         choices: [{ index: 0, delta: { content: text }, finish_reason: null }],
       }),
     malformed: 'data: {"id":"chatcmpl-fake","choices":[{"delta":{"content":\n\n',
-    end: () =>
+    error: (error) => sse(undefined, { error: { message: error.message, type: error.type, code: null } }),
+    // with stream_options.include_usage the last chunk before [DONE] carries usage and no choices
+    end: (cutOff) =>
       sse(undefined, {
         id: 'chatcmpl-fake',
         object: 'chat.completion.chunk',
-        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-      }) + 'data: [DONE]\n\n',
+        choices: [{ index: 0, delta: {}, finish_reason: cutOff ? 'length' : 'stop' }],
+      }) +
+      sse(undefined, {
+        id: 'chatcmpl-fake',
+        object: 'chat.completion.chunk',
+        choices: [],
+        usage: { prompt_tokens: 50, completion_tokens: 9, total_tokens: 59 },
+      }) +
+      'data: [DONE]\n\n',
   },
   ollama: {
     contentType: 'application/x-ndjson',
@@ -216,8 +237,9 @@ const FRAMES: Record<FakeKind, Frame> = {
     token: (text) =>
       `${JSON.stringify({ model: 'llama-fake', created_at: new Date().toISOString(), message: { role: 'assistant', content: text }, done: false })}\n`,
     malformed: '{"model":"llama-fake","message":{"content":\n',
-    end: () =>
-      `${JSON.stringify({ model: 'llama-fake', created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' })}\n`,
+    error: (error) => `${JSON.stringify({ error: error.message })}\n`,
+    end: (cutOff) =>
+      `${JSON.stringify({ model: 'llama-fake', created_at: new Date().toISOString(), message: { role: 'assistant', content: '' }, done: true, done_reason: cutOff ? 'length' : 'stop' })}\n`,
   },
 };
 

@@ -100,10 +100,10 @@ export async function createNetwork(
 export async function startNodeProc(
   t: Ctx,
   home: string,
-  options: { waitConnected?: boolean } = {},
+  options: { waitConnected?: boolean; env?: NodeJS.ProcessEnv; connectTimeoutMs?: number } = {},
 ): Promise<NodeProc> {
   const child = spawn(process.execPath, [NODE_BIN, 'start'], {
-    env: { ...process.env, ISAAC_HOME: home },
+    env: { ...process.env, ...options.env, ISAAC_HOME: home },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
   });
@@ -122,7 +122,7 @@ export async function startNodeProc(
     await waitFor(
       () => /connected to /.test(log) || child.exitCode !== null,
       `isaac-node in ${home} to connect`,
-      20_000,
+      options.connectTimeoutMs ?? 20_000,
     );
     if (child.exitCode !== null) throw new Error(`isaac-node exited: ${log}`);
   }

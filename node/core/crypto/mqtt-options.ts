@@ -5,8 +5,9 @@ import { assertTransportAllowed, pinnedTlsOptions } from './tls-pin.ts';
 
 /**
  * MQTT client options for this machine's login, shared by isaac-node and the identity flows:
- * client id = username = machine name, clean:false, password = a TTL token minted now, and for
- * mqtts:// the pinned certificate. Call it again for every connect: a token is single-use.
+ * client id = username = machine name, clean:false, password = a TTL token minted now (or the
+ * static password of a broker that cannot check tokens), and for mqtts:// the pinned certificate.
+ * Call it again for every connect: a token is single-use.
  * (A client that relies on MQTT.js's own reconnect must also call `refreshTokenOnReconnect`.)
  */
 export interface MqttLogin {
@@ -21,6 +22,11 @@ export interface MqttLogin {
   /** allow plain mqtt:// beyond loopback, and mqtts:// without a pin */
   insecure?: boolean;
   tokenTtlSeconds?: number;
+  /**
+   * A static password (Mosquitto, EMQX, RabbitMQ: brokers that cannot check Isaac's tokens), sent
+   * as is instead of a token; `secret` is then unused for the login.
+   */
+  staticPassword?: string;
 }
 
 export function mqttConnectOptions(login: MqttLogin): IClientOptions {
@@ -28,7 +34,8 @@ export function mqttConnectOptions(login: MqttLogin): IClientOptions {
   const options: IClientOptions = {
     clientId: login.name,
     username: login.name,
-    password: mintToken(login.name, login.secret, { ttlSeconds: login.tokenTtlSeconds }),
+    password:
+      login.staticPassword ?? mintToken(login.name, login.secret, { ttlSeconds: login.tokenTtlSeconds }),
     clean: false,
     protocolVersion: 4,
   };

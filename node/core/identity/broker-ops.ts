@@ -127,6 +127,7 @@ export async function sendAdminRequest(
  * Connects as `name` and publishes its retained roster entry. The connection opens the machine's
  * persistent session (clean: false) with a node's subscriptions, so envelopes sent to a machine
  * that has joined but not yet started isaac-node wait at the broker instead of being dropped.
+ * Without `onConnected` it only checks that the broker accepts the login.
  */
 export async function announceMachine(
   target: BrokerTarget,
@@ -134,6 +135,28 @@ export async function announceMachine(
   secret: Uint8Array,
   topic: string,
   payload: Uint8Array,
+  staticPassword?: string,
+): Promise<void> {
+  await loginAs(target, name, secret, staticPassword, async (client) => {
+    await client.subscribeAsync(nodeSubscriptions(name));
+    await client.publishAsync(topic, Buffer.from(payload), { qos: 1, retain: true });
+  });
+}
+
+/**
+ * Logs in once as `name` with a static password (brokers without Isaac's tokens), so init/join
+ * refuse a wrong password or a missing account before anything is written.
+ */
+export async function checkStaticLogin(target: BrokerTarget, name: string, password: string): Promise<void> {
+  await loginAs(target, name, new Uint8Array(32), password);
+}
+
+async function loginAs(
+  target: BrokerTarget,
+  name: string,
+  secret: Uint8Array,
+  staticPassword: string | undefined,
+  onConnected?: (client: MqttClient) => Promise<void>,
 ): Promise<void> {
   let lastError: IsaacError | undefined;
   for (const url of target.brokers) {
@@ -145,17 +168,18 @@ export async function announceMachine(
         fingerprint: target.fingerprint,
         certPem: target.certPem,
         insecure: target.insecure,
+        ...(staticPassword !== undefined ? { staticPassword } : {}),
       }),
       clean: false,
     };
-    const outcome = await connectOnce(url, options, async (client) => {
-      await client.subscribeAsync(nodeSubscriptions(name));
-      await client.publishAsync(topic, Buffer.from(payload), { qos: 1, retain: true });
-    });
+    const outcome = await connectOnce(url, options, onConnected);
     if (outcome.ok) return;
     if ('code' in outcome) {
       throw new AuthError(`the broker refused the login of ${name} (CONNACK ${outcome.code})`, {
-        hint: 'the enrollment did not take; run the command again',
+        hint:
+          staticPassword !== undefined
+            ? `check that the broker has an account ${name} with this password and the Isaac ACL for it (deploy/README.md); nothing was changed`
+            : 'the enrollment did not take; run the command again',
       });
     }
     if (outcome.error instanceof AuthError) throw outcome.error;

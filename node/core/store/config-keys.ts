@@ -145,7 +145,32 @@ const KEYS = {
   },
   'ai.model': {
     kind: 'text',
-    description: 'model name (provider default if empty)',
+    description: 'model of ai.provider (provider default if empty)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.anthropic.model': {
+    kind: 'text',
+    description: 'Anthropic model (default claude-sonnet-4-5)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.openai.model': {
+    kind: 'text',
+    description: 'OpenAI model (default gpt-5-mini)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.xai.model': { kind: 'text', description: 'xAI model (default grok-4)', default: '', parse: anyText },
+  'ai.ollama.model': {
+    kind: 'text',
+    description: 'Ollama model (default llama3.2)',
+    default: '',
+    parse: anyText,
+  },
+  'ai.openai-compatible.model': {
+    kind: 'text',
+    description: 'model of the OpenAI-compatible server (default: the first of its /v1/models)',
     default: '',
     parse: anyText,
   },

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts';
-import { redactSecrets } from './redact.ts';
+import { redactOutput, redactSecrets } from './redact.ts';
 
 export interface CommandRecord {
   id: number;
@@ -252,7 +252,7 @@ function redactedFields(
 ) {
   return {
     command: redactSecrets(command),
-    output: output == null ? null : redactSecrets(output),
+    output: output == null ? null : redactOutput(output),
     cwd: rest.cwd ?? null,
     exit: rest.exit ?? null,
     session: rest.session ?? null,

@@ -163,4 +163,10 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM outbox WHERE kind LIKE 'pending:%';
     `,
   },
+  {
+    version: 4,
+    name: 'queued AI questions keep their context',
+    // a queued question is answered with what the machines looked like when it was asked
+    sql: 'ALTER TABLE pending_ai ADD COLUMN context TEXT;',
+  },
 ];

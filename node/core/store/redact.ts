@@ -153,6 +153,12 @@ const CONTEXT_RULES: readonly Rule[] = [
     /^([ \t]*[\w.-]*(?:password|passwd|passphrase|secret|token|api_?key|apikey|access_?key|secret_?key)\s*:[ \t]+)(\S[^\n]*?)[ \t]*$/gim,
     keepHideKeep,
   ],
+  // a prompt announcing a secret anywhere on a line ("Enter passphrase: correct horse battery"):
+  // everything after it on that line, spaces included (inside quotes: up to the quote)
+  [
+    /(\b(?:pass(?:word|wd|phrase)|passcode)\s*:[ \t]*)(?!\/\/)([^\s"'][^\n"']*?)(?=[ \t]*(?:$|["']))/gim,
+    (m, a = '', v = '') => (isReference(v) ? m : a + REDACTED),
+  ],
   // ~/.netrc lines: machine HOST login USER password SECRET
   [/^([ \t]*machine[ \t][^\n]*?\bpassword\s+)(\S+)/gm, keepHideKeep],
   // aws_secret_access_key / aws_session_token with any separator (aws configure set, ini lines)
@@ -254,6 +260,34 @@ export function redactSecrets(text: string): string {
     out = out.replace(pattern, replace as (substring: string, ...args: unknown[]) => string);
   }
   return out;
+}
+
+/** Commands whose `-p VALUE` is a password (in output, where the value's quotes are gone). */
+const P_PASSWORD_CMD =
+  /\b(?:sshpass|mysql\w*|mariadb\S*|login|7z\w*|u?nrar|rar|redis-cli|mongo\w*|openssl)\b/;
+/** In output a flag's value may have spaces: it runs to the next flag, separator or line end. */
+const OUTPUT_FLAG_VALUE = r(
+  String.raw`((?:^|[\s"'=])(?:${SECRET_FLAG}|-p)[ \t]+)(?!-)([^\n;|&]*?)(?=[ \t]+-|[ \t]*[;|&]|[ \t]*$)`,
+  'gm',
+);
+
+/**
+ * For command output (stored, synced, sent to an AI): the command-line rules, plus multi-word
+ * secrets after a flag that announces one. On a command line the shell's quoting says where a
+ * value ends (`--password "two words"`); printed output has lost the quotes, so the value runs
+ * on to the next flag or the end of the line.
+ */
+export function redactOutput(text: string): string {
+  const out = redactSecrets(text);
+  if (!/pass|secret|token|key|-p\b/i.test(out)) return out;
+  return out.replace(OUTPUT_FLAG_VALUE, (m, a: string, v: string, offset: number, whole: string) => {
+    if (v === '' || /^\$/.test(v) || v === REDACTED) return m;
+    if (/^[\s"'=]?-p[ \t]+$/.test(a)) {
+      const lineStart = whole.lastIndexOf('\n', offset) + 1;
+      if (!P_PASSWORD_CMD.test(whole.slice(lineStart, offset))) return m;
+    }
+    return a + REDACTED;
+  });
 }
 
 /** True when redaction would change `text`. */

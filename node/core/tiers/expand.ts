@@ -17,6 +17,19 @@ export interface Arg {
 
 export interface ExpandScope {
   vars: Map<string, string>;
+  /** Arrays and the positional parameters (`@`) set on the line. */
+  arrays?: Map<string, string[]>;
+}
+
+/** `"$@"`, `${a[@]}`: a word that is exactly one array expansion becomes its elements. */
+function arrayWord(word: Word, scope: ExpandScope): Arg[] | undefined {
+  const part = word.parts[0];
+  if (!scope.arrays || scope.arrays.size === 0 || word.parts.length !== 1 || part?.kind !== 'var')
+    return undefined;
+  const name =
+    part.name === '@' || part.name === '*' ? '@' : /^\$\{([A-Za-z_]\w*)\[[@*]\]\}$/.exec(part.text)?.[1];
+  const elements = name === undefined ? undefined : scope.arrays.get(name);
+  return elements?.map((text) => ({ text, dynamic: false }));
 }
 
 const MAX_BRACE_RESULTS = 64;
@@ -97,6 +110,8 @@ export function expandWord(word: Word, scope: ExpandScope): Arg[] {
       texts.length === 1 ? { text, dynamic: false, word } : { text, dynamic: false },
     );
   }
+  const elements = arrayWord(word, scope);
+  if (elements) return elements;
   let text = '';
   let dynamic = false;
   let split = false;
@@ -111,6 +126,10 @@ export function expandWord(word: Word, scope: ExpandScope): Arg[] {
         text += part.text;
         if (part.name !== 'HOME') dynamic = true;
       }
+    } else if (part.kind === 'cmd' && /^[<>]\(/.test(part.text)) {
+      // process substitution: the word becomes a path like /dev/fd/63, never the output itself
+      text += part.text;
+      dynamic = true;
     } else if (part.kind === 'cmd') {
       const out = staticOutput(part.inner, scope);
       if (out !== undefined) {

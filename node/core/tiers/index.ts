@@ -1,6 +1,7 @@
-import { classifyLine, type NameUse, type Verdict, type Walk } from './classify.ts';
+import { classifyLine, evaluate, nested } from './classify.ts';
 import { suggest } from './correct.ts';
 import { isTier, shippedRules, type Tier } from './rules.ts';
+import type { NameUse, Unproven, Verdict, Walk } from './walk.ts';
 
 /**
  * Safety tiers. classify(line) parses the whole line like bash would and returns the highest tier
@@ -27,7 +28,13 @@ export interface Classification {
   part: string;
   /** The corrected full line, when a command name was mistyped (tier 2/2.5, or higher if the fix is risky). */
   correction?: string;
+  /** Which rule decided (`rules.json git rule 6`, `inline code: delete API`, `alias gs > ...`). */
+  rule: string;
+  /** Strict mode only: every part the remote policy cannot prove safe (empty when all is proven). */
+  unproven?: Unproven[];
 }
+
+export type { Unproven } from './walk.ts';
 
 export interface ClassifyOptions {
   /** From config `tier.<command>` keys (see tierOverridesFromConfig). */
@@ -38,6 +45,12 @@ export interface ClassifyOptions {
   commandExists?: (name: string) => boolean;
   /** Names a mistyped command may have meant: PATH executables, builtins, history command names. */
   candidates?: () => Iterable<string>;
+  /** The live session's aliases (name -> text): `gs` runs as `git status` and is judged as that. */
+  aliases?: ReadonlyMap<string, string>;
+  /** The live session's function names. */
+  functions?: Iterable<string>;
+  /** Remote mode: also list what cannot be proven safe (`unproven`); the remote policy refuses those. */
+  strict?: boolean;
 }
 
 const KEYWORDS = new Set([
@@ -62,13 +75,24 @@ function walkFor(options: ClassifyOptions): Walk {
     overrides: options.overrides ?? {},
     defaultTier: options.defaultTier ?? rules.defaultTier,
     vars: new Map(),
-    functions: new Set(),
+    arrays: new Map(),
+    aliases: (options.aliases ?? NO_ALIASES) as Map<string, string>,
+    functions: new Set(options.functions ?? []),
+    bodies: new Map(),
+    calling: new Set(),
     cwd: undefined,
     depth: 0,
     names: [],
     downloaded: new Set(),
+    written: new Map(),
+    strict: options.strict === true,
+    unproven: [],
+    ops: OPS,
   };
 }
+
+const NO_ALIASES: ReadonlyMap<string, string> = new Map();
+const OPS = { evaluate, nested };
 
 function run(line: string, options: ClassifyOptions): { verdict: Verdict; walk: Walk } {
   const walk = walkFor(options);
@@ -77,7 +101,8 @@ function run(line: string, options: ClassifyOptions): { verdict: Verdict; walk: 
   } catch (error) {
     // A parser bug must not let a line through unchecked.
     const reason = `could not be checked (${(error as Error).message})`;
-    return { verdict: { tier: 3, reason, part: line.trim() }, walk };
+    walk.unproven.push({ part: line.trim(), reason });
+    return { verdict: { tier: 3, reason, part: line.trim(), rule: 'classifier error' }, walk };
   }
 }
 
@@ -87,9 +112,11 @@ export function classify(line: string, options: ClassifyOptions = {}): Classific
     tier: verdict.tier,
     reason: verdict.reason,
     part: verdict.part || line.trim(),
+    rule: verdict.rule ?? 'rules.json',
   };
-  if (!options.commandExists || verdict.tier === 4) return result;
-  return correct(line, result, walk.names, walk.functions, options) ?? result;
+  if (options.strict) result.unproven = walk.unproven;
+  if (!options.commandExists || verdict.tier === 4 || options.strict) return result;
+  return correct(line, result, walk, options) ?? result;
 }
 
 interface Replacement {
@@ -103,10 +130,11 @@ interface Replacement {
 function correct(
   line: string,
   result: Classification,
-  names: readonly NameUse[],
-  functions: ReadonlySet<string>,
+  walk: Walk,
   options: ClassifyOptions,
 ): Classification | undefined {
+  const names: readonly NameUse[] = walk.names;
+  const functions: ReadonlySet<string> = walk.functions;
   const exists = options.commandExists!;
   const replacements: Replacement[] = [];
   let ambiguous = false;
@@ -114,7 +142,15 @@ function correct(
   const done = new Set<number>();
   for (const use of names) {
     const { name, word } = use;
-    if (done.has(word.start) || !name || KEYWORDS.has(name) || functions.has(name) || exists(name)) continue;
+    if (
+      done.has(word.start) ||
+      !name ||
+      KEYWORDS.has(name) ||
+      functions.has(name) ||
+      walk.aliases.has(name) ||
+      exists(name)
+    )
+      continue;
     done.add(word.start);
     pool ??= new Set(options.candidates?.() ?? []);
     // A name among the candidates (an alias typed before, say) is known even if not on PATH.
@@ -139,12 +175,19 @@ function correct(
       reason: `${worst.reason} (corrected ${what})`,
       part: worst.part,
       correction: corrected,
+      rule: worst.rule ?? 'did-you-mean',
     };
   }
   const reason = ambiguous
     ? `command not found; did you mean ${what}?`
     : `command not found; corrected ${what}`;
-  return { tier, reason, part: replacements[0]!.part, correction: corrected };
+  return {
+    tier,
+    reason,
+    part: replacements[0]!.part,
+    correction: corrected,
+    rule: 'did-you-mean correction',
+  };
 }
 
 /** `tier.<command>` config entries as overrides; `tier.default` and invalid values are skipped. */
@@ -161,13 +204,18 @@ export function tierOverridesFromConfig(
   return overrides;
 }
 
-/** `isaac tier "LINE"`: `tier 4: rm -rf / — deletes the root filesystem`; JSON is one line. */
-export function formatTierReport(c: Classification, json: boolean): string {
+/**
+ * `isaac tier "LINE"`: `tier 4: rm -rf / — deletes the root filesystem`; JSON is one line.
+ * With `explain`, also which part and which rule decided.
+ */
+export function formatTierReport(c: Classification, json: boolean, explain = false): string {
   if (json) {
     const out: Record<string, unknown> = { tier: c.tier, reason: c.reason, part: c.part };
+    if (explain) out['rule'] = c.rule;
     if (c.correction !== undefined) out['correction'] = c.correction;
     return JSON.stringify(out);
   }
-  const line = `tier ${c.tier}: ${c.part} — ${c.reason}`;
-  return c.correction === undefined ? line : `${line}\ncorrection: ${c.correction}`;
+  let text = `tier ${c.tier}: ${c.part} — ${c.reason}`;
+  if (explain) text += `\ndecided by: ${c.part}\nrule: ${c.rule}`;
+  return c.correction === undefined ? text : `${text}\ncorrection: ${c.correction}`;
 }

@@ -151,6 +151,7 @@ class Parser extends ShellLexer {
       }
       const word = this.readWord();
       if (words.length === 0 && ASSIGNMENT.test(s.slice(word.start, word.end))) {
+        if (s[this.i] === '(' && word.text.endsWith('=')) word.array = this.arrayElements();
         assigns.push(word);
         continue;
       }
@@ -161,6 +162,30 @@ class Parser extends ShellLexer {
     }
     if (words.length === 0 && assigns.length === 0 && redirects.length === 0) return [];
     return this.emitCommand(start, words, assigns, redirects);
+  }
+
+  /** `name=(a b c)`: the elements, read as words (substitutions inside still get parsed). */
+  private arrayElements(): Word[] {
+    const s = this.s;
+    const elements: Word[] = [];
+    this.i++;
+    for (;;) {
+      this.skipBlanks();
+      if (s[this.i] === '\n') {
+        this.newline();
+        continue;
+      }
+      if (this.i >= this.n) {
+        this.shared.incomplete = true;
+        return elements;
+      }
+      if (s[this.i] === ')') {
+        this.i++;
+        return elements;
+      }
+      if (isMeta(s[this.i])) this.i++;
+      else elements.push(this.readWord());
+    }
   }
 
   /** Handles reserved words at command position; undefined when the word is an ordinary one. */

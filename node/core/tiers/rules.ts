@@ -20,6 +20,8 @@ import { classifyTarget, TARGET_CLASSES, type TargetClass } from './targets.ts';
  *       targetKey          look for the target in KEY=path words instead (dd's of=)
  *       arg / word         a regular expression matching a positional / any word
  *       piped / noArgs     stdin comes from a pipe / there is no positional word
+ *   subcommands            its first words are subcommands (implied by any `sub` rule): a
+ *                          destroying verb there asks when no rule matched (npm uninstall)
  *   patterns[]             { name: regex, same: NAME } for families such as mkfs.*
  * Wrappers (sudo, env, xargs, ...), shells' -c strings, eval, find -exec and redirections are
  * handled in code (classify.ts, wrappers.ts) because they need parsing, not patterns.
@@ -54,6 +56,7 @@ interface CommandJson {
   same?: string;
   valueOpts?: string[];
   rules?: RuleJson[];
+  subcommands?: boolean;
 }
 
 interface RulesJson {
@@ -84,6 +87,8 @@ export interface CommandRules {
   reason: string;
   valueOpts: Set<string>;
   rules: Rule[];
+  /** Its first words are subcommands (`git push`, `kubectl delete`): destroying verbs count. */
+  subcommands: boolean;
 }
 
 export interface RuleInput {
@@ -95,6 +100,8 @@ export interface RuleInput {
 export interface RuleVerdict {
   tier: Tier;
   reason: string;
+  /** Which argument rule matched (1-based), or 0 when the command's base verdict applies. */
+  matched: number;
 }
 
 export interface RuleSet {
@@ -103,7 +110,7 @@ export interface RuleSet {
 }
 
 function fail(message: string): never {
-  throw new ConfigError(`tier rules: ${message}`, { hint: 'fix node/tiers/rules.json' });
+  throw new ConfigError(`tier rules: ${message}`, { hint: 'fix node/core/tiers/rules.json' });
 }
 
 function compileRule(raw: RuleJson, where: string): Rule {
@@ -149,6 +156,7 @@ export function compileRules(json: RulesJson): RuleSet {
       reason: raw.reason,
       valueOpts: new Set(raw.valueOpts ?? []),
       rules: (raw.rules ?? []).map((r, k) => compileRule(r, `${name} rule ${k + 1}`)),
+      subcommands: raw.subcommands ?? (raw.rules ?? []).some((r) => r.sub !== undefined),
     };
     table.set(name, compiled);
     return compiled;
@@ -244,10 +252,11 @@ function matches(rule: Rule, input: RuleInput, split: SplitArgs): boolean {
 
 /** The first matching rule's verdict, or the command's base verdict. */
 export function evaluateRules(cmd: CommandRules, input: RuleInput): RuleVerdict {
-  if (cmd.rules.length === 0) return { tier: cmd.tier, reason: cmd.reason };
+  if (cmd.rules.length === 0) return { tier: cmd.tier, reason: cmd.reason, matched: 0 };
   const split = splitArgs(input.args, cmd.valueOpts);
-  for (const rule of cmd.rules) {
-    if (matches(rule, input, split)) return { tier: rule.tier, reason: rule.reason };
+  for (let k = 0; k < cmd.rules.length; k++) {
+    const rule = cmd.rules[k]!;
+    if (matches(rule, input, split)) return { tier: rule.tier, reason: rule.reason, matched: k + 1 };
   }
-  return { tier: cmd.tier, reason: cmd.reason };
+  return { tier: cmd.tier, reason: cmd.reason, matched: 0 };
 }

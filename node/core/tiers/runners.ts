@@ -1,21 +1,21 @@
+import { type Arg, expandWords, staticOutput } from './expand.ts';
+import type { Tier } from './rules.ts';
+import { classifyTarget } from './targets.ts';
 import {
   basename,
-  evaluate,
   higher,
   isDownloaded,
-  nested,
   overrideFloor,
   overrideOf,
   quoteForLine,
   ruleOf,
   type Site,
+  unproven,
   type Verdict,
   type Walk,
-} from './classify.ts';
-import { type Arg, expandWords } from './expand.ts';
-import type { Tier } from './rules.ts';
-import { classifyTarget } from './targets.ts';
-import { unwrap, WRAPPERS } from './wrappers.ts';
+  writtenText,
+} from './walk.ts';
+import { type Unwrapped, unwrap, WRAPPERS } from './wrappers.ts';
 
 /**
  * Commands that run other commands, each read its own way: wrappers (sudo, env, xargs, ...),
@@ -36,15 +36,16 @@ export function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Wal
     const text = stringValue;
     inner = text.dynamic
       ? { tier: 3, reason: 'runs a command computed at run time', part: site.part }
-      : nested(text.text, walk);
+      : walk.ops.nested(text.text, walk);
   } else if (name === 'env' && (u.values.get('S') ?? u.values.get('--split-string'))) {
     const split = (u.values.get('S') ?? u.values.get('--split-string'))!;
-    inner = nested([split.text, ...u.inner.map(quoteForLine)].join(' '), walk);
+    inner = walk.ops.nested([split.text, ...u.inner.map(quoteForLine)].join(' '), walk);
   } else if (name === 'watch' || name === 'sg') {
+    if (name === 'watch') unproven(walk, site.part, 'watch runs a command again and again');
     inner =
       u.inner.length === 0
         ? ruleOf(1, 'shows usage', site)
-        : nested(u.inner.map((a) => a.text).join(' '), walk);
+        : walk.ops.nested(u.inner.map((a) => a.text).join(' '), walk);
   } else if (u.inner.length === 0) {
     if (name === 'sudo' && (u.flags.has('e') || u.flags.has('--edit')))
       inner = ruleOf(3, 'edits files as root', site);
@@ -56,8 +57,8 @@ export function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Wal
     } else inner = ruleOf(1, name === 'sudo' ? 'checks or lists sudo rights' : 'runs nothing', site);
     return overrideFloor(name, inner, walk);
   } else {
-    if (name === 'xargs') inner = evaluateXargs(u.inner, site, walk);
-    else inner = evaluate(u.inner, site, walk);
+    if (name === 'xargs') inner = evaluateXargs(u.inner, u, site, walk);
+    else inner = walk.ops.evaluate(u.inner, site, walk);
   }
   if (!spec.elevates || inner.tier === 4) return overrideFloor(name, inner, walk);
   const floor = overrideOf(walk, name) ?? (inner.tier <= 1 ? 2 : 3);
@@ -65,20 +66,34 @@ export function evaluateWrapper(name: string, args: Arg[], site: Site, walk: Wal
   return { tier: floor, reason: `runs as root: ${inner.reason}`, part: inner.part };
 }
 
-/** xargs runs its command with arguments read from stdin: use them when the line fixes them. */
-function evaluateXargs(inner: Arg[], site: Site, walk: Walk): Verdict {
+/** xargs runs its command with arguments read from stdin or -a FILE: use them when the line fixes them. */
+function evaluateXargs(inner: Arg[], u: Unwrapped, site: Site, walk: Walk): Verdict {
+  unproven(walk, site.part, 'xargs runs a command with arguments read at run time');
   const command = inner.length > 0 ? inner : [{ text: 'echo', dynamic: false }];
   const innerSite = { ...site, piped: false, stdin: undefined, prev: undefined };
-  const verdict = evaluate(command, innerSite, walk);
+  const verdict = walk.ops.evaluate(command, innerSite, walk);
+  const fromFile = u.values.get('a') ?? u.values.get('--arg-file');
+  const input = fromFile ? substitutionText(fromFile, walk) : site.stdin;
+  const split = u.flags.has('0') || u.flags.has('--null') ? /\0+/ : /\s+/;
   let items: string[] = [];
-  if (site.stdin !== undefined) items = site.stdin.split(/\s+/).filter((t) => t !== '');
-  else if (site.prev) {
+  if (input !== undefined) items = input.split(split).filter((t) => t.trim() !== '');
+  else if (site.prev && !fromFile) {
     const prevArgs = expandWords(site.prev.words, walk);
     if (basename(prevArgs[0]?.text ?? '') === 'find') items = findStarts(prevArgs).starts;
   }
   if (items.length === 0) return verdict;
-  const withItems = [...command, ...items.slice(0, 16).map((text) => ({ text, dynamic: false }))];
-  return higher(verdict, evaluate(withItems, { ...innerSite, topLevel: false }, walk));
+  const placeholder = u.values.get('I')?.text ?? (u.flags.has('i') ? '{}' : undefined);
+  const withItems = placeholder
+    ? items
+        .slice(0, 16)
+        .map((item) =>
+          command.map((a) => ({ text: a.text.replaceAll(placeholder, item), dynamic: a.dynamic })),
+        )
+    : [[...command, ...items.slice(0, 16).map((text) => ({ text, dynamic: false }))]];
+  let worst = verdict;
+  for (const argv of withItems)
+    worst = higher(worst, walk.ops.evaluate(argv, { ...innerSite, topLevel: false }, walk));
+  return worst;
 }
 
 const RUNS_STRING = new Set(['su', 'runuser', 'flock', 'script', 'sg']);
@@ -117,17 +132,15 @@ export function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk)
   if (commandString) {
     if (!operand) return ruleOf(2, `starts ${name}`, site);
     if (operand.dynamic) return ruleOf(3, 'runs a command string computed at run time', site);
-    return overrideFloor(name, nested(operand.text, walk, args.slice(k + 1)), walk);
+    return overrideFloor(name, walk.ops.nested(operand.text, walk, args.slice(k + 1)), walk);
   }
-  if (operand && !readsStdin) {
-    if (operand.dynamic) return ruleOf(3, 'runs a script produced by another command', site);
-    if (isDownloaded(operand.text, walk)) {
-      return ruleOf(3, `runs ${operand.text}, downloaded on this line without being read`, site);
-    }
-    return shellRule(name, 2, `runs the script ${operand.text}`, site, walk);
+  if (operand && !readsStdin && !STDIN_FILES.test(operand.text)) {
+    unproven(walk, site.part, `${name} runs a script the policy cannot read`);
+    return scriptVerdict(name, operand, site, walk, args.slice(k + 1));
   }
+  unproven(walk, site.part, `${name} runs commands from its input`);
   if (site.stdin !== undefined) {
-    const inner = nested(site.stdin, walk);
+    const inner = walk.ops.nested(site.stdin, walk);
     return overrideFloor(
       name,
       higher({ tier: 2, reason: 'runs a script from its input', part: site.part }, inner),
@@ -139,6 +152,63 @@ export function evaluateShell(name: string, args: Arg[], site: Site, walk: Walk)
     return shellRule(name, 3, `runs whatever ${source} outputs as commands`, site, walk);
   }
   return shellRule(name, 2, `starts ${name}`, site, walk);
+}
+
+/** Paths that are the reader's own stdin: `source /dev/stdin` runs what the pipe carries. */
+export const STDIN_FILES = /^(\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0|-)$/;
+
+/** The text a process substitution `<(...)` will produce, when the line fixes it. */
+export function substitutionText(arg: Arg, walk: Walk): string | undefined {
+  const parts = arg.word?.parts;
+  if (parts?.length !== 1 || parts[0]!.kind !== 'cmd' || !arg.text.startsWith('<(')) return undefined;
+  return staticOutput(parts[0]!.inner, walk);
+}
+
+/** A script given by path, process substitution or download, run by a shell or `source`. */
+export function scriptVerdict(
+  name: string,
+  operand: Arg,
+  site: Site,
+  walk: Walk,
+  positional: readonly Arg[] = [],
+): Verdict {
+  if (operand.dynamic) {
+    const text = substitutionText(operand, walk);
+    if (text === undefined)
+      return ruleOf(3, 'runs a script produced by another command', site, 'unseen script');
+    return overrideFloor(name, walk.ops.nested(text, walk, [operand, ...positional]), walk);
+  }
+  if (isDownloaded(operand.text, walk)) {
+    return ruleOf(
+      3,
+      `runs ${operand.text}, downloaded on this line without being read`,
+      site,
+      'downloaded script',
+    );
+  }
+  const written = writtenText(operand.text, walk);
+  if (written !== undefined)
+    return overrideFloor(name, walk.ops.nested(written, walk, [operand, ...positional]), walk);
+  return shellRule(name, 2, `runs the script ${operand.text}`, site, walk);
+}
+
+/** `source FILE` / `. FILE`: the file runs in this very shell. */
+export function sourceVerdict(name: string, args: Arg[], site: Site, walk: Walk): Verdict {
+  unproven(walk, site.part, `${name} runs a file's commands in the shell`);
+  const operand = args[1];
+  if (!operand) return ruleOf(1, 'runs nothing', site);
+  if (STDIN_FILES.test(operand.text)) {
+    if (site.stdin !== undefined)
+      return higher(ruleOf(2, 'runs commands from its input', site), walk.ops.nested(site.stdin, walk));
+    if (site.piped)
+      return ruleOf(
+        3,
+        `runs whatever ${site.from ? basename(site.from) : 'another program'} outputs as commands`,
+        site,
+        'shell fed by a pipe',
+      );
+  }
+  return scriptVerdict(name, operand, site, walk, args.slice(2));
 }
 
 function shellRule(name: string, tier: Tier, reason: string, site: Site, walk: Walk): Verdict {
@@ -168,6 +238,8 @@ export function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
   const filtered = args.slice(k).some((a) => FIND_FILTERS.test(a.text));
   if (filtered) starts = starts.map((s) => `${s.replace(/\/+$/, '')}/matching-file`);
   const deletes = args.slice(k).some((a) => a.text === '-delete');
+  if (args.slice(k).some((a) => FIND_EXEC.has(a.text) || /^-(delete|fprint\w*|fls)$/.test(a.text)))
+    unproven(walk, site.part, 'find runs a command or changes files for each match');
   if (deletes && !filtered) {
     for (const start of starts) {
       const cls = classifyTarget(start, walk.cwd);
@@ -185,43 +257,18 @@ export function findExec(args: Arg[], site: Site, walk: Walk): Verdict {
       const argv = command.map((a) =>
         a.text.includes('{}') ? { ...a, text: a.text.replaceAll('{}', start) } : a,
       );
-      verdict = higher(verdict, evaluate(argv, innerSite, walk));
+      const inner = walk.ops.evaluate(argv, innerSite, walk);
+      const cls = filtered ? undefined : classifyTarget(start, walk.cwd);
+      // unfiltered, find hands the command every file below the start: a whole-tree change
+      if (inner.tier === 3 && (cls === 'root' || cls === 'home' || cls === 'systemdir')) {
+        verdict = higher(verdict, {
+          ...inner,
+          tier: 4,
+          reason: `${inner.reason}, for every file under ${start}`,
+          rule: 'find -exec over a whole tree',
+        });
+      } else verdict = higher(verdict, inner);
     }
-  }
-  return verdict;
-}
-
-const RUNS_SHELL =
-  /system|popen|subprocess|exec|spawn|shell_exec|passthru|`|child_process|os\.|Process|IO\.popen/;
-
-export function inlineCode(letters: string, args: Arg[], site: Site, walk: Walk): Verdict {
-  if (letters === '')
-    return scanCode(
-      args.slice(1).find((a) => !a.text.startsWith('-')),
-      site,
-      walk,
-    );
-  const code = args.find(
-    (a, k) =>
-      k > 0 &&
-      k < args.length - 1 &&
-      /^-[A-Za-z]+$/.test(a.text) &&
-      [...letters].some((l) => a.text.endsWith(l)),
-  );
-  return scanCode(code ? args[args.indexOf(code) + 1] : undefined, site, walk);
-}
-
-function scanCode(body: Arg | undefined, site: Site, walk: Walk): Verdict {
-  if (body?.dynamic) return { tier: 3, reason: 'runs inline code computed at run time', part: site.part };
-  if (!body || !RUNS_SHELL.test(body.text)) return { tier: 1, reason: 'runs inline code', part: site.part };
-  let verdict: Verdict = { tier: 3, reason: 'the inline program runs shell commands', part: site.part };
-  const literals = body.text.match(/'[^']*'|"[^"]*"|`[^`]*`/g) ?? [];
-  const texts = literals.map((l) => l.slice(1, -1));
-  // subprocess.run(['rm', '-rf', '/']) spells one command as a list of literals.
-  for (const text of [...texts, texts.join(' ')]) {
-    const inner = nested(text, walk);
-    if (inner.tier === 4)
-      verdict = higher(verdict, { ...inner, reason: `the inline program ${inner.reason}` });
   }
   return verdict;
 }

@@ -19,6 +19,8 @@ export interface Word {
   glob: boolean;
   /** Unquoted { : brace expansion may turn it into several words. */
   brace: boolean;
+  /** The elements of an array assignment `name=(a b c)`. */
+  array?: Word[];
 }
 
 export interface Redirect {

@@ -120,3 +120,57 @@ export function classifyTarget(raw: string, cwd: string | undefined): TargetClas
   if (OTHER_SYSTEM_FILE.test(path)) return 'etc';
   return undefined;
 }
+
+/**
+ * Files whose change alters what runs later or who may log in: shell startup and rc files,
+ * keys, history, schedules, service units and other system files. `account` (passwd, shadow,
+ * sudoers, ...) is catastrophic to overwrite; the others ask.
+ */
+export type SensitiveClass = 'account' | 'startup' | 'keys' | 'history' | 'schedule' | 'system';
+
+const IN_HOME = /^(?:~|\/root|\/home\/[^/]+|\/Users\/[^/]+)\/(.+)$/;
+const STARTUP_IN_HOME =
+  /^(\.[\w.-]*rc|\.(bash_|z)?(profile|login|logout)|\.zshenv|\.bash_(aliases|functions)|\.pam_environment|\.x(initrc|session|profile|sessionrc)|\.gitconfig|\.config\/(git|autostart|fish|environment\.d|systemd|bash|zsh)(\/.*)?|\.local\/bin\/.+|\.(bashrc|profile|zshrc)\.d\/.+)$/;
+const HISTORY_IN_HOME = /^(\.[\w.-]*_history|\.history|\.lesshst|\.local\/share\/fish\/fish_history)$/;
+const KEYS_IN_HOME = /^(\.ssh|\.gnupg|\.aws|\.kube|\.docker|\.netrc|\.pgpass|\.git-credentials)(\/.*)?$/;
+const SCHEDULE = /^\/(var\/spool\/cron|etc\/cron[\w.]*|etc\/anacrontab|var\/spool\/at)(\/.*)?$/;
+const SYSTEM_STARTUP =
+  /^\/(etc\/(profile|bash\.bashrc|bashrc|environment|zsh\/.+|profile\.d\/.+|rc\.local|init\.d\/.+|systemd\/.+|xdg\/autostart\/.+|ld\.so\.preload)|(usr\/)?lib\/systemd\/.+)$/;
+
+export function sensitiveClass(raw: string, cwd: string | undefined): SensitiveClass | undefined {
+  const normal = normalizePath(raw, cwd);
+  if (normal === undefined) return undefined;
+  const path = HOME && normal.startsWith(`${HOME}/`) ? `~${normal.slice(HOME.length)}` : normal;
+  const home = IN_HOME.exec(path);
+  if (home) {
+    const rest = home[1]!;
+    if (HISTORY_IN_HOME.test(rest)) return 'history';
+    if (KEYS_IN_HOME.test(rest)) return 'keys';
+    if (STARTUP_IN_HOME.test(rest)) return 'startup';
+    return undefined;
+  }
+  if (SYSTEM_FILE.test(path)) return 'account';
+  if (SCHEDULE.test(path)) return 'schedule';
+  if (/^\/var\/log\/(wtmp|btmp|lastlog|auth\.log|secure|faillog|audit\/.+)$/.test(path)) return 'history';
+  if (SYSTEM_STARTUP.test(path)) return 'startup';
+  if (OTHER_SYSTEM_FILE.test(path) || path.startsWith('/etc/')) return 'system';
+  return undefined;
+}
+
+const SENSITIVE_WORDS: Record<SensitiveClass, string> = {
+  account: 'the account or boot file',
+  startup: 'the startup file',
+  keys: 'the key file',
+  history: 'the history file',
+  schedule: 'the scheduled-jobs file',
+  system: 'the system file',
+};
+
+export function describeSensitive(cls: SensitiveClass, path: string): string {
+  return `${SENSITIVE_WORDS[cls]} ${path}`;
+}
+
+/** Any path with a hidden segment (`~/.x`, `a/.git/hooks/x`): the remote policy never writes there. */
+export function isHiddenPath(raw: string): boolean {
+  return /(^|\/)\.[^./]/.test(raw) || /^~[^/]*$/.test(raw);
+}

@@ -107,12 +107,15 @@ export class BusSession {
     });
   }
 
-  publishRetained(topic: string, payload: string | Uint8Array): void {
-    if (!this.client || !this.state.connected) return;
-    this.client.publish(topic, typeof payload === 'string' ? payload : Buffer.from(payload), {
-      qos: 1,
-      retain: true,
-    });
+  /** QoS 1, retained; `done` hears the PUBACK (or an error, also when not connected). */
+  publishRetained(topic: string, payload: string | Uint8Array, done?: (err?: Error) => void): void {
+    if (!this.client || !this.state.connected) return done?.(new Error('not connected'));
+    this.client.publish(
+      topic,
+      typeof payload === 'string' ? payload : Buffer.from(payload),
+      { qos: 1, retain: true },
+      (err) => done?.(err ?? undefined),
+    );
   }
 
   publishStatus(): void {

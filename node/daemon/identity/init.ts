@@ -16,10 +16,16 @@ import {
 import {
   announceMachine,
   type BrokerTarget,
+  checkStaticLogin,
   pinBroker,
   sendAdminRequest,
 } from '../../core/identity/broker-ops.ts';
-import { type NetworkSettings, saveNetworkSettings } from '../../core/identity/settings.ts';
+import {
+  installBrokerPassword,
+  type NetworkSettings,
+  removeBrokerPassword,
+  saveNetworkSettings,
+} from '../../core/identity/settings.ts';
 import { ensureHome, paths } from '../../core/paths.ts';
 import { openStore } from '../../core/store/store.ts';
 
@@ -29,13 +35,19 @@ import { openStore } from '../../core/store/store.ts';
  * and settings in one step, so a typo, a wrong fingerprint or an unreachable broker leaves the
  * machine exactly as it was. Publishing the roster entry comes last and is not fatal: isaac-node
  * re-publishes it on every connect.
+ *
+ * With `brokerPassword` (a broker that knows only static passwords: Mosquitto, EMQX, RabbitMQ)
+ * there is no isaac-broker to bind or enroll with: the broker's administrator created the account
+ * and its ACL beforehand, init/join check that login, and the machine publishes its own roster entry.
  */
 export interface InitOptions {
   home: string;
   brokers: readonly string[];
   fingerprint: string;
-  setupToken: string;
+  /** isaac-broker's one-time setup token; not used with `brokerPassword` */
+  setupToken?: string;
   name: string;
+  brokerPassword?: string;
   /** the broker certificate if the user has it; otherwise it is fetched and checked against the pin */
   certPem?: string;
   insecure?: boolean;
@@ -45,6 +57,7 @@ export interface InitOptions {
 export interface JoinOptions {
   home: string;
   code: string;
+  brokerPassword?: string;
   insecure?: boolean;
   nowMs?: number;
 }
@@ -78,9 +91,19 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
       hint: 'give sha256:<64 hex digits> as `isaac-broker init` printed it',
     });
   }
-  if (options.setupToken.trim() === '') {
+  const setupToken = options.setupToken?.trim() ?? '';
+  const password = options.brokerPassword;
+  if (password !== undefined && setupToken !== '') {
+    throw new UsageError(
+      'give either --setup-token (isaac-broker) or --broker-password-file (other brokers)',
+      {
+        hint: 'isaac-broker checks Isaac tokens; Mosquitto, EMQX and RabbitMQ need the static password',
+      },
+    );
+  }
+  if (password === undefined && setupToken === '') {
     throw new UsageError('missing setup token', {
-      hint: 'give --setup-token as printed by `isaac-broker init`',
+      hint: 'give --setup-token as printed by `isaac-broker init` (or --broker-password-file for Mosquitto, EMQX, RabbitMQ)',
     });
   }
   refuseIfConfigured(options.home);
@@ -90,13 +113,17 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
 
   const network = generateNetworkKey();
   const keys = generateMachineKeys(network);
+  if (password !== undefined) {
+    await checkStaticLogin(target, name, password);
+    return await commitAndPublish(options.home, name, keys, target, options.nowMs, password);
+  }
   const request = createAdminRequest(
     {
       op: 'bind',
       name,
       secret: keys.loginSecret,
       networkPk: network.publicKey,
-      setupToken: options.setupToken.trim(),
+      setupToken,
     },
     network.secretKey,
     options.nowMs,
@@ -124,6 +151,17 @@ export async function joinNetwork(options: JoinOptions): Promise<IdentityResult>
 
   const network = { publicKey: invite.networkPk, secretKey: invite.networkSecretKey };
   const keys = generateMachineKeys(network);
+  if (options.brokerPassword !== undefined) {
+    await checkStaticLogin(target, invite.name, options.brokerPassword);
+    return await commitAndPublish(
+      options.home,
+      invite.name,
+      keys,
+      target,
+      options.nowMs,
+      options.brokerPassword,
+    );
+  }
   const request = createAdminRequest(
     { op: 'enroll', name: invite.name, secret: keys.loginSecret },
     network.secretKey,
@@ -154,6 +192,7 @@ async function commitAndPublish(
   keys: MachineKeys,
   target: BrokerTarget,
   nowMs: number = Date.now(),
+  brokerPassword?: string,
 ): Promise<IdentityResult> {
   const network = keys.network;
   if (!network) throw new Error('member keys without a network key');
@@ -169,6 +208,7 @@ async function commitAndPublish(
     networkPk: network.publicKey,
     rosterEntry,
     insecure: target.insecure,
+    brokerLogin: brokerPassword === undefined ? 'token' : 'static-password',
   };
 
   ensureHome(home);
@@ -176,6 +216,7 @@ async function commitAndPublish(
   try {
     installKeys(home, keys);
     try {
+      if (brokerPassword !== undefined) installBrokerPassword(home, brokerPassword);
       store.db.transaction(() => {
         saveNetworkSettings(store, settings);
         store.machines.applyRoster({
@@ -187,6 +228,7 @@ async function commitAndPublish(
       })();
     } catch (err) {
       removeKeys(home);
+      removeBrokerPassword(home);
       throw err;
     }
   } finally {
@@ -194,7 +236,7 @@ async function commitAndPublish(
   }
 
   try {
-    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry);
+    await announceMachine(target, name, keys.loginSecret, topics.roster(name), rosterEntry, brokerPassword);
     return {
       name,
       brokers: settings.brokers,

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The environment of the user's login shell, resolved once and reused while the profile files
- * are unchanged (as editors resolve a "shell environment"). Remote commands then start with a
- * plain `bash -c` and this environment instead of paying the profile's start-up on every
- * `!exec`; they still see the PATH and variables a login would give them.
+ * The environment of the user's login shell, read once when the node starts and again only on
+ * an explicit `isaac-node reload` (SIGHUP). Remote commands start with a plain `bash -c` and this
+ * environment instead of running the profile on every `!exec`; they still see the PATH and
+ * variables a login would give them. An edited profile is not picked up (nor run) until the
+ * reload: a remote line that appends to ~/.profile cannot get the node to run it later.
  */
 
 /** Printed before `env -0` so whatever the profile itself prints is skipped. */
@@ -22,20 +22,6 @@ export function profileFiles(home: string = homedir()): string[] {
     '/etc/bash.bashrc',
     ...['.profile', '.bash_profile', '.bash_login', '.bashrc'].map((f) => join(home, f)),
   ];
-}
-
-/** Changes whenever a profile file appears, disappears or is edited. */
-export function profileStamp(files: readonly string[]): string {
-  return files
-    .map((f) => {
-      try {
-        const s = statSync(f);
-        return `${s.mtimeMs}:${s.size}`;
-      } catch {
-        return '-';
-      }
-    })
-    .join('|');
 }
 
 /** Parses what follows the mark in `env -0` output; undefined unless it is a list of NAME=value entries. */
@@ -53,42 +39,64 @@ export function parseLoginEnv(output: string): Record<string, string> | undefine
   return env.PATH === undefined ? undefined : env;
 }
 
+/** Every login environment of this process, so one reload reaches them all. */
+const live = new Set<WeakRef<LoginEnvironment>>();
+
 export class LoginEnvironment {
   private env: Record<string, string> | undefined;
-  private stamp = '';
-  private resolving: Promise<void> | undefined;
+  private reading: Promise<void> | undefined;
+  private read = false;
 
   constructor(
     private readonly shell = 'bash',
     private readonly files: readonly string[] = profileFiles(),
     private readonly baseEnv: NodeJS.ProcessEnv = process.env,
-  ) {}
-
-  /** The cached login environment if the profile is unchanged since it was read; else undefined (and a refresh starts). */
-  current(): Record<string, string> | undefined {
-    const stamp = profileStamp(this.files);
-    if (this.env && stamp === this.stamp) return this.env;
-    void this.refresh();
-    return undefined;
+  ) {
+    live.add(new WeakRef(this));
   }
 
-  /** Reads the login shell's environment again; a failure leaves the cache empty (commands then use `bash -lc`). */
+  /** The login environment as last read; undefined before the first read or when it failed. */
+  current(): Record<string, string> | undefined {
+    return this.env;
+  }
+
+  /** Resolves once the first read (or a reload in progress) has finished. */
+  ready(): Promise<void> {
+    return this.reading ?? (this.read ? Promise.resolve() : this.refresh());
+  }
+
+  /** The profile files this environment comes from (for messages). */
+  sources(): readonly string[] {
+    return this.files;
+  }
+
+  /** Reads the login shell's environment again; a failure leaves none (commands then run with the node's own). */
   refresh(): Promise<void> {
-    this.resolving ??= new Promise<void>((resolve) => {
-      const stamp = profileStamp(this.files);
+    this.reading ??= new Promise<void>((resolve) => {
       execFile(
         this.shell,
         ['-lc', `printf '\\0ISAAC-LOGIN-ENV\\0'; exec env -0`],
         { cwd: homedir(), env: this.baseEnv, timeout: RESOLVE_TIMEOUT_MS, maxBuffer: 4 * 1024 * 1024 },
         (err, stdout) => {
-          const env = err ? undefined : parseLoginEnv(stdout);
-          this.env = env;
-          this.stamp = env ? stamp : '';
-          this.resolving = undefined;
+          this.env = err ? undefined : parseLoginEnv(stdout);
+          this.read = true;
+          this.reading = undefined;
           resolve();
         },
       );
     });
-    return this.resolving;
+    return this.reading;
   }
+}
+
+/** `isaac-node reload` (SIGHUP): reads every live login environment again; resolves with how many. */
+export async function reloadLoginEnvironments(): Promise<number> {
+  const envs: LoginEnvironment[] = [];
+  for (const ref of live) {
+    const env = ref.deref();
+    if (env) envs.push(env);
+    else live.delete(ref);
+  }
+  await Promise.all(envs.map((e) => e.refresh()));
+  return envs.length;
 }

@@ -2,8 +2,16 @@ import { errorLine } from '../../../schemas/errors.ts';
 import type { ExecRefusal } from '../../../schemas/messages.ts';
 import type { Store } from '../../core/store/store.ts';
 
-/** The tier classifier of node/tiers: this machine's rules with this machine's overrides. */
-export type Classifier = (line: string) => { tier: number; reason: string };
+/**
+ * The tier classifier of node/core/tiers in strict mode (`classify(line, { strict: true })`), with
+ * this machine's rules and overrides. `unproven` lists what it could not prove safe; a classifier
+ * that returns no list proves nothing, so every line is refused (fail closed).
+ */
+export type Classifier = (line: string) => {
+  tier: number;
+  reason: string;
+  unproven?: readonly { part: string; reason: string }[] | undefined;
+};
 
 export interface RemotePolicy {
   maxTier: number;
@@ -29,6 +37,9 @@ export function remotePolicy(store: Store): RemotePolicy {
 /**
  * Decides whether a remote !exec may run here. Returns the refusal sent back to the sender, or
  * undefined to run. Order matters only for which reason the sender sees; every check must pass.
+ * The policy fails closed: a line runs only when every part of it is positively known to be
+ * within remote.max_tier; what the classifier cannot prove is refused. Tier 3 is refused whatever
+ * remote.max_tier says until a yes can be typed on this machine (never silence).
  * (Expired requests never get here: node/daemon/intake.ts answers them.)
  */
 export function checkRemoteExec(
@@ -40,7 +51,7 @@ export function checkRemoteExec(
   if (policy.allowFrom.length > 0 && !policy.allowFrom.includes(input.from)) {
     return { reason: `${input.from} is not in remote.allow_from on this machine`, tier: 1 };
   }
-  let verdict: { tier: number; reason: string };
+  let verdict: ReturnType<Classifier>;
   try {
     verdict = classify(input.cmd);
   } catch (err) {
@@ -52,6 +63,22 @@ export function checkRemoteExec(
   if (tier > policy.maxTier) {
     return {
       reason: `tier ${tier} is above remote.max_tier ${policy.maxTier} here: ${verdict.reason}`,
+      tier,
+    };
+  }
+  if (tier >= 3) {
+    return {
+      reason: `tier 3 needs a yes typed on this machine, and remote confirmation is not available yet: ${verdict.reason}; run it in an isaac shell here`,
+      tier,
+    };
+  }
+  if (!verdict.unproven)
+    return { reason: 'cannot prove the command safe: the classifier ran without strict mode', tier };
+  const first = verdict.unproven[0];
+  if (first) {
+    const more = verdict.unproven.length > 1 ? ` (and ${verdict.unproven.length - 1} more)` : '';
+    return {
+      reason: `not proven safe, so not run remotely: ${first.reason} in \`${first.part}\`${more}`,
       tier,
     };
   }

@@ -4,8 +4,9 @@ import { StringDecoder } from 'node:string_decoder';
 
 /**
  * Runs one remote command in a fresh shell of this node's user, in its home directory, with a
- * time limit: `bash -c` with the resolved login environment when there is one (see
- * login-env.ts), else a login shell `bash -lc`. Output is handed out in chunks (bounded size,
+ * time limit: `bash -c` with the login environment read at node start (see login-env.ts), or
+ * the node's own environment when that read failed; never a login shell, which would run the
+ * profile as it is now. Output is handed out in chunks (bounded size,
  * flushed on a short timer) so the caller can seal each into an envelope under the payload cap.
  */
 export interface RunOptions {
@@ -15,7 +16,7 @@ export interface RunOptions {
   chunkBytes?: number;
   flushMs?: number;
   shell?: string;
-  /** the user's login environment, already resolved; without it the command runs in a login shell */
+  /** the user's login environment, already resolved; without it the node's own environment */
   loginEnv?: Record<string, string> | undefined;
 }
 
@@ -43,7 +44,7 @@ export function runRemoteCommand(options: RunOptions): RunningCommand {
   const flushMs = options.flushMs ?? 30;
   const home = homedir();
   const login = options.loginEnv;
-  const child: ChildProcess = spawn(options.shell ?? 'bash', [login ? '-c' : '-lc', options.cmd], {
+  const child: ChildProcess = spawn(options.shell ?? 'bash', ['-c', options.cmd], {
     cwd: home,
     env: { ...(login ?? process.env), HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { ConfigError, errorLine, NetworkError, ProviderError } from '../../../schemas/errors.ts';
 import type { CommandRecord } from '../../core/store/history.ts';
-import { redactSecrets } from '../../core/store/redact.ts';
+import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
 import type { Store } from '../../core/store/store.ts';
 import { buildContext } from './context.ts';
-import { looksLikeUsageError, type Proposal, parseProposal } from './parse.ts';
+import { looksLikeUsageError, type Proposal, parseProposal, visible } from './parse.ts';
 import {
   EXPLAIN_INSTRUCTIONS,
   FIX_INSTRUCTIONS,
@@ -37,9 +38,8 @@ export interface AiCallOptions {
 
 /** `skipped`: why earlier providers in the fallback order did not answer (only when some did not). */
 export type AskResult =
-  | { kind: 'command'; command: string; explanation: string; provider: string; skipped?: string[] }
-  | { kind: 'answer'; text: string; provider: string; skipped?: string[] }
-  | { kind: 'queued'; id: number; reason: string };
+  | (Proposal & { provider: string; skipped?: string[]; notices?: string[] })
+  | { kind: 'queued'; id: number; reason: string; notices?: string[] };
 
 export interface DrainResult {
   delivered: number;
@@ -93,6 +93,9 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const shell = () => options.shell?.() ?? store.config.string('shell.program');
   const cwd = () => options.cwd?.() ?? process.cwd();
   let draining: Promise<DrainResult> | undefined;
+  // marks where the context block starts and ends; unknown to anything recorded in it
+  const nonce = randomBytes(8).toString('hex');
+  let notices: string[] = [];
 
   const providers = () =>
     resolveProviders({
@@ -102,7 +105,15 @@ export function createAssistant(options: AssistantOptions): Assistant {
       retries: options.retries,
       retryBaseMs: options.retryBaseMs,
       maxRetryWaitMs: options.maxRetryWaitMs,
+      onNotice: (notice) => notices.push(notice),
     });
+
+  /** Notices raised since the last call (a model picked for the user), said once. */
+  const takeNotices = (): { notices?: string[] } => {
+    const taken = notices;
+    notices = [];
+    return taken.length > 0 ? { notices: taken } : {};
+  };
 
   const context = () =>
     buildContext({ repo, config, machineName: store.machineName(), cwd: cwd(), shell: shell() });
@@ -112,9 +123,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
     instructions: string,
     question: string,
     call: AiCallOptions,
+    asked: string = context(),
   ): Promise<ChatResult & { skipped: string[] }> {
     const list = providers();
-    const system = redactSecrets(systemPrompt(instructions, context()));
+    const system = redactSecrets(systemPrompt(instructions, asked, nonce));
     const user = redactSecrets(question);
     const failures: Error[] = [];
     for (const provider of list) {
@@ -137,9 +149,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     }
     const actionable = failures.find((f) => !(f instanceof NetworkError));
     if (actionable) throw actionable;
-    throw new NetworkError(`no AI provider reachable (${failures.map(errorLine).join('; ')})`, {
-      hint: 'the question is kept and answered when a provider is back',
-    });
+    throw new NetworkError(`no AI provider reachable (${failures.map(errorLine).join('; ')})`);
   }
 
   function remember(
@@ -168,21 +178,21 @@ export function createAssistant(options: AssistantOptions): Assistant {
     call: AiCallOptions,
   ): Promise<AskResult> {
     let result: ChatResult & { skipped: string[] };
+    const asked = context();
     try {
-      result = await complete(instructions, question, call);
+      result = await complete(instructions, question, call, asked);
     } catch (err) {
       remember(kind, question, undefined, { error: errorLine(err) });
       if (err instanceof NetworkError) {
-        return { kind: 'queued', id: repo.enqueue(kind, question, now()), reason: errorLine(err) };
+        const id = repo.enqueue(kind, question, asked, now());
+        return { kind: 'queued', id, reason: errorLine(err), ...takeNotices() };
       }
       throw err;
     }
-    const proposal = parseProposal(result.text);
-    remember(kind, question, result, {
-      answer: result.text,
-      command: proposal.kind === 'command' ? proposal.command : null,
-    });
-    return withProvider(proposal, result.provider, result.skipped);
+    const proposal = parseProposal(result.text, result.cutOff);
+    remember(kind, question, result, { answer: result.text, command: commandOf(proposal) });
+    const skipped = result.skipped.length > 0 ? { skipped: result.skipped } : {};
+    return { ...proposal, provider: result.provider, ...skipped, ...takeNotices() };
   }
 
   const ask = (request: string, call: AiCallOptions = {}) =>
@@ -200,7 +210,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       const instructions = instructionsFor(item.kind, shell());
       let result: ChatResult;
       try {
-        result = await complete(instructions, item.question, { signal });
+        result = await complete(instructions, item.question, { signal }, item.context ?? context());
       } catch (err) {
         repo.noteFailure(item.id, errorLine(err));
         if (err instanceof CancelledError || err instanceof NetworkError || isKeyRejected(err)) break;
@@ -213,12 +223,12 @@ export function createAssistant(options: AssistantOptions): Assistant {
         }
         continue;
       }
-      const proposal = parseProposal(result.text);
+      const proposal = parseProposal(result.text, result.cutOff);
       if (repo.deliver(item.id, answerMessage(item.kind, item.question, proposal), now())) {
         delivered++;
         remember(`${item.kind} (queued)`, item.question, result, {
           answer: result.text,
-          command: proposal.kind === 'command' ? proposal.command : null,
+          command: commandOf(proposal),
         });
       }
     }
@@ -237,7 +247,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
           call,
         );
         remember('review', line, result, { answer: result.text });
-        const text = result.text.trim();
+        const text = visible(result.text.trim()); // printed on the terminal by the tier-3 prompt
         return text || `${localReason} (AI unavailable)`;
       } catch (err) {
         remember('review', line, undefined, { error: errorLine(err) });
@@ -247,10 +257,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
 
     async suggestFix(line, exitCode, output, call = {}) {
       if (!looksLikeUsageError(exitCode, output)) return undefined;
-      const question = `Command: ${line}\nExit code: ${exitCode}\nOutput:\n${output.slice(-OUTPUT_FOR_AI)}`;
+      const question = `Command: ${line}\nExit code: ${exitCode}\nOutput:\n${redactOutput(output.slice(-OUTPUT_FOR_AI))}`;
       try {
         const result = await complete(FIX_INSTRUCTIONS, question, call);
-        const proposal = parseProposal(result.text);
+        const proposal = parseProposal(result.text, result.cutOff);
         const fix =
           proposal.kind === 'command' && proposal.command !== line.trim() ? proposal.command : undefined;
         remember('fix', line, result, { answer: result.text, command: fix ?? null });
@@ -263,7 +273,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     },
 
     explain(record, call = {}) {
-      const output = record.output ?? '';
+      const output = redactOutput(record.output ?? '');
       const question = [
         `Command: ${record.command}`,
         `Ran on: ${record.origin}${record.cwd ? ` in ${record.cwd}` : ''}`,
@@ -275,7 +285,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     },
 
     buildContext: context,
-    systemPrompt: () => redactSecrets(systemPrompt(translateInstructions(shell()), context())),
+    systemPrompt: () => redactSecrets(systemPrompt(translateInstructions(shell()), context(), nonce)),
 
     drainPending(drain = {}) {
       // one drain at a time in this process; across processes the delete-then-insert transaction decides
@@ -291,11 +301,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
   };
 }
 
-function withProvider(proposal: Proposal, provider: string, skipped: string[]): AskResult {
-  const notes = skipped.length > 0 ? { skipped } : {};
-  return proposal.kind === 'command'
-    ? { ...proposal, provider, ...notes }
-    : { ...proposal, provider, ...notes };
+function commandOf(proposal: Proposal): string | null {
+  if (proposal.kind === 'command') return proposal.command;
+  if (proposal.kind === 'choice') return proposal.commands.join('\n');
+  return null;
 }
 
 function instructionsFor(kind: PendingKind, shell: string): string {
@@ -316,7 +325,13 @@ function failureMessage(question: string, err: unknown): string {
 function answerMessage(kind: PendingKind, question: string, proposal: Proposal): string {
   const asked = kind === 'explain' ? `/explain ${question.split('\n')[0] ?? ''}` : question;
   const head = `AI answer to “${asked.length > 120 ? `${asked.slice(0, 120)}…` : asked}”:`;
-  if (proposal.kind === 'answer') return `${head}\n${proposal.text}`;
-  const explanation = proposal.explanation ? `\n${proposal.explanation}` : '';
+  if (proposal.kind === 'answer') {
+    return proposal.refused ? `${head}\n${proposal.refused}` : `${head}\n${visible(proposal.text)}`;
+  }
+  const explanation = proposal.explanation ? `\n${visible(proposal.explanation)}` : '';
+  if (proposal.kind === 'choice') {
+    const listed = proposal.commands.map((c, i) => `  ${i + 1}) ${c}`).join('\n');
+    return `${head}\nalternatives (none run; pick one yourself):\n${listed}${explanation}`;
+  }
   return `${head}\nsuggested command (not run): ${proposal.command}${explanation}`;
 }

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { arch, release, type } from 'node:os';
-import { redactSecrets } from '../../core/store/redact.ts';
+import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
 import type { ConfigSource } from './providers/index.ts';
 import type { AiRepo, ContextCommand } from './store.ts';
 
 /** Upper bound of the context block, whatever ai.context.size says. */
 export const CONTEXT_CHAR_CAP = 12_000;
 const COMMAND_CHAR_CAP = 240;
+const FAILURE_OUTPUT_CAP = 2000;
 
 export interface ContextInput {
   repo: AiRepo;
@@ -47,7 +48,7 @@ export function buildContext(input: ContextInput): string {
   const header = `This machine: ${input.machineName} — OS ${input.os ?? describeOs()}, shell ${input.shell}, cwd ${input.cwd}`;
   const rows = input.repo.recentCommands(size, machines);
   const lines: string[] = [];
-  let budget = CONTEXT_CHAR_CAP - header.length - 200;
+  let budget = CONTEXT_CHAR_CAP - header.length - 200 - FAILURE_OUTPUT_CAP - 2 * COMMAND_CHAR_CAP;
   for (const row of rows) {
     const line = formatCommand(row);
     if (line.length + 1 > budget) break;
@@ -60,7 +61,16 @@ export function buildContext(input: ContextInput): string {
     lines.length > 0
       ? `Recent commands on ${scope} (machine: command [cwd, exit code]), newest last:\n${lines.join('\n')}`
       : `No recent commands recorded on ${scope}.`;
-  return redactSecrets(`${header}\n${body}`);
+  return redactSecrets(`${header}\n${body}${lastFailure(input)}`);
+}
+
+/** The output tail of this machine's last command when it failed: what "why did it fail" needs. */
+function lastFailure(input: ContextInput): string {
+  const last = input.repo.lastCommand(input.machineName);
+  if (!last || last.exit === null || last.exit === 0 || !last.output?.trim()) return '';
+  const output = redactOutput(last.output).trimEnd();
+  const tail = output.length > FAILURE_OUTPUT_CAP ? `…${output.slice(-FAILURE_OUTPUT_CAP)}` : output;
+  return `\nThe last command here failed (exit ${last.exit}): ${formatCommand(last)}\nIts output (the end):\n${tail}`;
 }
 
 function formatCommand(row: ContextCommand): string {

@@ -7,6 +7,8 @@ export interface PendingQuestion {
   id: number;
   kind: PendingKind;
   question: string;
+  /** The context block as it was when the question was asked (null: queued before it was kept). */
+  context: string | null;
   created_at: number;
   attempts: number;
   last_error: string | null;
@@ -62,22 +64,31 @@ export class AiRepo {
     return merged.slice(0, limit);
   }
 
+  /** This machine's newest command with its (stored, redacted) output. */
+  lastCommand(origin: string): (ContextCommand & { output: string | null }) | undefined {
+    return this.db
+      .prepare<[string], ContextCommand & { output: string | null }>(
+        'SELECT origin, ts, command, cwd, exit, output FROM commands WHERE origin = ? ORDER BY ts DESC, id DESC LIMIT 1',
+      )
+      .get(origin);
+  }
+
   isConfigSet(key: string): boolean {
     return this.isSetStmt.get(key) !== undefined;
   }
 
-  enqueue(kind: PendingKind, question: string, now: number): number {
+  enqueue(kind: PendingKind, question: string, context: string, now: number): number {
     return Number(
       this.db
-        .prepare('INSERT INTO pending_ai(kind, question, created_at) VALUES (?, ?, ?)')
-        .run(kind, redactSecrets(question), now).lastInsertRowid,
+        .prepare('INSERT INTO pending_ai(kind, question, context, created_at) VALUES (?, ?, ?, ?)')
+        .run(kind, redactSecrets(question), redactSecrets(context), now).lastInsertRowid,
     );
   }
 
   pending(limit = 100): PendingQuestion[] {
     return this.db
       .prepare<[number], PendingQuestion>(
-        'SELECT id, kind, question, created_at, attempts, last_error FROM pending_ai ORDER BY id LIMIT ?',
+        'SELECT id, kind, question, context, created_at, attempts, last_error FROM pending_ai ORDER BY id LIMIT ?',
       )
       .all(limit);
   }

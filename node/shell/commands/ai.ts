@@ -3,8 +3,12 @@ import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import type { Store } from '../../core/store/store.ts';
 import { type AskResult, type Assistant, createAssistant } from '../ai/assistant.ts';
+import { visible } from '../ai/parse.ts';
 import type { FetchFn } from '../ai/providers/types.ts';
 import { CancelledError } from '../ai/providers/types.ts';
+import { StreamPrinter } from '../ai/render.ts';
+import { EXIT_REFUSED } from '../executor.ts';
+import { classifyWithSettings } from '../tier-settings.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
 
 /** What the shell knows and the command context does not carry: live cwd, Ctrl-C, the fetch to use. */
@@ -41,9 +45,11 @@ export function assistantFor(ctx: Pick<CommandContext, 'store' | 'env'>): Assist
 }
 
 /**
- * `isaac <words>` and `/ask <words>`: propose a command (or answer), then Enter runs it through
- * ctx.runLine — the full router, tiers included — `e` edits it first, `n` drops it. Without a
- * terminal the proposal is printed and runs only with --yes, still through the tiers.
+ * `isaac <words>` and `/ask <words>`: propose a command (or alternatives, or an answer). What is
+ * offered is printed from the parsed reply after the stream ends, so what is seen is what runs;
+ * Enter runs it through ctx.runLine — the full router, tiers included — `e` edits it first, `n`
+ * drops it. Without a terminal the proposal is printed and runs only with --yes, and never when
+ * it is of tier 3 or above: that needs a person at a terminal.
  */
 export async function runNaturalLanguage(
   words: string,
@@ -69,22 +75,42 @@ export async function runNaturalLanguage(
     return failed(err, ctx, printer);
   }
   printer?.end();
+  for (const notice of result.notices ?? []) io.err(`(${notice})\n`);
   if (result.kind === 'queued') {
-    io.err(
-      `no AI provider reachable; question queued, the answer will appear in /show messages (${result.reason})\n`,
-    );
+    io.err(`${result.reason}; question queued, the answer will appear in /show messages\n`);
     return 0;
   }
   for (const note of result.skipped ?? []) io.err(`(${note}; answered by ${result.provider})\n`);
   if (result.kind === 'answer') {
-    if (!printer?.printed) io.out(`${result.text}\n`);
+    if (!printer?.printed) io.out(`${visible(result.text)}\n`);
+    if (result.refused) io.err(`${result.refused}\n`);
+    return result.refused ? 1 : 0;
+  }
+  if (result.kind === 'choice') {
+    if (!printer && result.explanation) io.out(`${visible(result.explanation)}\n`);
+    for (const [i, command] of result.commands.entries()) io.out(`  ${i + 1}) ${command}\n`);
+    return await offerChoice(result.commands, ctx);
+  }
+  io.out(`  $ ${result.command}\n`);
+  if (!printer && result.explanation) io.out(`${visible(result.explanation)}\n`);
+  return await offerToRun(result.command, ctx);
+}
+
+/** Alternatives: a person picks one by number; nobody at a terminal means none runs. */
+async function offerChoice(commands: string[], ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
+  if (!io.isTTY || !io.ask) {
+    io.err('alternatives: none run (no terminal to choose); pick one and run it yourself\n');
     return 0;
   }
-  if (!printer?.printed) {
-    io.out(`  $ ${result.command}\n`);
-    if (result.explanation) io.out(`${result.explanation}\n`);
+  const answer = (await io.ask(`Run which? 1-${commands.length} · n drops:`))?.trim();
+  const picked = answer && /^\d+$/.test(answer) ? commands[Number(answer) - 1] : undefined;
+  if (picked === undefined) {
+    io.out('dropped\n');
+    return 0;
   }
-  return await offerToRun(result.command, ctx);
+  io.out(`  $ ${picked}\n`);
+  return await offerToRun(picked, ctx);
 }
 
 async function offerToRun(proposed: string, ctx: CommandContext): Promise<number> {
@@ -118,6 +144,7 @@ async function offerToRun(proposed: string, ctx: CommandContext): Promise<number
     io.out('dropped\n');
     return 0;
   }
+  if (!(await personConfirmsRisk(command, ctx))) return EXIT_REFUSED;
   if (!ctx.runLine) {
     io.err('cannot run commands from here; copy the command into the shell\n');
     return 1;
@@ -125,65 +152,33 @@ async function offerToRun(proposed: string, ctx: CommandContext): Promise<number
   return await ctx.runLine(command); // the full router: an AI-proposed command never skips the tiers
 }
 
+/**
+ * --yes answers the router's tier-3 question by itself; for a line the AI wrote that is not
+ * enough. Tier 4 is refused here already; tier 3 under --yes needs a yes typed at a terminal.
+ */
+async function personConfirmsRisk(command: string, ctx: CommandContext): Promise<boolean> {
+  const verdict = classifyWithSettings(command, ctx.store);
+  if (verdict.tier === 4) {
+    ctx.io.err(`isaac: refused (tier 4, never runs): ${verdict.reason}\n`);
+    return false;
+  }
+  if (verdict.tier < 3 || !ctx.assumeYes) return true;
+  if (!ctx.io.isTTY || !ctx.io.ask) {
+    ctx.io.err(
+      `isaac: not run: tier ${verdict.tier} (${verdict.reason}); an AI-proposed command of tier 3 or above needs a person to confirm it at a terminal, --yes does not count\n`,
+    );
+    return false;
+  }
+  const answer = await ctx.io.ask(`tier ${verdict.tier}: ${verdict.reason}. Type yes to run it:`);
+  if (/^yes$/i.test(answer?.trim() ?? '')) return true;
+  ctx.io.err('isaac: not run\n');
+  return false;
+}
+
 function failed(err: unknown, ctx: CommandContext, printer: StreamPrinter | undefined): number {
   printer?.end();
   ctx.io.err(err instanceof CancelledError ? 'cancelled\n' : `${errorLine(err)}\n`);
   return exitStatusOf(err);
-}
-
-/**
- * Echoes streamed tokens as they come, showing the fenced command as `  $ command` instead of
- * raw ``` markers.
- */
-export class StreamPrinter {
-  printed = false;
-  private holding: string | undefined;
-  private atLineStart = true;
-  private inFence = false;
-
-  constructor(private readonly emit: (text: string) => void) {}
-
-  write(token: string): void {
-    let out = '';
-    for (const ch of token) {
-      if (this.holding !== undefined) {
-        this.holding += ch;
-        if (ch === '\n') {
-          if (this.holding.startsWith('```')) this.inFence = !this.inFence;
-          else out += this.holding;
-          this.holding = undefined;
-          this.atLineStart = true;
-        } else if (!'```'.startsWith(this.holding) && !this.holding.startsWith('```')) {
-          out += this.linePrefix() + this.holding;
-          this.holding = undefined;
-          this.atLineStart = false;
-        }
-        continue;
-      }
-      if (this.atLineStart && ch === '`') {
-        this.holding = '`';
-        continue;
-      }
-      if (this.atLineStart && ch !== '\n') out += this.linePrefix();
-      out += ch;
-      this.atLineStart = ch === '\n';
-    }
-    if (out) {
-      this.printed = true;
-      this.emit(out);
-    }
-  }
-
-  end(): void {
-    if (this.holding !== undefined && !this.holding.startsWith('```')) this.emit(this.holding);
-    this.holding = undefined;
-    if (this.printed && !this.atLineStart) this.emit('\n');
-    this.atLineStart = true;
-  }
-
-  private linePrefix(): string {
-    return this.inFence ? '  $ ' : '';
-  }
 }
 
 async function explainLast(args: string[], ctx: CommandContext): Promise<number> {
@@ -204,12 +199,17 @@ async function explainLast(args: string[], ctx: CommandContext): Promise<number>
     });
     printer?.end();
     if (result.kind === 'queued') {
-      ctx.io.err(`no AI provider reachable; /explain queued, the answer will appear in /show messages\n`);
-    } else if (!printer?.printed) {
-      ctx.io.out(
-        `${result.kind === 'answer' ? result.text : `${result.explanation}\n  $ ${result.command}`}\n`,
-      );
+      ctx.io.err(`${result.reason}; /explain queued, the answer will appear in /show messages\n`);
+      return 0;
     }
+    if (!printer && (result.kind === 'answer' || result.explanation)) {
+      ctx.io.out(`${visible(result.kind === 'answer' ? result.text : result.explanation)}\n`);
+    }
+    if (result.kind === 'command') ctx.io.out(`  $ ${result.command}\n`);
+    if (result.kind === 'choice') {
+      for (const [i, command] of result.commands.entries()) ctx.io.out(`  ${i + 1}) ${command}\n`);
+    }
+    if (result.kind === 'answer' && result.refused) ctx.io.err(`${result.refused}\n`);
     return 0;
   } catch (err) {
     return failed(err, ctx, printer);
@@ -246,7 +246,7 @@ function showAiHistory(args: string[], ctx: CommandContext): number {
 }
 
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = visible(text.replace(/\s+/g, ' ').trim());
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -271,7 +271,7 @@ export const AI_COMMANDS: SlashCommand[] = [
       const { options, rest } = takeOptions(args, { full: 'boolean' });
       if (rest.length > 0) throw new UsageError('usage: /show context [--full]');
       const assistant = assistantFor(ctx);
-      ctx.io.out(`${options.full ? assistant.systemPrompt() : assistant.buildContext()}\n`);
+      ctx.io.out(`${visible(options.full ? assistant.systemPrompt() : assistant.buildContext())}\n`);
       return 0;
     },
   },

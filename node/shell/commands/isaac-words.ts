@@ -40,9 +40,10 @@ export async function runIsaacArgs(
 }
 
 function runTier(args: string[], ctx: CommandContext): number {
-  const { options, rest } = takeOptions(args, { json: 'boolean' });
+  const { options, rest } = takeOptions(args, { json: 'boolean', explain: 'boolean' });
   const line = rest.join(' ');
-  if (line.trim() === '') throw new UsageError('usage: isaac tier [--json] "LINE"');
-  ctx.io.out(`${formatTierReport(classifyWithSettings(line, ctx.store), options.json === true)}\n`);
+  if (line.trim() === '') throw new UsageError('usage: isaac tier [--json] [--explain] "LINE"');
+  const verdict = classifyWithSettings(line, ctx.store);
+  ctx.io.out(`${formatTierReport(verdict, options.json === true, options.explain === true)}\n`);
   return 0;
 }

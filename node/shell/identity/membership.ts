@@ -76,6 +76,11 @@ export async function revokeMachine(
   const store = openStore(home);
   try {
     const settings = requireNetworkSettings(store);
+    if (settings.brokerLogin === 'static-password') {
+      throw new UsageError(`this network's broker checks static passwords, so it cannot revoke ${name}`, {
+        hint: `on the broker host run deploy/mosquitto-remove-machine.sh ${name} (Mosquitto), or delete its account and ACL there; nothing was changed`,
+      });
+    }
     if (name === settings.name) {
       throw new UsageError('refusing to revoke this machine itself', {
         hint: 'run `isaac revoke` on another member',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { containsSecret, REDACTED, redactSecrets } from '../../../node/core/store/redact.ts';
+import { containsSecret, REDACTED, redactOutput, redactSecrets } from '../../../node/core/store/redact.ts';
 import { CORPUS, corpusRows, ORDINARY, PRIVATE_KEY, WIDER } from '../../helpers/redact-cases.ts';
 
 describe('redactSecrets: the shared corpus', () => {
@@ -127,5 +127,36 @@ describe('redactSecrets: no false positives', () => {
       const ms = performance.now() - start;
       assert.ok(ms < 2000, `${input.slice(0, 12)}... took ${ms.toFixed(0)} ms`);
     }
+  });
+});
+
+describe('multi-word secrets: redacted whole after a prompt or flag that announces one', () => {
+  const both: Array<[string, string]> = [
+    ['Enter passphrase: correct horse battery staple', 'Enter passphrase: [REDACTED]'],
+    ['New password: hunter2 is my pw', 'New password: [REDACTED]'],
+    ['echo "passphrase: two words here" > notes', 'echo "passphrase: [REDACTED]" > notes'],
+    ['Password: $BACKUP_PW', 'Password: $BACKUP_PW'],
+  ];
+  for (const [input, expected] of both) {
+    test(`command line and output: ${input}`, () => {
+      assert.equal(redactSecrets(input), expected);
+      assert.equal(redactOutput(input), expected);
+    });
+  }
+  const output: Array<[string, string]> = [
+    ['+ sshpass -p tall green tree ssh nas', '+ sshpass -p [REDACTED]'],
+    ['+ restic --password warm blue sea --repo /srv', '+ restic --password [REDACTED] --repo /srv'],
+    ['+ backup --passphrase a b c; echo done', '+ backup --passphrase [REDACTED]; echo done'],
+    ['mkdir -p build dist', 'mkdir -p build dist'],
+    ['ssh -p 2222 nas uptime', 'ssh -p 2222 nas uptime'],
+  ];
+  for (const [input, expected] of output) {
+    test(`output, where quotes are gone: ${input}`, () => assert.equal(redactOutput(input), expected));
+  }
+  test('on a command line the shell words still decide: the next argument stays readable', () => {
+    assert.equal(
+      redactSecrets('sshpass -p Ssh9PassPw ssh admin@router'),
+      'sshpass -p [REDACTED] ssh admin@router',
+    );
   });
 });

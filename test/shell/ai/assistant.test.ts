@@ -41,12 +41,13 @@ test('the context sent carries other machines’ commands, newest last, and no s
   assert.match(system, /^desktop: make -j8 kernel {2}\[\/home\/me\/linux, exit 2\]$/m);
   assert.match(system, /This machine: laptop — OS .+, shell bash, cwd \/home\/me\/src/);
   const lines = system.split('\n');
-  assert.equal(lines.at(-1), 'laptop: git status  [/home/me/src, exit 0]', 'newest last');
+  assert.equal(lines.at(-2), 'laptop: git status  [/home/me/src, exit 0]', 'newest last');
+  assert.match(lines.at(-1) ?? '', /^isaac-context-[0-9a-f]{16}>>>$/, 'then the block closes');
   for (const { secret } of SECRETS) {
     assert.ok(!request.raw.includes(secret), `secret ${secret.slice(0, 6)}… never sent`);
   }
   // /show context prints exactly the context block that was sent
-  assert.ok(system.endsWith(assistant.buildContext()));
+  assert.ok(system.includes(`\n${assistant.buildContext()}\n`));
 });
 
 test('ai.context.size and ai.context.machines bound the context', async (t) => {
@@ -130,7 +131,7 @@ test('offline queue: two shells draining at once still deliver each answer once'
   const fake = await startFakeProvider(t, 'ollama', { text: 'an answer', delayMs: 50 });
   const store = aiStore(t, { 'ai.provider': 'ollama', 'ai.ollama.base_url': fake.baseUrl });
   const repo = new AiRepo(store.db);
-  for (const q of ['one?', 'two?', 'three?']) repo.enqueue('ask', q, Date.now());
+  for (const q of ['one?', 'two?', 'three?']) repo.enqueue('ask', q, 'This machine: laptop', Date.now());
   const other = openStore(store.home);
   t.after(() => other.close());
   await Promise.all([aiAssistant(store).drainPending(), aiAssistant(other).drainPending()]);
@@ -251,7 +252,7 @@ test('offline queue: a question the provider keeps failing on is reported after 
   const fake = await startFakeProvider(t, 'ollama', { text: 'x', malformed: true });
   const store = aiStore(t, { 'ai.provider': 'ollama', 'ai.ollama.base_url': fake.baseUrl });
   const repo = new AiRepo(store.db);
-  repo.enqueue('ask', 'poison?', Date.now());
+  repo.enqueue('ask', 'poison?', 'This machine: laptop', Date.now());
   const assistant = aiAssistant(store);
   for (let i = 0; i < 4; i++)
     assert.deepEqual(await assistant.drainPending(), { delivered: 0, remaining: 1 });

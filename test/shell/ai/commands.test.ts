@@ -23,8 +23,8 @@ test('isaac <words> on a terminal: the proposal streams, Enter runs it through c
   assert.deepEqual(ctx.ran, ['du -sh * | sort -h']);
   assert.equal(
     io.stdout,
-    '  $ du -sh * | sort -h\nShows the size of each entry here.\n',
-    'no raw ``` markers',
+    'Shows the size of each entry here.\n  $ du -sh * | sort -h\n',
+    'no raw ``` markers; the command offered comes last, alone on its line, from the parsed reply',
   );
   assert.match(io.questions[0]?.question ?? '', /Enter runs it · e edits · n drops/);
 });

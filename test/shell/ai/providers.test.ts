@@ -192,15 +192,17 @@ for (const kind of ['anthropic', 'openai', 'ollama'] as const) {
   });
 }
 
-test('a stream cut off before its end event is a clear error, not a half answer', async (t) => {
-  for (const reply of [{ breakAfter: 2 }, { truncate: true }]) {
-    const fake = await startFakeProvider(t, 'anthropic', { text: PROPOSAL, ...reply });
-    const store = aiStore(t, { 'ai.provider': 'anthropic', 'ai.anthropic.base_url': fake.baseUrl });
-    await assert.rejects(
-      aiAssistant(store, { ANTHROPIC_API_KEY: ANTHROPIC_KEY }).ask('sizes'),
-      (err: unknown) =>
-        err instanceof ProviderError && /broke off|ended the answer stream early/.test(err.message),
-    );
+test('a stream cut off before its end event proposes nothing: the question is queued, and says why', async (t) => {
+  for (const kind of ['anthropic', 'openai', 'ollama'] as const) {
+    for (const reply of [{ breakAfter: 2 }, { truncate: true }]) {
+      const fake = await startFakeProvider(t, kind, { text: PROPOSAL, ...reply });
+      const store = aiStore(t, { 'ai.provider': kind, [`ai.${kind}.base_url`]: fake.baseUrl });
+      const assistant = aiAssistant(store, { ANTHROPIC_API_KEY: ANTHROPIC_KEY, OPENAI_API_KEY: OPENAI_KEY });
+      const result = await assistant.ask('sizes');
+      assert.equal(result.kind, 'queued', `${kind} ${JSON.stringify(reply)}`);
+      assert.match(result.kind === 'queued' ? result.reason : '', /broke off|ended the answer stream early/);
+      assert.equal(assistant.pendingCount(), 1);
+    }
   }
 });
 

@@ -1,7 +1,11 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../../node/core/store/store.ts';
 import { startFakeProvider } from '../../helpers/fake-providers.ts';
 import { IsaacTerminal, isaacEnv } from '../../helpers/isaac.ts';
+import { waitFor } from '../../helpers/tmp.ts';
 
 const ENTER = '\r';
 const CTRL_C = '\x03';
@@ -19,7 +23,7 @@ async function terminalWithAi(
   store.close();
   const term = new IsaacTerminal(t, ienv);
   await term.waitForText('testbox:~$ ');
-  return { fake, term };
+  return { fake, term, ienv };
 }
 
 test('at the terminal: isaac <words> streams the proposal, Enter runs it in the shell', async (t) => {
@@ -29,7 +33,7 @@ test('at the terminal: isaac <words> streams the proposal, Enter runs it in the 
   });
   const mark = term.mark();
   term.write(`isaac print the answer${ENTER}`);
-  await term.waitForText(/\$ echo answer-\$\(\(6\*7\)\)\s+Prints the answer\./, mark);
+  await term.waitForText(/Prints the answer\.\s+\$ echo answer-\$\(\(6\*7\)\)\s/, mark);
   await term.waitForText('Enter runs it · e edits · n drops', mark);
   term.write(ENTER);
   await term.waitForText(/answer-42\s/, mark);
@@ -47,4 +51,30 @@ test('at the terminal: Ctrl-C cancels a streaming answer and the prompt comes ba
   mark = term.mark();
   term.write(`echo still-$((1+1))${ENTER}`);
   await term.waitForText('still-2', mark);
+});
+
+test('at the terminal: escape sequences in a reply cannot fake the command shown; Enter runs what is shown last', async (t) => {
+  const hidden = '\x1b[1A\x1b[2K\r  $ ls -la';
+  const { term, ienv } = await terminalWithAi(t, {
+    text: `\`\`\`sh\ntouch marker-made\n\`\`\`\nLists the files.${hidden}`,
+    tokenDelayMs: 5,
+  });
+  const raw = term.output.length;
+  const mark = term.mark();
+  term.write(`isaac list the files${ENTER}`);
+  await term.waitForText('Enter runs it · e edits · n drops', mark);
+  const shown = term.output.slice(raw);
+  assert.ok(!shown.includes(hidden), 'the model’s escape sequences never reach the terminal raw');
+  assert.ok(shown.includes('␛[1A␛[2K␍  $ ls -la'), 'they are shown as visible symbols');
+  const plain = term.plain.slice(mark);
+  assert.match(
+    plain,
+    /␛\[1A␛\[2K␍ {2}\$ ls -la\r?\n {2}\$ touch marker-made\r?\n/,
+    'the real command comes last, alone',
+  );
+  const ran = term.mark();
+  term.write(ENTER);
+  await term.waitForText('testbox:~$ ', ran);
+  const marker = join(ienv.userHome, 'marker-made');
+  await waitFor(() => existsSync(marker), 'what ran is the command shown on its own line');
 });

@@ -25,10 +25,12 @@ test('an AI-proposed tier-4 command goes through the tiers and is refused', asyn
   const store = aiStore(t, { 'ai.provider': 'ollama', 'ai.ollama.base_url': fake.baseUrl });
   assert.equal(classify('rm -rf /').tier, 4);
   const reallyRan: string[] = [];
-  const ctx = aiContext(store, new RecordingIO(true, ['']), { runLine: tieredRunLine(reallyRan) });
+  const io = new RecordingIO(true, ['']);
+  const ctx = aiContext(store, io, { runLine: tieredRunLine(reallyRan) });
   assert.equal(await runNaturalLanguage('free up all disk space', ctx), 126);
-  assert.deepEqual(ctx.ran, ['rm -rf /'], 'the proposal went to the router, not around it');
-  assert.deepEqual(reallyRan, [], 'and the router refused it');
+  assert.deepEqual(ctx.ran, [], 'refused before it reaches the router');
+  assert.deepEqual(reallyRan, []);
+  assert.match(io.stderr, /refused \(tier 4, never runs\)/);
 });
 
 test('a proposal with `; rm -rf ~` appended is caught by the tiers as a whole line', async (t) => {

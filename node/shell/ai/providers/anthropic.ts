@@ -1,13 +1,14 @@
-import { NetworkError, ProviderError } from '../../../../schemas/errors.ts';
+import { ProviderError } from '../../../../schemas/errors.ts';
 import {
   earlyEnd,
   field,
   type HttpSettings,
+  midStreamError,
   parseProviderJson,
   readAll,
-  sseEvents,
   streamRequest,
 } from './http.ts';
+import { sseEvents } from './streams.ts';
 import type { ChatRequest, ChatResult, Provider } from './types.ts';
 
 export interface AnthropicOptions {
@@ -17,6 +18,9 @@ export interface AnthropicOptions {
   http: HttpSettings;
 }
 
+/** Error types that mean "try later", not "this request is wrong". */
+const TRANSIENT = new Set(['overloaded_error', 'api_error', 'rate_limit_error']);
+
 /** Anthropic Messages API (POST /v1/messages) with SSE streaming. */
 export function anthropicProvider(options: AnthropicOptions): Provider {
   const { http, model } = options;
@@ -25,7 +29,7 @@ export function anthropicProvider(options: AnthropicOptions): Provider {
     label: http.label,
     model,
     async complete(request: ChatRequest): Promise<ChatResult> {
-      const text = await streamRequest(
+      const reply = await streamRequest(
         http,
         {
           url: `${options.baseUrl}/v1/messages`,
@@ -37,7 +41,7 @@ export function anthropicProvider(options: AnthropicOptions): Provider {
           },
           body: {
             model,
-            max_tokens: request.maxTokens ?? 1024,
+            max_tokens: request.maxTokens ?? 2048,
             system: request.system,
             messages: request.messages,
             stream: true,
@@ -49,6 +53,7 @@ export function anthropicProvider(options: AnthropicOptions): Provider {
             return whole(parseProviderJson(await readAll(body.chunks), http.label), http.label);
           }
           let text = '';
+          let stopReason: unknown;
           for await (const event of sseEvents(body.chunks)) {
             const data = parseProviderJson(event.data, http.label);
             switch (data.type) {
@@ -60,8 +65,11 @@ export function anthropicProvider(options: AnthropicOptions): Provider {
                 }
                 break;
               }
+              case 'message_delta':
+                stopReason = field(data, 'delta', 'stop_reason') ?? stopReason;
+                break;
               case 'message_stop':
-                return text;
+                return { text, cutOff: cutOffReason(stopReason) };
               case 'error':
                 throw streamError(data, http.label);
             }
@@ -69,27 +77,30 @@ export function anthropicProvider(options: AnthropicOptions): Provider {
           throw earlyEnd(http.label);
         },
       );
-      return { text, provider: 'anthropic', model };
+      return { ...reply, provider: 'anthropic', model };
     },
   };
 }
 
-function whole(data: Record<string, unknown>, label: string): string {
+/** `max_tokens` (and a refusal) end a reply before it is whole. */
+function cutOffReason(stopReason: unknown): string | undefined {
+  if (stopReason === 'max_tokens') return 'Anthropic stopped at the token limit (stop_reason max_tokens)';
+  if (stopReason === 'refusal') return 'Anthropic stopped the reply (stop_reason refusal)';
+  return undefined;
+}
+
+function whole(data: Record<string, unknown>, label: string): { text: string; cutOff?: string } {
   if (data.type === 'error') throw streamError(data, label);
   const content = data.content;
   if (!Array.isArray(content)) throw new ProviderError(`${label} sent a reply without content`);
-  return content
+  const text = content
     .map((block) => (field(block, 'type') === 'text' ? String(field(block, 'text') ?? '') : ''))
     .join('');
+  return { text, cutOff: cutOffReason(data.stop_reason) };
 }
 
 function streamError(data: Record<string, unknown>, label: string): Error {
   const type = String(field(data, 'error', 'type') ?? 'error');
-  const message = String(field(data, 'error', 'message') ?? type).slice(0, 200);
-  if (type === 'overloaded_error' || type === 'api_error' || type === 'rate_limit_error') {
-    return new NetworkError(`${label} is unavailable: ${message}`, {
-      hint: 'try again later, or set ai.fallback',
-    });
-  }
-  return new ProviderError(`${label} reported an error: ${message}`, { hint: 'nothing was run' });
+  const message = String(field(data, 'error', 'message') ?? type);
+  return midStreamError(label, message, TRANSIENT.has(type));
 }

@@ -80,6 +80,35 @@ export async function streamRequest<T>(
   }
 }
 
+/** One GET answered with JSON (a model list), under the same timeout, Ctrl-C and error wording. */
+export async function getJson(
+  http: HttpSettings,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, unknown>> {
+  throwIfCancelled(signal);
+  const guard = new Guard(http.timeoutMs, signal, http.label);
+  try {
+    let response: Response;
+    try {
+      response = await http.fetch(url, { method: 'GET', headers, signal: guard.signal });
+    } catch (err) {
+      throw guard.mapError(err, () => unreachable(http, url, err));
+    }
+    if (!response.ok) throw statusError(http, response.status, await errorDetail(response, guard, http.key));
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      throw guard.mapError(err, () => unreachable(http, url, err));
+    }
+    return parseProviderJson(text, http.label);
+  } finally {
+    guard.done();
+  }
+}
+
 /** An AbortController that fires on the user's signal or after `timeoutMs` of silence. */
 class Guard {
   private readonly controller = new AbortController();
@@ -140,9 +169,13 @@ async function* decode(response: Response, guard: Guard, http: HttpSettings): As
       } catch (err) {
         const mapped = guard.mapError(
           err,
-          () => new ProviderError(`the answer stream from ${http.label} broke off`, { cause: err }),
+          () =>
+            new NetworkError(`the answer stream from ${http.label} broke off`, {
+              hint: 'the question is kept and answered later; nothing was run',
+              cause: err,
+            }),
         );
-        if (mapped instanceof NetworkError) {
+        if (mapped instanceof NetworkError && mapped.message.startsWith('no answer')) {
           throw new NetworkError(
             `${http.label} stopped streaming: ${mapped.message.replace(` from ${http.label}`, '')}`,
             {
@@ -179,8 +212,11 @@ function retryWait(http: HttpSettings, response: Response, attempt: number): num
   if (response.status !== 429 && response.status < 500) return undefined;
   if (attempt >= http.retries) return undefined;
   const header = response.headers.get('retry-after');
+  const headerMs = Number(response.headers.get('retry-after-ms') ?? Number.NaN);
   let wait = http.retryBaseMs * 2 ** attempt * (1 + Math.random() * 0.25);
-  if (header !== null) {
+  if (Number.isFinite(headerMs) && headerMs >= 0) {
+    wait = headerMs; // OpenAI's millisecond form is the more precise one
+  } else if (header !== null) {
     const seconds = Number(header);
     if (Number.isFinite(seconds)) wait = Math.max(0, seconds * 1000);
     else if (!Number.isNaN(Date.parse(header))) wait = Math.max(0, Date.parse(header) - Date.now());
@@ -257,57 +293,6 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError('cancelled');
 }
 
-/** Server-sent events: `event:` / `data:` lines, blank line between events. */
-export async function* sseEvents(
-  chunks: AsyncIterable<string>,
-): AsyncGenerator<{ event: string; data: string }> {
-  let buffer = '';
-  let event = '';
-  let data: string[] = [];
-  const flushLine = function* (line: string): Generator<{ event: string; data: string }> {
-    if (line === '') {
-      if (data.length > 0) yield { event, data: data.join('\n') };
-      event = '';
-      data = [];
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-  };
-  for await (const chunk of chunks) {
-    buffer += chunk;
-    let newline = buffer.search(/\r?\n/);
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(buffer[newline] === '\r' ? newline + 2 : newline + 1);
-      yield* flushLine(line);
-      newline = buffer.search(/\r?\n/);
-    }
-  }
-  if (buffer !== '') yield* flushLine(buffer);
-  yield* flushLine('');
-}
-
-/** Newline-delimited JSON (Ollama): one object per line. */
-export async function* ndjsonLines(chunks: AsyncIterable<string>): AsyncGenerator<string> {
-  let buffer = '';
-  for await (const chunk of chunks) {
-    buffer += chunk;
-    let newline = buffer.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      if (line) yield line;
-      newline = buffer.indexOf('\n');
-    }
-  }
-  if (buffer.trim()) yield buffer.trim();
-}
-
 /** Parses one JSON payload from a provider; anything else is a clear ProviderError. */
 export function parseProviderJson(text: string, label: string): Record<string, unknown> {
   let parsed: unknown;
@@ -342,8 +327,24 @@ export function field(value: unknown, ...path: (string | number)[]): unknown {
   return current;
 }
 
-export function earlyEnd(label: string): ProviderError {
-  return new ProviderError(`${label} ended the answer stream early`, {
-    hint: 'try again; nothing was run',
+/**
+ * The one policy for a reply that stops part-way (no end event, a broken connection, an
+ * overload or server error reported inside the stream): the provider is treated as unavailable,
+ * so the question is queued and nothing of the partial reply is proposed.
+ */
+export function earlyEnd(label: string): NetworkError {
+  return new NetworkError(`${label} ended the answer stream early`, {
+    hint: 'the question is kept and answered later; nothing was run',
   });
+}
+
+/** An error reported inside a started stream: transient kinds queue the question, others are final. */
+export function midStreamError(label: string, message: string, transient: boolean): Error {
+  const said = message.replace(/\s+/g, ' ').slice(0, 200);
+  if (transient) {
+    return new NetworkError(`${label} is unavailable: ${said}`, {
+      hint: 'the question is kept and answered later; nothing was run',
+    });
+  }
+  return new ProviderError(`${label} reported an error: ${said}`, { hint: 'nothing was run' });
 }

@@ -1,7 +1,7 @@
-import { ConfigError } from '../../../../schemas/errors.ts';
+import { ConfigError, ProviderError } from '../../../../schemas/errors.ts';
 import type { ConfigRepo } from '../../../core/store/config.ts';
 import { anthropicProvider } from './anthropic.ts';
-import type { HttpSettings } from './http.ts';
+import { field, getJson, type HttpSettings } from './http.ts';
 import { ollamaProvider } from './ollama.ts';
 import { openAiProvider } from './openai.ts';
 import type { FetchFn, Provider, ProviderName } from './types.ts';
@@ -14,13 +14,12 @@ export const PROVIDER_LABELS: Record<ProviderName, string> = {
   'openai-compatible': 'the OpenAI-compatible server',
 };
 
-/** Used when ai.model is empty. */
-export const DEFAULT_MODELS: Record<ProviderName, string> = {
+/** Used when neither ai.<provider>.model nor (for the primary) ai.model names one. */
+export const DEFAULT_MODELS: Record<Exclude<ProviderName, 'openai-compatible'>, string> = {
   anthropic: 'claude-sonnet-4-5',
-  openai: 'gpt-4o-mini',
-  xai: 'grok-3-mini',
+  openai: 'gpt-5-mini',
+  xai: 'grok-4',
   ollama: 'llama3.2',
-  'openai-compatible': 'default',
 };
 
 /** Each provider's own environment variable: its key is never offered to anyone else. */
@@ -45,6 +44,8 @@ export interface ResolveOptions {
   retries?: number;
   retryBaseMs?: number;
   maxRetryWaitMs?: number;
+  /** Told once when a model is picked for the user (an OpenAI-compatible server's first model). */
+  onNotice?: (notice: string) => void;
 }
 
 function isProviderName(value: string): value is ProviderName {
@@ -111,8 +112,7 @@ export function resolveProviders(options: ResolveOptions): Provider[] {
       keyHint: keyHint(name, key?.from),
       key: key?.key,
     };
-    // ai.model names the primary provider's model; fallbacks use their own default
-    const modelFor = index === 0 && model ? model : DEFAULT_MODELS[name];
+    const modelFor = config.get(`ai.${name}.model`) || (index === 0 && model) || '';
     const baseUrl = config.get(`ai.${name}.base_url`) ?? '';
     if (NEEDS_KEY.has(name) && !key) {
       missing.push(
@@ -131,11 +131,20 @@ export function resolveProviders(options: ResolveOptions): Provider[] {
       continue;
     }
     if (name === 'anthropic') {
-      providers.push(anthropicProvider({ baseUrl, key: key!.key, model: modelFor, http }));
+      providers.push(
+        anthropicProvider({ baseUrl, key: key!.key, model: modelFor || DEFAULT_MODELS[name], http }),
+      );
     } else if (name === 'ollama') {
-      providers.push(ollamaProvider({ baseUrl, model: modelFor, http }));
+      providers.push(ollamaProvider({ baseUrl, model: modelFor || DEFAULT_MODELS[name], http }));
+    } else if (name === 'openai-compatible') {
+      const model =
+        modelFor ||
+        ((signal: AbortSignal | undefined) => serverModel(http, baseUrl, key?.key, options.onNotice, signal));
+      providers.push(openAiProvider({ name, baseUrl, key: key?.key, model, http }));
     } else {
-      providers.push(openAiProvider({ name, baseUrl, key: key?.key, model: modelFor, http }));
+      providers.push(
+        openAiProvider({ name, baseUrl, key: key?.key, model: modelFor || DEFAULT_MODELS[name], http }),
+      );
     }
   }
   if (providers.length > 0) return providers;
@@ -143,4 +152,36 @@ export function resolveProviders(options: ResolveOptions): Provider[] {
   throw new ConfigError('no AI provider configured', {
     hint: '/set config ai.provider ollama (or set ANTHROPIC_API_KEY)',
   });
+}
+
+/** Models found on OpenAI-compatible servers, per base URL, for the life of the process. */
+const discovered = new Map<string, string>();
+
+/**
+ * No model set for an OpenAI-compatible server: ask its /v1/models (vLLM, llama.cpp, LM Studio
+ * and LocalAI all serve it) and use the first, saying so, instead of a made-up name it refuses.
+ */
+async function serverModel(
+  http: HttpSettings,
+  baseUrl: string,
+  key: string | undefined,
+  onNotice: ((notice: string) => void) | undefined,
+  signal: AbortSignal | undefined,
+): Promise<string> {
+  const known = discovered.get(baseUrl);
+  if (known) return known;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const list = await getJson(http, `${baseUrl}/models`, headers, signal);
+  const first = field(list, 'data', 0, 'id');
+  if (typeof first !== 'string' || first === '') {
+    throw new ProviderError(`${http.label} lists no model at ${baseUrl}/models`, {
+      hint: '/set config ai.openai-compatible.model NAME',
+    });
+  }
+  discovered.set(baseUrl, first);
+  onNotice?.(
+    `no ai.openai-compatible.model set: using ${first}, the first model the server lists (/set config ai.openai-compatible.model NAME to choose)`,
+  );
+  return first;
 }

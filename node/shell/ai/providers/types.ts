@@ -24,6 +24,8 @@ export interface ChatResult {
   text: string;
   provider: ProviderName;
   model: string;
+  /** Set when the provider stopped before the reply was finished (token limit, filter): why. */
+  cutOff?: string;
 }
 
 export interface Provider {
