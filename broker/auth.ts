@@ -6,6 +6,7 @@ import {
   rotationProofMessage,
   verifyAdminSignature,
 } from '../schemas/admin.ts';
+import { type InviteGrant, verifyInviteGrant } from '../schemas/invite.ts';
 import { isMachineName } from '../schemas/names.ts';
 import { verifyRosterEntry } from '../schemas/roster.ts';
 import { verifyToken } from '../schemas/token.ts';
@@ -39,7 +40,11 @@ export type AdminRefusal =
   | 'admin-unknown-machine'
   | 'admin-bad-roster-entry'
   | 'admin-bad-new-key-proof'
-  | 'admin-same-key';
+  | 'admin-same-key'
+  | 'admin-bad-invite'
+  | 'admin-invite-expired'
+  | 'admin-invite-used'
+  | 'admin-name-taken';
 
 export type Verdict<R> = { ok: true } | { ok: false; reason: R };
 export type LoginVerdict = { ok: true; role: Role } | { ok: false; reason: LoginRefusal };
@@ -125,6 +130,10 @@ export async function applyAdminRequest(
     return { ok: true, request };
   }
   if (!bound) return fail('admin-not-bound');
+  if (request.op === 'enroll') {
+    const refused = await enrollWithInvite(state, request, body, sig, bound, nowMs);
+    return refused ? fail(refused.reason, refused.detail) : { ok: true, request };
+  }
   if (!verifyAdminSignature(body, sig, bound)) return fail('admin-bad-signature');
   if (!(await rememberAdminNonce(state, request))) return fail('admin-replayed-nonce');
   if (request.op === 'rotate') {
@@ -138,10 +147,6 @@ export async function applyAdminRequest(
       return fail('admin-bad-signature', 'the bound key changed meanwhile');
     return { ok: true, request };
   }
-  if (request.op === 'enroll') {
-    await state.enroll(request.name, request.secret as Uint8Array, nowMs);
-    return { ok: true, request };
-  }
   if (!(await state.machine(request.name))) return fail('admin-unknown-machine');
   if (request.rosterEntry !== undefined) {
     try {
@@ -153,6 +158,43 @@ export async function applyAdminRequest(
   }
   await state.revoke(request.name, nowMs);
   return { ok: true, request };
+}
+
+/**
+ * An enrollment proves one invite (schemas/invite.ts): its grant is signed by the bound network
+ * key, names this machine and has not expired by this broker's clock; the request is signed by
+ * the grant's invite key. The grant's nonce is consumed atomically (SQLite insert or Redis SET NX,
+ * shared by the cluster), so a code joins once; a live name is never enrolled again.
+ */
+async function enrollWithInvite(
+  state: BrokerStateStore,
+  request: AdminRequest,
+  body: Uint8Array,
+  sig: Uint8Array,
+  bound: Uint8Array,
+  nowMs: number,
+): Promise<{ reason: AdminRefusal; detail?: string } | undefined> {
+  let grant: InviteGrant;
+  try {
+    grant = verifyInviteGrant(request.grant as Uint8Array, bound);
+  } catch (err) {
+    return { reason: 'admin-bad-invite', detail: err instanceof Error ? err.message : String(err) };
+  }
+  if (grant.name !== request.name)
+    return { reason: 'admin-bad-invite', detail: `the invite is for ${grant.name}, not ${request.name}` };
+  if (!verifyAdminSignature(body, sig, grant.invitePk)) return { reason: 'admin-bad-signature' };
+  if (grant.expires <= nowMs)
+    return { reason: 'admin-invite-expired', detail: `expired at ${new Date(grant.expires).toISOString()}` };
+  if (!(await rememberAdminNonce(state, request))) return { reason: 'admin-replayed-nonce' };
+  const current = await state.machine(request.name);
+  if (current && current.revokedAt === null)
+    return { reason: 'admin-name-taken', detail: `${request.name} is enrolled; revoke it first` };
+  const inviteNonce = `i:${Buffer.from(grant.nonce).toString('hex')}`;
+  if (!(await state.rememberNonce(inviteNonce, grant.expires + ADMIN_MAX_SKEW_MS)))
+    return { reason: 'admin-invite-used', detail: `the invite for ${grant.name} was used already` };
+  if (!(await state.enrollNew(request.name, request.secret as Uint8Array, nowMs)))
+    return { reason: 'admin-name-taken', detail: `${request.name} is enrolled; revoke it first` };
+  return undefined;
 }
 
 function rememberAdminNonce(state: BrokerStateStore, request: AdminRequest): Promise<boolean> {

@@ -7,6 +7,7 @@
  *   state:machines        set   names
  *   state:observers       hash  name -> sha256(password)
  *   state:nonce:<nonce>   string, SET NX PX: atomic across brokers, expires with the token
+ *                         (t: login tokens, a: admin requests, i: invite grants, consumed by enroll)
  * and the pub/sub channel <prefix>state:revoked, on which a broker that applied a revoke tells the
  * others to close the machine's live session.
  */
@@ -38,6 +39,12 @@ const ROTATE = `
 local current = redis.call('HGET', KEYS[1], 'network_pk')
 if not current or current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'network_pk_retired.' .. ARGV[3], current, 'network_pk', ARGV[2])
+return 1`;
+
+const ENROLL_NEW = `
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'revoked_at') == '' then return 0 end
+redis.call('HSET', KEYS[1], 'secret', ARGV[1], 'enrolled_at', ARGV[2], 'revoked_at', '')
+redis.call('SADD', KEYS[2], ARGV[3])
 return 1`;
 
 const REVOKE = `
@@ -114,12 +121,17 @@ export async function createRedisStateStore(options: RedisStateOptions): Promise
       const rows = await Promise.all(names.map(machineOf));
       return rows.filter((r): r is MachineRow => r !== undefined);
     },
-    async enroll(name, secret, nowMs = Date.now()) {
-      await redis
-        .multi()
-        .hset(machineKey(name), 'secret', Buffer.from(secret), 'enrolled_at', String(nowMs), 'revoked_at', '')
-        .sadd(MACHINES, name)
-        .exec();
+    async enrollNew(name, secret, nowMs = Date.now()) {
+      const done = await redis.eval(
+        ENROLL_NEW,
+        2,
+        machineKey(name),
+        MACHINES,
+        Buffer.from(secret),
+        String(nowMs),
+        name,
+      );
+      return done === 1;
     },
     async revoke(name, nowMs = Date.now()) {
       const changed = await redis.eval(REVOKE, 1, machineKey(name), String(nowMs), Buffer.alloc(32));

@@ -10,8 +10,11 @@ export interface BrokerStateStore {
   readonly kind: 'sqlite' | 'redis';
   machine(name: string): Promise<MachineRow | undefined>;
   machines(): Promise<MachineRow[]>;
-  /** Adds or re-keys a machine; re-enrolling a revoked name makes it a member again. */
-  enroll(name: string, secret: Uint8Array, nowMs?: number): Promise<void>;
+  /**
+   * Adds a machine, or makes a revoked name a member again; false (nothing changed) when the name
+   * is enrolled and not revoked. Atomic across the brokers of a cluster.
+   */
+  enrollNew(name: string, secret: Uint8Array, nowMs?: number): Promise<boolean>;
   /** Marks the machine revoked and forgets its secret; false if unknown or already revoked. */
   revoke(name: string, nowMs?: number): Promise<boolean>;
   networkPk(): Promise<Uint8Array | undefined>;
@@ -50,7 +53,7 @@ export function sqliteStateStore(state: BrokerState): BrokerStateStore {
     kind: 'sqlite',
     machine: async (name) => state.machine(name),
     machines: async () => state.machines(),
-    enroll: async (name, secret, nowMs) => state.enroll(name, secret, nowMs),
+    enrollNew: async (name, secret, nowMs) => state.enrollNew(name, secret, nowMs),
     revoke: async (name, nowMs) => state.revoke(name, nowMs),
     networkPk: async () => state.networkPk(),
     setupTokenMatches: async (token) => state.setupTokenMatches(token),

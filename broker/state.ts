@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../schemas/errors.ts';
+import { ensurePrivateFile } from './private-files.ts';
 
 /**
  * The broker's own small state DB (separate from the MQTT persistence): which machines may log in
@@ -44,6 +45,7 @@ export class BrokerState {
 
   constructor(dataDir: string) {
     try {
+      ensurePrivateFile(join(dataDir, STATE_DB_FILE));
       this.db = new Database(join(dataDir, STATE_DB_FILE));
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
@@ -90,6 +92,20 @@ export class BrokerState {
          ON CONFLICT(name) DO UPDATE SET secret = excluded.secret, enrolled_at = excluded.enrolled_at, revoked_at = NULL`,
       )
       .run(name, Buffer.from(secret), nowMs);
+  }
+
+  /**
+   * Enrolls `name` unless it is enrolled and not revoked (then false: an existing name is never
+   * re-keyed by an enrollment; it is revoked first). One transaction, so two enrollments of the
+   * same name cannot both win.
+   */
+  enrollNew(name: string, secret: Uint8Array, nowMs = Date.now()): boolean {
+    return this.db.transaction(() => {
+      const current = this.machine(name);
+      if (current && current.revokedAt === null) return false;
+      this.enroll(name, secret, nowMs);
+      return true;
+    })();
   }
 
   /** Keeps the row (so the refusal says "revoked", not "unknown") but forgets the secret. */

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../schemas/errors.ts';
 import { certFingerprint } from '../schemas/fingerprint.ts';
+import { refuseIfShared } from './private-files.ts';
 
 export const TLS_KEY_FILE = 'tls-key.pem';
 export const TLS_CERT_FILE = 'tls-cert.pem';
@@ -66,6 +67,8 @@ export function loadTls(dataDir: string): TlsMaterial {
       hint: 'run `isaac-broker init --data DIR` first',
     });
   }
+  refuseIfShared(dataDir, 'the data directory', 0o700);
+  refuseIfShared(keyPath, 'the TLS key', 0o600);
   const key = readFileSync(keyPath, 'utf8');
   const cert = readFileSync(certPath, 'utf8');
   return { key, cert, fingerprint: certFingerprint(cert) };

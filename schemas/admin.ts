@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { decodeCbor, encodeCbor } from './codec.ts';
+import { encodeCbor } from './codec.ts';
 import { ProtocolError } from './errors.ts';
-import { isMachineName } from './names.ts';
+import { MAX_GRANT_BYTES } from './invite.ts';
+import { isMachineName, machineNameProblem } from './names.ts';
+import { decodeBodyMap, decodeSigned } from './signed.ts';
 
 /**
  * Broker administration requests, signed by the network key (DESIGN.md, "Identity, trust and the
@@ -12,7 +14,10 @@ import { isMachineName } from './names.ts';
  * "not authorized" otherwise, logging the reason.
  *
  * - bind:   the first machine binds the network public key, proving it holds the one-time setup token
- * - enroll: add (or re-key) a machine with its HMAC login secret
+ * - enroll: add a machine with its HMAC login secret. Signed by the invite key, not the network
+ *           key, and carrying the invite's grant (schemas/invite.ts): the broker checks the grant
+ *           against the bound key, its name and expiry, and consumes its nonce; a name that is
+ *           enrolled and not revoked is never enrolled again
  * - revoke: remove a machine's credentials and disconnect it at once
  * - rotate: replace the bound network key (signed by the bound key, plus `newKeySig` proving
  *           possession of the new one); the old key stops being accepted at once
@@ -43,6 +48,8 @@ export interface AdminRequest {
   rosterEntry?: Uint8Array;
   /** rotate: Ed25519 signature by the NEW key over `rotationProofMessage(oldPk, newPk, nonce)`. */
   newKeySig?: Uint8Array;
+  /** enroll: the invite grant, signed by the network key; the request is signed by its invite key. */
+  grant?: Uint8Array;
   ts: number;
   nonce: Uint8Array;
 }
@@ -64,15 +71,11 @@ export function decodeAdminRequest(bytes: Uint8Array): {
   body: Uint8Array;
   sig: Uint8Array;
 } {
-  const outer = decodeCbor(bytes);
-  if (!Array.isArray(outer) || outer.length !== 2)
-    throw new ProtocolError('admin request is not [body, sig]');
-  const [body, sig] = outer as [unknown, unknown];
-  if (!(body instanceof Uint8Array) || !(sig instanceof Uint8Array) || sig.length !== 64) {
-    throw new ProtocolError('admin request body or signature has the wrong type');
-  }
-  const r = decodeCbor(body) as Record<string, unknown> | null;
-  if (typeof r !== 'object' || r === null) throw new ProtocolError('admin request body is not a map');
+  const { body, sig } = decodeSigned(bytes, 'admin request');
+  const r = decodeBodyMap(body, 'admin request');
+  const nameProblem = machineNameProblem(r.name);
+  if (nameProblem !== undefined)
+    throw new ProtocolError(`admin request for machine ${JSON.stringify(r.name)}: ${nameProblem}`);
   const ok =
     r.v === 1 &&
     (r.op === 'bind' || r.op === 'enroll' || r.op === 'revoke' || r.op === 'rotate') &&
@@ -84,10 +87,16 @@ export function decodeAdminRequest(bytes: Uint8Array): {
     (r.networkPk === undefined || (r.networkPk instanceof Uint8Array && r.networkPk.length === 32)) &&
     (r.setupToken === undefined || typeof r.setupToken === 'string') &&
     (r.rosterEntry === undefined || (r.rosterEntry instanceof Uint8Array && r.rosterEntry.length <= 4096)) &&
-    (r.newKeySig === undefined || (r.newKeySig instanceof Uint8Array && r.newKeySig.length === 64));
+    (r.newKeySig === undefined || (r.newKeySig instanceof Uint8Array && r.newKeySig.length === 64)) &&
+    (r.grant === undefined || (r.grant instanceof Uint8Array && r.grant.length <= MAX_GRANT_BYTES));
   if (!ok) throw new ProtocolError('admin request fields are invalid');
   if ((r.op === 'enroll' || r.op === 'bind') && r.secret === undefined) {
     throw new ProtocolError(`admin ${String(r.op)} request lacks the machine secret`);
+  }
+  if (r.op === 'enroll' && r.grant === undefined) {
+    throw new ProtocolError('admin enroll request lacks an invite grant', {
+      hint: 'a machine joins only with an invite made by an admin: isaac invite NAME',
+    });
   }
   if (r.op === 'bind' && (r.networkPk === undefined || r.setupToken === undefined)) {
     throw new ProtocolError('admin bind request lacks the network key or setup token');
@@ -96,6 +105,17 @@ export function decodeAdminRequest(bytes: Uint8Array): {
     throw new ProtocolError('admin rotate request lacks the new network key or its proof');
   }
   return { request: r as unknown as AdminRequest, body, sig };
+}
+
+/** The enroll request of `isaac-node join`: signed by the invite key, carrying the grant. */
+export function createEnrollRequest(
+  name: string,
+  secret: Uint8Array,
+  grant: Uint8Array,
+  inviteSecretKey: Uint8Array,
+  nowMs: number = Date.now(),
+): Uint8Array {
+  return createAdminRequest({ op: 'enroll', name, secret, grant }, inviteSecretKey, nowMs);
 }
 
 export function verifyAdminSignature(body: Uint8Array, sig: Uint8Array, networkPk: Uint8Array): boolean {

@@ -79,13 +79,17 @@ export interface SyncRequest {
 }
 
 /**
- * A rotated network key handed from the member that rotated it to every other member (see
- * node/identity/rotation.ts). `revoked` carries the signed revoked roster entries that caused the
- * rotation, so a member that was offline learns of them before it trusts anything else.
+ * A network key handed over by an admin (see node/core/identity/rotation.ts): after a rotation to
+ * every member, and on `isaac promote NAME` to the promoted machine. Only admins get the seed;
+ * a plain member gets the new public key and its own roster entry re-signed with it. `revoked`
+ * carries the signed revoked roster entries that caused the rotation, so a member that was
+ * offline learns of them before it trusts anything else.
  */
 export interface NetworkKeyMessage {
-  /** 32-byte Ed25519 seed of the new network key */
-  networkSeed: Uint8Array;
+  /** 32-byte Ed25519 seed of the network key: only in envelopes to admins */
+  networkSeed?: Uint8Array;
+  /** the recipient's own roster entry signed by `networkPk` (it republishes it) */
+  rosterEntry?: Uint8Array;
   /** its public key (the receiver checks it matches the seed) */
   networkPk: Uint8Array;
   /** the key it replaces: the receiver installs it only over exactly this one */
@@ -288,8 +292,14 @@ const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K]
     const revoked = m.revoked ?? [];
     if (!Array.isArray(revoked) || revoked.length > MAX_NETWORK_KEY_REVOCATIONS)
       fail(t, `revoked must be a list of at most ${MAX_NETWORK_KEY_REVOCATIONS} entries`);
+    const rosterEntry = m.rosterEntry;
+    if (rosterEntry !== undefined && (!(rosterEntry instanceof Uint8Array) || rosterEntry.length > 1024))
+      fail(t, 'rosterEntry must be up to 1024 bytes');
+    if (m.networkSeed === undefined && rosterEntry === undefined)
+      fail(t, 'a network key message carries the key or the recipient’s re-signed entry');
     return {
-      networkSeed: key('networkSeed'),
+      ...(m.networkSeed === undefined ? {} : { networkSeed: key('networkSeed') }),
+      ...(rosterEntry === undefined ? {} : { rosterEntry: new Uint8Array(rosterEntry as Uint8Array) }),
       networkPk: key('networkPk'),
       previousPk: key('previousPk'),
       revoked: revoked.map((e: unknown) => {

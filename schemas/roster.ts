@@ -1,17 +1,23 @@
-import { decodeCbor, encodeCbor } from './codec.ts';
+import { encodeCbor } from './codec.ts';
 import { ProtocolError } from './errors.ts';
-import { isMachineName } from './names.ts';
-import { signDetached, verifyDetached } from './sign.ts';
+import { type InviteGrant, verifyInviteGrant } from './invite.ts';
+import { isMachineName, machineNameProblem } from './names.ts';
+import { verifyDetached } from './sign.ts';
+import { decodeBodyMap, decodeSigned, encodeSigned } from './signed.ts';
 
 /**
  * Roster entries (DESIGN.md, "Identity, trust and the broker"): a machine's name and public keys,
- * signed by the network key, published retained on `isaac/roster/<m>`. Members trust a machine's
- * keys only from an entry that verifies against the network public key, so the broker can neither
- * insert a machine nor swap one's keys.
+ * published retained on `isaac/roster/<m>`. An entry is trusted when it is signed by the network
+ * key (admins' entries, revocations, every entry re-signed at a rotation), or when it is signed by
+ * an invite key and carries that invite's grant, signed by the network key, for the same name
+ * (a machine that joined with an invite: it never holds the network key). Only the first form may
+ * say `admin` or `revoked`. So neither the broker nor a member can insert or swap a machine.
  */
 export const ROSTER_VERSION = 1;
-/** Encoded entries are tiny; anything bigger on a roster topic is refused unread. */
+/** Encoded entries are small; anything bigger on a roster topic is refused unread. */
 export const MAX_ROSTER_ENTRY_BYTES = 1024;
+/** An enrollment signed up to this long after its invite's expiry is still the one enrollment. */
+const ENROLL_SKEW_MS = 5 * 60 * 1000;
 
 export interface RosterEntry {
   v: typeof ROSTER_VERSION;
@@ -24,9 +30,13 @@ export interface RosterEntry {
   added: number;
   /** ms since epoch when it was revoked; absent while it is a member */
   revoked?: number;
+  /** true when the machine holds the network key (may invite, revoke, rotate) */
+  admin?: true;
+  /** set when the entry was made with an invite: the grant it proves */
+  invite?: InviteGrant;
 }
 
-export type RosterEntryInput = Omit<RosterEntry, 'v'>;
+export type RosterEntryInput = Omit<RosterEntry, 'v' | 'invite'>;
 
 function isKey(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && value.length === 32;
@@ -36,10 +46,10 @@ function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** Signs an entry with the network secret key (64 bytes): CBOR([entryBytes, signature]). */
-export function encodeRosterEntry(entry: RosterEntryInput, networkSecretKey: Uint8Array): Uint8Array {
-  if (!isMachineName(entry.name))
-    throw new ProtocolError(`cannot sign a roster entry for ${JSON.stringify(entry.name)}`);
+function entryBody(entry: RosterEntryInput): Uint8Array {
+  const problem = machineNameProblem(entry.name);
+  if (problem !== undefined)
+    throw new ProtocolError(`cannot sign a roster entry for ${JSON.stringify(entry.name)}: ${problem}`);
   if (!isKey(entry.signPk) || !isKey(entry.boxPk))
     throw new ProtocolError('roster entry keys must be 32 bytes');
   if (!isTime(entry.added) || (entry.revoked !== undefined && !isTime(entry.revoked))) {
@@ -53,13 +63,30 @@ export function encodeRosterEntry(entry: RosterEntryInput, networkSecretKey: Uin
     added: entry.added,
   };
   if (entry.revoked !== undefined) fields.revoked = entry.revoked;
-  const entryBytes = encodeCbor(fields);
-  return encodeCbor([entryBytes, signDetached(entryBytes, networkSecretKey)]);
+  if (entry.admin === true) fields.admin = true;
+  return encodeCbor(fields);
+}
+
+/** Signs an entry with the network secret key (64 bytes): CBOR([entryBytes, signature]). */
+export function encodeRosterEntry(entry: RosterEntryInput, networkSecretKey: Uint8Array): Uint8Array {
+  return encodeSigned(entryBody(entry), networkSecretKey);
+}
+
+/**
+ * A joining machine's own entry: signed by the invite key, carrying the grant
+ * (CBOR([entryBytes, signature, grant])). It can be neither admin nor revoked.
+ */
+export function encodeInvitedRosterEntry(
+  entry: Omit<RosterEntryInput, 'admin' | 'revoked'>,
+  inviteSecretKey: Uint8Array,
+  grant: Uint8Array,
+): Uint8Array {
+  return encodeSigned(entryBody(entry), inviteSecretKey, grant);
 }
 
 /**
  * Decodes and verifies a roster payload; throws ProtocolError unless it is a well-formed entry
- * signed by `networkPk` (and, when given, about `expectedName`, the machine of its topic).
+ * trusted under `networkPk` (and, when given, about `expectedName`, the machine of its topic).
  */
 export function verifyRosterEntry(
   bytes: Uint8Array,
@@ -68,30 +95,42 @@ export function verifyRosterEntry(
 ): RosterEntry {
   if (bytes.length > MAX_ROSTER_ENTRY_BYTES)
     throw new ProtocolError(`roster entry of ${bytes.length} bytes is too large`);
-  const outer = decodeCbor(bytes);
-  if (!Array.isArray(outer) || outer.length !== 2)
-    throw new ProtocolError('roster entry is not [entry, signature]');
-  const [entryBytes, sig] = outer as [unknown, unknown];
-  if (!(entryBytes instanceof Uint8Array) || !(sig instanceof Uint8Array) || sig.length !== 64) {
-    throw new ProtocolError('roster entry or signature has the wrong type');
+  const { body, sig, extra } = decodeSigned(bytes, 'roster entry', 1);
+  const grantBytes = extra[0];
+  let invite: InviteGrant | undefined;
+  if (grantBytes === undefined) {
+    if (!verifyDetached(body, sig, networkPk)) {
+      throw new ProtocolError('roster entry is not signed by this network’s key', {
+        hint: 'ignore it: it was not made by an admin',
+      });
+    }
+  } else {
+    invite = verifyInviteGrant(grantBytes, networkPk);
+    if (!verifyDetached(body, sig, invite.invitePk))
+      throw new ProtocolError('roster entry is not signed by the key of the invite it carries');
   }
-  if (!verifyDetached(entryBytes, sig, networkPk)) {
-    throw new ProtocolError('roster entry is not signed by this network’s key', {
-      hint: 'ignore it: it was not made by a member',
-    });
-  }
-  const m = decodeCbor(entryBytes) as Record<string, unknown> | null;
-  if (typeof m !== 'object' || m === null || Array.isArray(m))
-    throw new ProtocolError('roster entry is not a map');
+  const m = decodeBodyMap(body, 'roster entry');
   if (m.v !== ROSTER_VERSION) throw new ProtocolError(`unsupported roster entry version ${String(m.v)}`);
-  const { name, signPk, boxPk, added, revoked } = m;
+  const { name, signPk, boxPk, added, revoked, admin } = m;
+  const nameProblem = machineNameProblem(name);
+  if (nameProblem !== undefined)
+    throw new ProtocolError(`roster entry for ${JSON.stringify(name)} refused: ${nameProblem}`);
   if (!isMachineName(name) || !isKey(signPk) || !isKey(boxPk) || !isTime(added)) {
     throw new ProtocolError('roster entry fields are invalid');
   }
   if (revoked !== undefined && !isTime(revoked))
     throw new ProtocolError('roster entry revoked time is invalid');
+  if (admin !== undefined && admin !== true) throw new ProtocolError('roster entry admin flag is invalid');
   if (expectedName !== undefined && name !== expectedName) {
     throw new ProtocolError(`roster entry for ${name} arrived on ${expectedName}'s roster topic`);
+  }
+  if (invite) {
+    if (invite.name !== name)
+      throw new ProtocolError(`roster entry for ${name} carries an invite for ${invite.name}`);
+    if (admin === true || revoked !== undefined)
+      throw new ProtocolError(`roster entry for ${name} made with an invite cannot say admin or revoked`);
+    if (added > invite.expires + ENROLL_SKEW_MS)
+      throw new ProtocolError(`roster entry for ${name} was made after its invite expired`);
   }
   const entry: RosterEntry = {
     v: ROSTER_VERSION,
@@ -101,16 +140,30 @@ export function verifyRosterEntry(
     added,
   };
   if (revoked !== undefined) entry.revoked = revoked;
+  if (admin === true) entry.admin = true;
+  if (invite) entry.invite = invite;
   return entry;
 }
 
+const sameKeys = (a: RosterEntry, b: RosterEntry): boolean =>
+  Buffer.from(a.signPk).equals(Buffer.from(b.signPk)) && Buffer.from(a.boxPk).equals(Buffer.from(b.boxPk));
+
 /**
- * Whether `incoming` should replace `current` for the same name. A later enrollment wins; for the
- * same enrollment a revocation wins and is final, so replaying an old, unrevoked entry (which any
- * observer of the retained topic could have kept) never brings a revoked machine back.
+ * Whether `incoming` should replace `current` for the same name.
+ * - Same enrollment (same `added`): a revocation wins and is final, so replaying an old, unrevoked
+ *   entry never brings a revoked machine back; a promotion to admin (same keys) wins too.
+ * - A new enrollment replaces a revoked one if later. It replaces a live one only when it is
+ *   signed by the network key itself, or made with an invite issued after that enrollment (an
+ *   admin invites only a free or revoked name): a second use of an old invite never takes a name.
  */
 export function rosterSupersedes(current: RosterEntry | undefined, incoming: RosterEntry): boolean {
   if (current === undefined) return true;
-  if (incoming.added !== current.added) return incoming.added > current.added;
-  return incoming.revoked !== undefined && current.revoked === undefined;
+  if (incoming.added === current.added) {
+    if (current.revoked !== undefined) return false;
+    if (incoming.revoked !== undefined) return true;
+    return incoming.admin === true && current.admin !== true && sameKeys(current, incoming);
+  }
+  if (incoming.added < current.added) return false;
+  if (current.revoked !== undefined) return true;
+  return incoming.invite === undefined || incoming.invite.issued > current.added;
 }

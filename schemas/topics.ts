@@ -1,8 +1,18 @@
-import { assertMachineName, isMachineName } from './names.ts';
+import {
+  assertMachineName,
+  HA_PREFIX,
+  INBOX_KINDS,
+  isMachineName,
+  ROSTER_LEVEL,
+  STATUS_LEVEL,
+  TOPIC_ROOT,
+} from './names.ts';
 
-/** The MQTT topic tree of DESIGN.md. Every topic Isaac uses is built here and nowhere else. */
-export const TOPIC_ROOT = 'isaac';
-export const INBOX_KINDS = ['exec', 'msg', 'history', 'reply'] as const;
+/**
+ * The MQTT topic tree of DESIGN.md. Every topic Isaac uses is built here and nowhere else, from
+ * the fixed levels that schemas/names.ts reserves (no machine can be named like one of them).
+ */
+export { INBOX_KINDS, TOPIC_ROOT };
 export type InboxKind = (typeof INBOX_KINDS)[number];
 
 export const topics = {
@@ -10,16 +20,16 @@ export const topics = {
     return `${TOPIC_ROOT}/${assertMachineName(machine)}/${kind}`;
   },
   status(machine: string): string {
-    return `${TOPIC_ROOT}/${assertMachineName(machine)}/status`;
+    return `${TOPIC_ROOT}/${assertMachineName(machine)}/${STATUS_LEVEL}`;
   },
   roster(machine: string): string {
-    return `${TOPIC_ROOT}/roster/${assertMachineName(machine)}`;
+    return `${TOPIC_ROOT}/${ROSTER_LEVEL}/${assertMachineName(machine)}`;
   },
-  allStatus: `${TOPIC_ROOT}/+/status`,
-  allRoster: `${TOPIC_ROOT}/roster/+`,
+  allStatus: `${TOPIC_ROOT}/+/${STATUS_LEVEL}`,
+  allRoster: `${TOPIC_ROOT}/${ROSTER_LEVEL}/+`,
   /** Home Assistant discovery prefix (configurable in HA; this is its default). */
-  haPrefix: 'homeassistant',
-  haStatus: 'homeassistant/status',
+  haPrefix: HA_PREFIX,
+  haStatus: `${HA_PREFIX}/${STATUS_LEVEL}`,
 } as const;
 
 /**
@@ -46,9 +56,9 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   const parts = topic.split('/');
   if (parts.length !== 3 || parts[0] !== TOPIC_ROOT) return undefined;
   const [, second, third] = parts as [string, string, string];
-  if (second === 'roster') return isMachineName(third) ? { kind: 'roster', machine: third } : undefined;
+  if (second === ROSTER_LEVEL) return isMachineName(third) ? { kind: 'roster', machine: third } : undefined;
   if (!isMachineName(second)) return undefined;
-  if (third === 'status') return { kind: 'status', machine: second };
+  if (third === STATUS_LEVEL) return { kind: 'status', machine: second };
   if ((INBOX_KINDS as readonly string[]).includes(third))
     return { kind: third as InboxKind, machine: second };
   return undefined;

@@ -12,6 +12,7 @@
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../schemas/errors.ts';
+import { ensurePrivateFile } from '../private-files.ts';
 import { installAckAfterStore } from './ack-after-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import type {
@@ -63,6 +64,7 @@ export class SqlitePersistence implements AedesAsyncPersistence {
 
   constructor(options: SqlitePersistenceOptions) {
     try {
+      if (options.file !== ':memory:') ensurePrivateFile(options.file);
       this.#db = new Database(options.file);
       openSchema(this.#db, options.synchronous ?? 'normal');
     } catch (err) {

@@ -1,8 +1,7 @@
 import type { IClientOptions } from 'mqtt';
-import { type RosterEntry, rosterSupersedes } from '../../schemas/roster.ts';
 import { topics } from '../../schemas/topics.ts';
-import { rowAsEntry, verifyRosterEntryTrusted } from '../core/identity/rotation.ts';
 import { loadNetworkSettings } from '../core/identity/settings.ts';
+import { acceptRosterEntry } from '../core/identity/trust.ts';
 import { paths } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
 import { classify, tierOverridesFromConfig } from '../core/tiers/index.ts';
@@ -15,7 +14,7 @@ import { Extensions } from './extensions.ts';
 import { homeAssistantExtension } from './ha/extension.ts';
 import { handlerTable } from './handlers/table.ts';
 import { networkKeyRotation } from './identity/rotation-daemon.ts';
-import { Intake, type VerifiedRosterEntry } from './intake.ts';
+import { Intake, type RefusedRosterEntry, type VerifiedRosterEntry } from './intake.ts';
 import { type IpcServer, serveIpc } from './ipc/server.ts';
 import { syncOps } from './ipc/sync-op.ts';
 import { componentLogger, type Logger } from './logger.ts';
@@ -110,7 +109,8 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     session.state.connected && store.machines.get(target)?.status === 'online';
   const outgoing = new OutgoingExecs({
     enqueueExec: (target, body, exp) => enqueue('exec', target, body, exp),
-    enqueueCancel: (target, corr) => void enqueue('exec-cancel', target, {}, clock() + CANCEL_TTL_MS, corr),
+    enqueueCancel: (target, corr, exp) =>
+      void enqueue('exec-cancel', target, {}, Math.max(exp, clock() + CANCEL_TTL_MS), corr),
     isOnline,
     members,
     defaultTimeoutMs: () => store.config.number('remote.timeout') * 1000,
@@ -138,7 +138,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
   const sync = new HistorySync(
     store,
     { me, enqueue, peers: () => members().filter((name) => name !== me) },
-    { ...o.sync, log: syncLog },
+    { ...o.sync, log: syncLog, refuse: (reason, detail) => refusals.refuse(reason, detail) },
   );
   extensions.add({
     name: 'sync',
@@ -219,15 +219,15 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
   };
 }
 
-/** A retained roster entry signed by the current network key, or by an earlier one for entries already trusted. */
-function verifyRoster(store: Store, name: string, payload: Uint8Array): VerifiedRosterEntry | undefined {
-  let entry: RosterEntry;
-  try {
-    entry = verifyRosterEntryTrusted(store, payload, name);
-  } catch {
-    return undefined;
-  }
-  const current = rowAsEntry(store.machines.get(name));
-  const chosen = current && !rosterSupersedes(current, entry) ? current : entry;
-  return { signPk: chosen.signPk, boxPk: chosen.boxPk, added: chosen.added, revoked: chosen.revoked ?? null };
+/**
+ * A retained roster entry as members take it (node/core/identity/trust.ts): trusted signature or
+ * invite, one enrollment per invite, superseding rules; otherwise why it was refused.
+ */
+function verifyRoster(
+  store: Store,
+  name: string,
+  payload: Uint8Array,
+): VerifiedRosterEntry | RefusedRosterEntry {
+  const verdict = acceptRosterEntry(store, name, payload);
+  return verdict.ok ? verdict.update : { refused: verdict.reason, detail: `${name}: ${verdict.detail}` };
 }

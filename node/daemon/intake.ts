@@ -18,6 +18,13 @@ export interface VerifiedRosterEntry {
   boxPk: Uint8Array;
   added: number;
   revoked?: number | null;
+  admin?: boolean;
+}
+
+/** Why a roster payload was not taken (node/core/identity/trust.ts): a refusal reason and detail. */
+export interface RefusedRosterEntry {
+  refused: string;
+  detail: string;
 }
 
 export interface IntakeDeps {
@@ -29,7 +36,7 @@ export interface IntakeDeps {
   clock(): number;
   log: Logger;
   /** Verifies a retained roster payload (signed by the network key); undefined when it is not. */
-  verifyRoster(name: string, payload: Uint8Array): VerifiedRosterEntry | undefined;
+  verifyRoster(name: string, payload: Uint8Array): VerifiedRosterEntry | RefusedRosterEntry | undefined;
   memberAdded(name: string): void;
   homeAssistantOnline(): void;
   /** the last retained status payload of each machine, for `!status` */
@@ -70,10 +77,10 @@ export class Intake {
   private roster(name: string, payload: Buffer): void {
     if (payload.length === 0) return;
     const entry = this.d.verifyRoster(name, payload);
-    if (!entry)
+    if (!entry || 'refused' in entry)
       return this.d.refusals.refuse(
-        'bad-roster',
-        `roster entry for ${name} is not signed by the network key`,
+        entry?.refused ?? 'bad-roster',
+        entry?.detail ?? `roster entry for ${name} is not signed by the network key`,
       );
     const machines = this.d.store.machines;
     const isMember = () => machines.members().some((m) => m.name === name);

@@ -20,7 +20,8 @@ interface OutgoingExec {
 
 export interface OutgoingExecsDeps {
   enqueueExec(target: string, body: MessageBodies['exec'], exp: number): Uint8Array;
-  enqueueCancel(target: string, corr: Uint8Array): void;
+  /** `exp` is the exec's: a cancel must outlive the exec it stops (a target that was offline). */
+  enqueueCancel(target: string, corr: Uint8Array, exp: number): void;
   isOnline(target: string): boolean;
   members(): string[];
   defaultTimeoutMs(): number;
@@ -80,7 +81,7 @@ export class OutgoingExecs {
     }
     if (waiting.size === 0) finish();
     return () => {
-      this.cancel(sent, emit);
+      this.cancel(sent, exp, emit);
       finish();
     };
   }
@@ -89,14 +90,18 @@ export class OutgoingExecs {
    * Ctrl-C: every target that has not answered gets a cancel, the queued ones too (the cancel
    * travels behind the exec on the same inbox, or keeps it from running when it gets there first).
    */
-  private cancel(sent: readonly { target: string; corr: Uint8Array }[], emit: (e: ExecEvent) => void): void {
+  private cancel(
+    sent: readonly { target: string; corr: Uint8Array }[],
+    exp: number,
+    emit: (e: ExecEvent) => void,
+  ): void {
     for (const { target, corr } of sent) {
       const entry = this.execs.get(idHex(corr));
       if (!entry || entry.cancelled) continue;
       entry.cancelled = true;
       entry.emit = undefined;
       try {
-        this.d.enqueueCancel(target, corr);
+        this.d.enqueueCancel(target, corr, exp);
       } catch (err) {
         emit({ event: 'error', target, message: `could not cancel: ${errorLine(err)}` });
       }

@@ -5,7 +5,6 @@ import { isaacHome } from '../core/paths.ts';
 import { openStore, type Store } from '../core/store/store.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
 import type { IsaacArgs } from './cli-args.ts';
-import { registerAllCommands } from './commands/all.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
 import type { ShellHost } from './host.ts';
 import { ShellSession } from './pty-session.ts';
@@ -100,7 +99,6 @@ async function main(argv: string[]): Promise<number> {
   const parsed = quickArgs(argv) ?? (await (await import('./cli-args.ts')).parseIsaacArgs(argv));
   if (typeof parsed === 'number') return parsed;
   const store = openStore(isaacHome());
-  registerAllCommands();
   try {
     if (parsed.line !== undefined) {
       const { host, close, exitRequested } = streamHost(store, parsed.assumeYes, onTerminal());

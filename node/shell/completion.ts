@@ -3,12 +3,18 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CONFIG_KEYS } from '../core/store/config-keys.ts';
 import type { Store } from '../core/store/store.ts';
-import { SLASH_COMMANDS } from './commands/registry.ts';
+import { COMMANDS, type CommandPrefix, namesOf } from './commands/registry.ts';
 import type { Completion } from './line-editor.ts';
 
-const BANG_COMMANDS = ['!exec', '!msg', '!status', '!query'];
+/** Every name (and alias) of one prefix's commands, as typed: `show history`, `exec`, `import`. */
+function registeredNames(kind: CommandPrefix): string[] {
+  return COMMANDS.filter((c) => c.kind === kind).flatMap(namesOf);
+}
 
-/** Tab completion for Isaac's prompt: `/` and `!` commands, config keys, machine names, file paths. */
+/**
+ * Tab completion for Isaac's prompt: the registered `/`, `!` and `isaac` commands, config keys,
+ * machine names, file paths.
+ */
 export function completeLine(line: string, cursor: number, store: Store, cwd: string): Completion {
   const before = line.slice(0, cursor);
   const from = before.search(/\S*$/);
@@ -20,12 +26,11 @@ export function completeLine(line: string, cursor: number, store: Store, cwd: st
   });
 
   if (before.startsWith('/')) {
-    if (previous.length === 0) return pick(SLASH_COMMANDS.map((c) => `/${c.name.split(' ')[0]}`));
+    const names = registeredNames('/');
+    if (previous.length === 0) return pick(names.map((n) => `/${n.split(' ')[0]}`));
     const first = previous[0]!.slice(1);
     if (previous.length === 1) {
-      const seconds = SLASH_COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map(
-        (c) => c.name.split(' ')[1]!,
-      );
+      const seconds = names.filter((n) => n.startsWith(`${first} `)).map((n) => n.split(' ')[1]!);
       if (seconds.length > 0) return pick(seconds);
     }
     if ((first === 'set' || first === 'unset') && previous[1] === 'config' && previous.length === 2) {
@@ -33,11 +38,14 @@ export function completeLine(line: string, cursor: number, store: Store, cwd: st
     }
   }
   if (before.startsWith('!')) {
-    if (previous.length === 0) return pick(BANG_COMMANDS);
-    if (previous.length === 1 && previous[0] !== '!query') {
-      return pick([...store.machines.list().map((m) => m.name), 'all']);
+    // `!NAME CMD` is `!exec NAME CMD`, so members complete here too
+    const members = store.machines.members().map((m) => `!${m.name}`);
+    if (previous.length === 0) return pick([...registeredNames('!').map((n) => `!${n}`), ...members]);
+    if (previous.length === 1 && ['!exec', '!msg', '!status'].includes(previous[0]!)) {
+      return pick([...store.machines.list().map((m) => m.name), ...(previous[0] === '!exec' ? ['all'] : [])]);
     }
   }
+  if (previous.length === 1 && previous[0] === 'isaac') return pick(registeredNames('isaac'));
   return { from, candidates: completePath(word, cwd) };
 }
 

@@ -1,12 +1,13 @@
 import { EXIT, exitStatusOf } from '../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { splitArgs } from '../core/args.ts';
+import { runBangCommand } from './commands/bang.ts';
 import { runIsaacWords } from './commands/isaac-words.ts';
 import { findSlashCommand } from './commands/registry.ts';
-import { runBangCommand } from './commands/remote.ts';
 import type { CommandContext } from './commands/types.ts';
 import { executeShellLine } from './executor.ts';
 import { commandContext, type ShellHost } from './host.ts';
+import { recordIsaacLine } from './record-line.ts';
 
 /** Exit status for a line Isaac could not understand (unknown / command, bad arguments). */
 export const EXIT_USAGE = EXIT.usage;
@@ -20,6 +21,18 @@ export async function routeLine(rawLine: string, host: ShellHost): Promise<numbe
   const record = !/^\s/.test(rawLine);
   const line = rawLine.trim();
   if (line === '' || line.startsWith('#')) return 0;
+  const started = Date.now();
+  const status = await dispatchLine(line, rawLine, record, host);
+  if (record) recordIsaacLine(host, line, status, started); // shell lines: the executor records them
+  return status;
+}
+
+async function dispatchLine(
+  line: string,
+  rawLine: string,
+  record: boolean,
+  host: ShellHost,
+): Promise<number> {
   const ctx = commandContext(host, (next) => routeLine(next, host));
   try {
     if (line.startsWith('/')) return await runSlash(line.slice(1), ctx, host);
@@ -52,5 +65,5 @@ async function runSlash(text: string, ctx: CommandContext, host: ShellHost): Pro
   if (!found) {
     throw new UsageError(`unknown command /${words.slice(0, 2).join(' ')}`, { hint: 'see /help' });
   }
-  return await found.command.run(found.args, ctx);
+  return await found.command.run(found.args, ctx, { text: found.args.join(' ') });
 }

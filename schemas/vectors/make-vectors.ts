@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import nacl from 'tweetnacl';
 import { decodeCbor } from '../codec.ts';
 import { type SealInput, sealEnvelope } from '../envelope.ts';
-import { encodeInvite } from '../invite.ts';
+import { encodeInvite, signInviteGrant } from '../invite.ts';
 import type { MessageType } from '../messages.ts';
-import { encodeRosterEntry } from '../roster.ts';
+import { encodeInvitedRosterEntry, encodeRosterEntry } from '../roster.ts';
 import { openSealedBox, sealBox, sealedBoxNonce } from '../sealedbox.ts';
-import { hex, toJsonValue, vectorKeys } from './keys.ts';
+import { hex, toJsonValue, unhex, vectorKeys } from './keys.ts';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const k = vectorKeys();
@@ -121,10 +121,17 @@ const rosterInputs = [
     added: NOW,
     revoked: NOW + 60_000,
   },
+  {
+    name: 'carol',
+    signPk: k.alice.sign.publicKey,
+    boxPk: k.alice.box.publicKey,
+    added: NOW,
+    admin: true as const,
+  },
 ];
 const rosterVectors = {
   description:
-    'roster entries signed by the network key (seed in keys.network): CBOR([entryBytes, Ed25519 signature])',
+    'roster entries signed by the network key (seed in keys.network): CBOR([entryBytes, Ed25519 signature]); entryBytes = CBOR {v, name, signPk, boxPk, added, revoked?, admin?}',
   keys: k.json,
   cases: rosterInputs.map((entry) => ({
     entry: toJsonValue(entry),
@@ -133,20 +140,36 @@ const rosterVectors = {
 };
 writeFileSync(join(dir, 'roster.json'), `${JSON.stringify(rosterVectors, null, 2)}\n`);
 
+const inviteSeed = unhex('06'.repeat(32));
+const inviteGrant = {
+  v: 1 as const,
+  name: 'laptop',
+  expires: NOW + 86_400_000,
+  issued: NOW,
+  nonce: unhex('07'.repeat(16)),
+  invitePk: nacl.sign.keyPair.fromSeed(inviteSeed).publicKey,
+};
 const inviteInput = {
   brokers: ['mqtts://nas.local:8883', 'mqtts://192.168.1.10:8883'],
   fingerprint: `sha256:${'ab'.repeat(32)}`,
-  networkSecretKey: k.network.secretKey,
   networkPk: k.network.publicKey,
-  name: 'laptop',
-  expires: NOW + 86_400_000,
+  grant: new Uint8Array(signInviteGrant(inviteGrant, k.network.secretKey)),
+  inviteSeed,
 };
 const inviteVectors = {
   description:
-    'invite code: isaac1- + base64url(CBOR [1, brokers, fingerprint bytes, network seed, name, expires] || first 4 bytes of SHA-256 of that CBOR)',
-  input: toJsonValue({ ...inviteInput, networkSecretKey: undefined }),
-  networkSeed: k.json.network.seed,
+    'invite code: isaac2- + base64url(CBOR [2, brokers, fingerprint bytes, network public key, grant, invite seed] || first 4 bytes of SHA-256 of that CBOR); grant = CBOR([CBOR {v, name, expires, issued, nonce, invitePk}, Ed25519 signature by the network key]). No network secret key.',
+  grant: toJsonValue(inviteGrant),
+  input: toJsonValue(inviteInput),
   code: encodeInvite(inviteInput),
+  /** the entry `laptop` publishes after joining with it: signed by the invite key, grant appended */
+  invitedRosterEntry: hex(
+    encodeInvitedRosterEntry(
+      { name: 'laptop', signPk: k.bob.sign.publicKey, boxPk: k.bob.box.publicKey, added: NOW + 1000 },
+      nacl.sign.keyPair.fromSeed(inviteSeed).secretKey,
+      signInviteGrant(inviteGrant, k.network.secretKey),
+    ),
+  ),
 };
 writeFileSync(join(dir, 'invite.json'), `${JSON.stringify(inviteVectors, null, 2)}\n`);
 console.log('wrote envelope.json, sealedbox.json, roster.json and invite.json');

@@ -4,7 +4,7 @@ import test from 'node:test';
 import nacl from 'tweetnacl';
 import { createAdminRequest, createRotateRequest, rotationProofMessage } from '../../schemas/admin.ts';
 import { encodeCbor } from '../../schemas/codec.ts';
-import { startTestBroker } from '../helpers/broker.ts';
+import { inviteEnrollRequest, startTestBroker } from '../helpers/broker.ts';
 
 const secret = () => new Uint8Array(randomBytes(32));
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
@@ -80,24 +80,16 @@ test('admin rotate: forged, unproven and replayed rotations are refused and chan
 
   // the old key can no longer enroll or revoke; the new one can
   before = refusals('admin-bad-signature');
-  assert.equal(
-    await broker.admin(
-      createAdminRequest({ op: 'enroll', name: 'intruder', secret: secret() }, old.secretKey),
-    ),
-    5,
-  );
+  const badInvite = refusals('admin-bad-invite');
+  assert.equal(await broker.admin(inviteEnrollRequest('intruder', secret(), old.secretKey)), 5);
+  assert.equal(refusals('admin-bad-invite'), badInvite + 1, 'an invite signed by the old key');
   assert.equal(await broker.admin(createAdminRequest({ op: 'revoke', name: 'alpha' }, old.secretKey)), 5);
-  assert.equal(refusals('admin-bad-signature'), before + 2);
+  assert.equal(refusals('admin-bad-signature'), before + 1);
   assert.equal(running.state.machine('intruder'), undefined);
   assert.equal(running.state.machine('alpha')?.revokedAt, null);
 
   const newcomerSecret = secret();
-  assert.equal(
-    await broker.admin(
-      createAdminRequest({ op: 'enroll', name: 'newcomer', secret: newcomerSecret }, next.secretKey),
-    ),
-    0,
-  );
+  assert.equal(await broker.admin(inviteEnrollRequest('newcomer', newcomerSecret, next.secretKey)), 0);
   broker.secrets.set('newcomer', newcomerSecret);
   const client = await broker.connect('newcomer');
   assert.equal(client.connected, true, 'a machine enrolled under the new key logs in');

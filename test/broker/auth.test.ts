@@ -5,7 +5,7 @@ import nacl from 'tweetnacl';
 import { createAdminRequest } from '../../schemas/admin.ts';
 import { encodeRosterEntry } from '../../schemas/roster.ts';
 import { mintToken } from '../../schemas/token.ts';
-import { startTestBroker } from '../helpers/broker.ts';
+import { inviteEnrollRequest, startTestBroker } from '../helpers/broker.ts';
 import { waitFor } from '../helpers/tmp.ts';
 
 /** Resolves with the next message on `topic` (or undefined after ms). */
@@ -110,10 +110,7 @@ test('broker admin: bind needs the setup token once; enroll/revoke need the boun
   const secret = () => new Uint8Array(randomBytes(32));
 
   // enroll before anything is bound
-  assert.equal(
-    await broker.admin(createAdminRequest({ op: 'enroll', name: 'early', secret: secret() }, net.secretKey)),
-    5,
-  );
+  assert.equal(await broker.admin(inviteEnrollRequest('early', secret(), net.secretKey)), 5);
   // bind with a wrong setup token, then with a signature by a key other than the one bound
   const badToken = createAdminRequest(
     { op: 'bind', name: 'first', secret: secret(), networkPk: net.publicKey, setupToken: 'wrong' },
@@ -129,19 +126,20 @@ test('broker admin: bind needs the setup token once; enroll/revoke need the boun
   );
   assert.equal(await broker.admin(rebind), 5);
 
-  // enroll signed by another key changes nothing
+  // enroll without an invite, even signed by the network key, or with an invite signed by another key
   assert.equal(
     await broker.admin(
-      createAdminRequest({ op: 'enroll', name: 'intruder', secret: secret() }, other.secretKey),
+      createAdminRequest({ op: 'enroll', name: 'intruder', secret: secret() }, net.secretKey),
     ),
     5,
   );
+  assert.equal(await broker.admin(inviteEnrollRequest('intruder', secret(), other.secretKey)), 5);
   assert.equal(broker.running?.state.machine('intruder'), undefined);
   assert.equal((await broker.tryConnect('intruder', { token: mintToken('intruder', secret()) })).code, 5);
 
   // a good enroll works and cannot be replayed
   const s = secret();
-  const enroll = createAdminRequest({ op: 'enroll', name: 'second', secret: s }, net.secretKey);
+  const enroll = inviteEnrollRequest('second', s, net.secretKey);
   assert.equal(await broker.admin(enroll), 0);
   assert.equal(await broker.admin(enroll), 5);
   broker.secrets.set('second', s);
@@ -151,11 +149,10 @@ test('broker admin: bind needs the setup token once; enroll/revoke need the boun
   // stale request, garbage request, wrong admin client id
   assert.equal(
     await broker.admin(
-      createAdminRequest(
-        { op: 'enroll', name: 'late', secret: secret() },
-        net.secretKey,
-        Date.now() - 3_600_000,
-      ),
+      inviteEnrollRequest('late', secret(), net.secretKey, {
+        nowMs: Date.now() - 3_600_000,
+        expires: Date.now() + 60_000,
+      }),
     ),
     5,
   );

@@ -21,8 +21,14 @@ import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../../broker/c
 import { initDataDir } from '../../broker/init.ts';
 import { createRedisStateStore } from '../../broker/state-redis.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../broker/tls.ts';
-import { createAdminRequest } from '../../schemas/admin.ts';
-import { startTestBroker, type TestBroker, type TestBrokerOptions } from '../helpers/broker.ts';
+import { createAdminRequest, createEnrollRequest } from '../../schemas/admin.ts';
+import { createInviteGrant } from '../../schemas/invite.ts';
+import {
+  inviteEnrollRequest,
+  startTestBroker,
+  type TestBroker,
+  type TestBrokerOptions,
+} from '../helpers/broker.ts';
 import { tempDir, waitFor } from '../helpers/tmp.ts';
 
 const REDIS = 'redis://127.0.0.1:6379';
@@ -157,8 +163,9 @@ test('cluster state: enrolled at broker 1, in at broker 2; revoked at broker 2, 
 
   // an enroll signed by another key, sent to broker 2, changes nothing at broker 1 either
   const intruder = await startTestBroker(t, { machines: ['x'] });
-  const forged = createAdminRequest(
-    { op: 'enroll', name: 'x', secret: intruder.secrets.get('x') as Uint8Array },
+  const forged = inviteEnrollRequest(
+    'x',
+    intruder.secrets.get('x') as Uint8Array,
     intruder.networkKeys.secretKey,
   );
   assert.equal(await broker2.admin(forged), 5);
@@ -205,16 +212,16 @@ test('cluster bind: two binds with the one setup token at two brokers at once, e
   const codes = await Promise.all([broker1.admin(bind(keys[0], 'm0')), broker2.admin(bind(keys[1], 'm1'))]);
   assert.equal(codes.filter((c) => c === 0).length, 1, `one bind applied: ${codes}`);
   const winner = codes[0] === 0 ? 0 : 1;
-  const enroll = (k: nacl.SignKeyPair) =>
-    createAdminRequest({ op: 'enroll', name: 'z', secret: new Uint8Array(randomBytes(32)) }, k.secretKey);
-  for (const broker of [broker1, broker2]) {
+  const enroll = (k: nacl.SignKeyPair, name: string) =>
+    inviteEnrollRequest(name, new Uint8Array(randomBytes(32)), k.secretKey);
+  for (const [i, broker] of [broker1, broker2].entries()) {
     assert.equal(
-      await broker.admin(enroll(keys[1 - winner] as nacl.SignKeyPair)),
+      await broker.admin(enroll(keys[1 - winner] as nacl.SignKeyPair, `z${i}`)),
       5,
       "the loser's key binds nothing",
     );
     assert.equal(
-      await broker.admin(enroll(keys[winner] as nacl.SignKeyPair)),
+      await broker.admin(enroll(keys[winner] as nacl.SignKeyPair, `z${i}`)),
       0,
       "the winner's key is bound at both",
     );
@@ -399,4 +406,26 @@ test('two brokers on one Redis: A and B exchange messages, A fails over when its
     'every message A had acknowledged by either broker reached B',
   );
   assert.equal(gotB.size, 200, "A's unacknowledged messages were resent through broker 2");
+});
+
+test('cluster invites: one invite sent to both brokers at once enrolls exactly once', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a']);
+  const { grant, inviteSeed } = createInviteGrant('tablet', broker1.networkKeys.secretKey, {
+    expires: Date.now() + 60_000,
+    issued: Date.now(),
+  });
+  const inviteKey = nacl.sign.keyPair.fromSeed(inviteSeed).secretKey;
+  const secrets = [new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(32))];
+  const codes = await Promise.all([
+    broker1.admin(createEnrollRequest('tablet', secrets[0] as Uint8Array, grant, inviteKey)),
+    broker2.admin(createEnrollRequest('tablet', secrets[1] as Uint8Array, grant, inviteKey)),
+  ]);
+  assert.deepEqual([...codes].sort(), [0, 5], `one enrollment applied: ${codes}`);
+  const winner = codes[0] === 0 ? 0 : 1;
+  broker1.secrets.set('tablet', secrets[winner] as Uint8Array);
+  await (await broker2.connect('tablet')).endAsync();
+  const refusedAt = [broker1, broker2][1 - winner] as TestBroker;
+  const adminRefused = refusedAt.logs().filter((l) => l.includes('admin request refused'));
+  assert.equal(adminRefused.length, 1, adminRefused.join('\n'));
+  assert.match(adminRefused[0] as string, /"reason":"admin-(invite-used|name-taken)"/);
 });

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { installKeys } from '../../node/core/crypto/keys.ts';
 import type { Store } from '../../node/core/store/store.ts';
-import { runBangCommand } from '../../node/shell/commands/remote.ts';
+import { connectNode } from '../../node/ipc/client.ts';
+import { runBangCommand } from '../../node/shell/commands/bang.ts';
 import type { CommandContext } from '../../node/shell/commands/types.ts';
 import { openEnvelope, sealEnvelope } from '../../schemas/envelope.ts';
 import type { MessageBodies, MessageType } from '../../schemas/messages.ts';
@@ -150,4 +151,30 @@ test('only the machine that sent an !exec can cancel it; a cancel ahead of its e
   assert.equal(answer.body.exit, 130);
   assert.match(answer.body.refused?.reason ?? '', /cancelled by the sender before it ran/);
   assert.equal(remoteRecord(nw.store, 'never-ran'), undefined, 'it never ran');
+});
+
+test('a shell that goes away does not cancel an !exec queued for an offline machine', async (t) => {
+  const broker = await startPlainBroker(t);
+  const a = makeKeys('alpha');
+  const db = makeKeys('db');
+  const na = await startTestNode(t, a, [a, db], [broker.url]);
+  const first = await startTestNode(t, db, [a, db], [broker.url]);
+  await waitFor(() => na.store.machines.get('db')?.status === 'online', 'db online once');
+  await first.stop();
+  await waitFor(() => na.store.machines.get('db')?.status === 'offline', 'db offline');
+  const client = await connectNode(na.home);
+  assert.ok(client);
+  const events: string[] = [];
+  await client.exec({ targets: 'db', cmd: 'echo ran-later' }, (e) => events.push(e.event)).done;
+  assert.deepEqual(events, ['queued', 'done']);
+  client.close();
+  await waitFor(() => na.store.outbox.count() === 0, 'the exec is at the broker');
+  // db comes back: the queued exec is still delivered and runs
+  const ndb = await startTestNode(t, db, [a, db], [broker.url], { home: first.home });
+  await waitFor(
+    () => na.store.messages.count({ direction: 'in', kind: 'exec-result' }) === 1,
+    'the result of the queued exec',
+    30_000,
+  );
+  assert.equal(remoteRecord(ndb.store, 'ran-later')?.exit, 0);
 });

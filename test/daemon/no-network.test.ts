@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openStore } from '../../node/core/store/store.ts';
-import { runBangCommand } from '../../node/shell/commands/remote.ts';
+import { runBangCommand } from '../../node/shell/commands/bang.ts';
 import { captureIO } from '../helpers/capture-io.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

@@ -53,7 +53,7 @@ test('target offline: 200 !msg, 20 long-TTL and 5 short-TTL !exec wait at the br
   await waitFor(
     () => notes.filter((n) => n.kind === 'exec-result').length === 25,
     'all 25 results as notifications',
-    30_000,
+    120_000,
   );
   await waitFor(
     () => withStore(betaHome, (s) => s.messages.count({ direction: 'in', kind: 'msg' }) >= 200),

@@ -13,8 +13,14 @@ import { initDataDir } from '../../broker/init.ts';
 import type { BrokerLimits } from '../../broker/limits.ts';
 import { type RunningBroker, type StartBrokerOptions, startBroker } from '../../broker/server.ts';
 import { TLS_CERT_FILE } from '../../broker/tls.ts';
-import { ADMIN_CLIENT_PREFIX, ADMIN_USERNAME, createAdminRequest } from '../../schemas/admin.ts';
+import {
+  ADMIN_CLIENT_PREFIX,
+  ADMIN_USERNAME,
+  createAdminRequest,
+  createEnrollRequest,
+} from '../../schemas/admin.ts';
 import { fingerprintOfDer } from '../../schemas/fingerprint.ts';
+import { createInviteGrant } from '../../schemas/invite.ts';
 import { type MintTokenOptions, mintToken } from '../../schemas/token.ts';
 import { tempDir } from './tmp.ts';
 
@@ -70,7 +76,7 @@ export interface TestBroker {
   child: ChildProcess | undefined;
   /** Log lines (pino JSON) written so far. */
   logs(): string[];
-  /** Enrolls (or re-keys) a machine through a signed admin request; returns its HMAC secret. */
+  /** Enrolls a machine (new, or revoked before) with a fresh invite; returns its HMAC secret. */
   enroll(name: string): Promise<Uint8Array>;
   revoke(name: string): Promise<void>;
   /** Sends raw admin request bytes; resolves with the CONNACK return code (0 = applied). */
@@ -184,7 +190,7 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
       const secret = new Uint8Array(randomBytes(32));
       const bound = secrets.size > 0 || options.reuse !== undefined;
       const request = bound
-        ? createAdminRequest({ op: 'enroll', name, secret }, networkKeys.secretKey)
+        ? inviteEnrollRequest(name, secret, networkKeys.secretKey)
         : createAdminRequest(
             { op: 'bind', name, secret, networkPk: networkKeys.publicKey, setupToken: setupToken ?? '' },
             networkKeys.secretKey,
@@ -253,6 +259,21 @@ export async function startTestBroker(t: TestCtx, options: TestBrokerOptions = {
   cleanup = () => broker.kill();
   for (const name of options.machines ?? []) await broker.enroll(name);
   return broker;
+}
+
+/** An enroll request as `isaac-node join` makes it: a fresh invite for `name`, proved once. */
+export function inviteEnrollRequest(
+  name: string,
+  secret: Uint8Array,
+  networkSecretKey: Uint8Array,
+  options: { expires?: number; nowMs?: number } = {},
+): Uint8Array {
+  const nowMs = options.nowMs ?? Date.now();
+  const { grant, inviteSeed } = createInviteGrant(name, networkSecretKey, {
+    expires: options.expires ?? nowMs + 3_600_000,
+    issued: nowMs,
+  });
+  return createEnrollRequest(name, secret, grant, nacl.sign.keyPair.fromSeed(inviteSeed).secretKey, nowMs);
 }
 
 /** TLS options that accept exactly the broker certificate with this fingerprint. */

@@ -58,11 +58,15 @@ export interface Network {
   root: string;
 }
 
-/** A real broker (in-process unless told otherwise) and `names` joined to one network. */
+/**
+ * A real broker (in-process unless told otherwise) and `names` joined to one network.
+ * `beforeJoin` runs in each machine's home just before its `isaac-node init` or `join`.
+ */
 export async function createNetwork(
   t: Ctx,
   names: string[],
   brokerOptions: TestBrokerOptions = {},
+  beforeJoin?: (name: string, home: string) => Promise<void>,
 ): Promise<Network> {
   const root = tempDir(t, 'isaac-net-');
   const dataDir = join(root, 'broker-data');
@@ -75,6 +79,7 @@ export async function createNetwork(
   const [first, ...rest] = names;
   if (!first) throw new Error('no machines');
   homes[first] = join(root, first);
+  await beforeJoin?.(first, homes[first]);
   const init = await runNodeCli(homes[first], [
     'init',
     '--broker',
@@ -89,6 +94,7 @@ export async function createNetwork(
   if (init.code !== 0) throw new Error(`isaac-node init failed: ${init.stderr}`);
   for (const name of rest) {
     homes[name] = join(root, name);
+    await beforeJoin?.(name, homes[name]);
     const code = createInvite(homes[first], name);
     const joined = await runNodeCli(homes[name], ['join', code]);
     if (joined.code !== 0) throw new Error(`isaac-node join failed: ${joined.stderr}`);
@@ -122,7 +128,7 @@ export async function startNodeProc(
     await waitFor(
       () => /connected to /.test(log) || child.exitCode !== null,
       `isaac-node in ${home} to connect`,
-      options.connectTimeoutMs ?? 20_000,
+      options.connectTimeoutMs ?? 60_000,
     );
     if (child.exitCode !== null) throw new Error(`isaac-node exited: ${log}`);
   }
@@ -156,7 +162,7 @@ export async function waitAllOnline(homes: readonly string[], names: readonly st
           names.every((n) => s.machines.get(n)?.status === 'online' && s.machines.get(n)?.box_pk),
         ),
       `all machines online as seen from ${home}`,
-      20_000,
+      60_000,
     );
   }
 }

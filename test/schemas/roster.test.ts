@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import nacl from 'tweetnacl';
 import { decodeCbor, encodeCbor } from '../../schemas/codec.ts';
 import { ProtocolError } from '../../schemas/errors.ts';
+import { createInviteGrant } from '../../schemas/invite.ts';
 import {
+  encodeInvitedRosterEntry,
   encodeRosterEntry,
   type RosterEntry,
   type RosterEntryInput,
@@ -99,4 +101,91 @@ test('encoding refuses bad names, keys and times', () => {
     ProtocolError,
   );
   assert.throws(() => encodeRosterEntry({ ...entry, added: -1 }, k.network.secretKey), ProtocolError);
+});
+
+test('invited entries: signed by the invite key with a grant for that name; never admin or revoked', () => {
+  const { grant, inviteSeed, fields } = createInviteGrant('laptop', k.network.secretKey, {
+    expires: 10_000,
+    issued: 500,
+  });
+  const inviteKey = nacl.sign.keyPair.fromSeed(inviteSeed);
+  const entry = { name: 'laptop', signPk: k.bob.sign.publicKey, boxPk: k.bob.box.publicKey, added: 2000 };
+  const invited = encodeInvitedRosterEntry(entry, inviteKey.secretKey, grant);
+  const verified = verifyRosterEntry(invited, k.network.publicKey, 'laptop');
+  assert.deepEqual(verified.invite?.nonce, fields.nonce);
+  assert.equal(verified.admin, undefined);
+  // the golden entry of invite.json
+  const golden = JSON.parse(
+    readFileSync(new URL('../../schemas/vectors/invite.json', import.meta.url), 'utf8'),
+  ) as { invitedRosterEntry: string };
+  assert.equal(
+    verifyRosterEntry(unhex(golden.invitedRosterEntry), k.network.publicKey, 'laptop').name,
+    'laptop',
+  );
+  // the same invite used for another name, or by a key that is not the invite's
+  assert.throws(
+    () =>
+      verifyRosterEntry(
+        encodeInvitedRosterEntry({ ...entry, name: 'other' }, inviteKey.secretKey, grant),
+        k.network.publicKey,
+      ),
+    /carries an invite for laptop/,
+  );
+  assert.throws(
+    () =>
+      verifyRosterEntry(encodeInvitedRosterEntry(entry, k.alice.sign.secretKey, grant), k.network.publicKey),
+    /not signed by the key of the invite/,
+  );
+  // an invited machine cannot call itself admin (it would be believed to hold the network key)
+  const [body, sig] = decodeCbor(invited) as [Uint8Array, Uint8Array, Uint8Array];
+  const adminBody = encodeCbor({ ...(decodeCbor(body) as object), admin: true });
+  assert.throws(
+    () =>
+      verifyRosterEntry(
+        encodeCbor([adminBody, signDetached(adminBody, inviteKey.secretKey), grant]),
+        k.network.publicKey,
+      ),
+    /made with an invite cannot say admin or revoked/,
+  );
+  assert.ok(sig.length === 64);
+  // enrolled long after the invite expired
+  assert.throws(
+    () =>
+      verifyRosterEntry(
+        encodeInvitedRosterEntry({ ...entry, added: 10_000_000 }, inviteKey.secretKey, grant),
+        k.network.publicKey,
+      ),
+    /after its invite expired/,
+  );
+});
+
+test('supersede rules for invites and admins: a reused invite never takes a live name; promotion wins', () => {
+  const grantAt = (issued: number) => {
+    const made = createInviteGrant('bob', k.network.secretKey, { expires: issued + 1000, issued });
+    return made.fields;
+  };
+  const live: RosterEntry = {
+    v: 1,
+    name: 'bob',
+    signPk: k.bob.sign.publicKey,
+    boxPk: k.bob.box.publicKey,
+    added: 1000,
+  };
+  const stale = { ...live, signPk: k.alice.sign.publicKey, added: 2000, invite: grantAt(900) } as RosterEntry;
+  const fresh = {
+    ...live,
+    signPk: k.alice.sign.publicKey,
+    added: 3000,
+    invite: grantAt(1500),
+  } as RosterEntry;
+  assert.equal(
+    rosterSupersedes(live, stale),
+    false,
+    'an invite issued before bob enrolled cannot re-key bob',
+  );
+  assert.equal(rosterSupersedes(live, fresh), true, 'an invite made after (bob was revoked meanwhile) can');
+  const promoted: RosterEntry = { ...live, admin: true };
+  assert.equal(rosterSupersedes(live, promoted), true);
+  assert.equal(rosterSupersedes(promoted, live), false);
+  assert.equal(rosterSupersedes(live, { ...promoted, signPk: k.alice.sign.publicKey }), false);
 });

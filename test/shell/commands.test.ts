@@ -46,13 +46,25 @@ describe('/ commands', () => {
     assert.match(shown.stdout, /ai\.anthropic\.key/);
   });
 
+  test('/show config shows machine.name also at its default (the host name in use)', async (t) => {
+    const ienv = isaacEnv(t);
+    const shown = await runIsaac(ienv, ['-c', '/show config --json']);
+    const entries = JSON.parse(shown.stdout) as { key: string; value: string; isDefault: boolean }[];
+    const name = entries.find((e) => e.key === 'machine.name');
+    const status = lastJson<{ machine: string }>(
+      (await runIsaac(ienv, ['-c', ' /show status --json'])).stdout,
+    );
+    assert.deepEqual(name && [name.value, name.isDefault], [status.machine, true]);
+  });
+
   test('/clear history asks; without a terminal it deletes nothing unless --yes, and nothing comes back', async (t) => {
     const ienv = isaacEnv(t);
     await runIsaac(ienv, [], 'echo one\necho two\n');
+    // a leading space keeps the line itself out of history, as for shell lines
     const status = () =>
-      runIsaac(ienv, ['-c', '/show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
+      runIsaac(ienv, ['-c', ' /show status --json']).then((r) => lastJson<{ commands: number }>(r.stdout));
     assert.equal((await status()).commands, 2);
-    const declined = await runIsaac(ienv, ['-c', '/clear history']);
+    const declined = await runIsaac(ienv, ['-c', ' /clear history']);
     assert.equal(declined.status, 1);
     assert.equal((await status()).commands, 2);
     const cleared = await runIsaac(ienv, ['--yes', '-c', '/clear history']);

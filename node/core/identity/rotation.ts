@@ -1,43 +1,33 @@
 import { createAdminRequest, createRotateRequest } from '../../../schemas/admin.ts';
 import { MAX_ENVELOPE_TTL_MS, sealEnvelope } from '../../../schemas/envelope.ts';
-import { ConfigError, errorLine, ProtocolError } from '../../../schemas/errors.ts';
-import {
-  MAX_NETWORK_KEY_REVOCATIONS,
-  type NetworkKeyMessage,
-  validateMessageBody,
-} from '../../../schemas/messages.ts';
-import {
-  encodeRosterEntry,
-  type RosterEntry,
-  rosterSupersedes,
-  verifyRosterEntry,
-} from '../../../schemas/roster.ts';
+import { ProtocolError, UsageError } from '../../../schemas/errors.ts';
+import { MAX_NETWORK_KEY_REVOCATIONS, type NetworkKeyMessage } from '../../../schemas/messages.ts';
+import { assertMachineName } from '../../../schemas/names.ts';
+import { encodeRosterEntry, type RosterEntry } from '../../../schemas/roster.ts';
 import {
   commitStagedNetworkKey,
   discardStagedNetworkKey,
   generateNetworkKey,
   loadIdentity,
   type MachineKeys,
-  networkKeyFromSeed,
   type SignKeyPair,
   stageNetworkKey,
 } from '../crypto/keys.ts';
 import type { MachineRow } from '../store/machines.ts';
 import { type NewOutboxRow, sealedRow } from '../store/outbox.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { requireAdminKey } from './admins.ts';
 import { sendAdminRequest } from './broker-ops.ts';
-import {
-  loadPreviousNetworkPks,
-  type NetworkSettings,
-  requireNetworkSettings,
-  saveRotatedNetworkKey,
-} from './settings.ts';
+import { resignOwnEntry } from './handover.ts';
+import { type NetworkSettings, requireNetworkSettings, saveRotatedNetworkKey } from './settings.ts';
+import { rowAsEntry, same } from './trust.ts';
 
 /**
  * Rotating the network key after a revocation (DESIGN.md, "Identity, trust and the broker"): the
- * revoked machine still holds the old key, so the broker is moved to a new one (admin op `rotate`)
- * and every remaining member gets the new secret in a sealed `network-key` envelope through the
- * durable outbox. Members keep the old public keys only to recognise entries they already trust;
+ * revoked machine may have held the old key, so the broker is moved to a new one (admin op
+ * `rotate`); through the durable outbox every remaining admin gets the new secret in a sealed
+ * `network-key` envelope, and every other member its own roster entry re-signed with the new key.
+ * Admins only: the first machine and those promoted with `isaac promote NAME` (promoteMachine). Members keep the old public keys only to recognise entries they already trust;
  * an entry signed by a retired key can never add or re-key a machine (see verifyRosterEntryTrusted).
  */
 
@@ -49,23 +39,6 @@ export interface RotationResult {
   republishedRevocations: string[];
 }
 
-const same = (a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean =>
-  !!a && !!b && Buffer.from(a).equals(Buffer.from(b));
-
-/** A stored machine row as the roster entry it came from (undefined while keys are missing). */
-export function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined {
-  if (!row?.sign_pk || !row.box_pk || row.added === null) return undefined;
-  const entry: RosterEntry = {
-    v: 1,
-    name: row.name,
-    signPk: row.sign_pk,
-    boxPk: row.box_pk,
-    added: row.added,
-  };
-  if (row.revoked !== null) entry.revoked = row.revoked;
-  return entry;
-}
-
 function targetOf(settings: NetworkSettings) {
   return {
     brokers: settings.brokers,
@@ -73,13 +46,6 @@ function targetOf(settings: NetworkSettings) {
     certPem: settings.certPem,
     insecure: settings.insecure,
   };
-}
-
-/** This machine's own entry, re-signed with `networkSecretKey`. */
-function resignOwnEntry(settings: NetworkSettings, networkSecretKey: Uint8Array): Uint8Array {
-  const own = verifyRosterEntry(settings.rosterEntry, settings.networkPk, settings.name);
-  const { v: _v, ...fields } = own;
-  return encodeRosterEntry(fields, networkSecretKey);
 }
 
 /**
@@ -96,12 +62,7 @@ export async function rotateNetworkKey(
   options: { nowMs?: number } = {},
 ): Promise<RotationResult> {
   const keys = loadIdentity(home);
-  const current = keys.network;
-  if (!current) {
-    throw new ConfigError('this machine does not hold the network key', {
-      hint: 'rotate the key on a member machine that was set up with `isaac-node init` or `join`',
-    });
-  }
+  const current = requireAdminKey(home, keys.network, 'rotate the network key');
   // undefined: an interrupted rotation was finished first; now rotate as asked
   return (await rotateWith(home, keys, current, options)) ?? (await rotateNetworkKey(home, options));
 }
@@ -180,16 +141,18 @@ function prepareHandOver(
   revoked: Uint8Array[],
   nowMs: number,
 ): HandOver {
-  const body: NetworkKeyMessage = {
-    networkSeed: next.secretKey.slice(0, 32),
-    networkPk: next.publicKey,
-    previousPk: settings.networkPk,
-    revoked,
-  };
   const rows: NewOutboxRow[] = [];
   const notified: string[] = [];
   for (const member of store.machines.members()) {
     if (member.name === settings.name || !member.box_pk) continue;
+    // only admins get the secret; everyone gets its own entry signed with the new key
+    const body: NetworkKeyMessage = {
+      ...(member.admin === 1 ? { networkSeed: next.secretKey.slice(0, 32) } : {}),
+      rosterEntry: encodeRosterEntry(entryFields(member), next.secretKey),
+      networkPk: next.publicKey,
+      previousPk: settings.networkPk,
+      revoked,
+    };
     const sealed = sealEnvelope(
       { type: 'network-key', from: settings.name, to: member.name, body, ttlMs: MAX_ENVELOPE_TTL_MS },
       signSecretKey,
@@ -212,148 +175,46 @@ function recordHandOver(store: Store, previousPk: Uint8Array, networkPk: Uint8Ar
 function entryFields(m: MachineRow): Omit<RosterEntry, 'v'> {
   const entry = rowAsEntry(m);
   if (!entry) throw new ProtocolError(`no roster keys for ${m.name}`);
-  const { v: _v, ...fields } = entry;
+  const { v: _v, invite: _invite, ...fields } = entry;
   return fields;
 }
 
-export type NetworkKeyOutcome =
-  | { installed: true; networkPk: Uint8Array; revocationsApplied: number }
-  | { installed: false; refused: false; reason: 'already-installed' }
-  | { installed: false; refused: true; reason: NetworkKeyRefusal; detail: string };
-
-export type NetworkKeyRefusal =
-  | 'network-key-malformed'
-  | 'network-key-sender-not-member'
-  | 'network-key-sender-revoked'
-  | 'network-key-mismatch'
-  | 'network-key-not-from-current';
-
-/** What acceptNetworkKey needs of an opened, signature-checked envelope. */
-export interface ReceivedEnvelope {
-  type: string;
-  from: string;
-  body: unknown;
-}
-
 /**
- * Installs a new network key handed over by another member. Only from a current, non-revoked
- * member per this machine's verified roster, only as the successor of exactly the key this machine
- * holds now. The revocations it carries (signed by the current key) are applied first, so a sender
- * that was itself revoked meanwhile is refused. Writes the key file, then the settings; a redelivery
- * after a crash in between finishes the job. Refusals change nothing and say why.
+ * `isaac promote NAME` (admins only): NAME's entry is re-signed with the admin flag and, with the
+ * network key, queued for NAME in a sealed `network-key` envelope (isaac-node delivers it; NAME
+ * installs the key and re-publishes its entry, so every member sees it is an admin).
  */
-export function acceptNetworkKey(store: Store, envelope: ReceivedEnvelope): NetworkKeyOutcome {
-  const refuse = (reason: NetworkKeyRefusal, detail: string): NetworkKeyOutcome => ({
-    installed: false,
-    refused: true,
-    reason,
-    detail,
-  });
-  let body: NetworkKeyMessage;
+export function promoteMachine(home: string, target: string, nowMs = Date.now()): void {
+  const name = assertMachineName(target);
+  const keys = loadIdentity(home);
+  const network = requireAdminKey(home, keys.network, 'promote machines');
+  const store = openStore(home);
   try {
-    if (envelope.type !== 'network-key') throw new ProtocolError(`a ${envelope.type} is not a network key`);
-    body = validateMessageBody('network-key', envelope.body);
-  } catch (err) {
-    return refuse('network-key-malformed', errorLine(err));
-  }
-  const settings = requireNetworkSettings(store);
-  const sender = store.machines.get(envelope.from);
-  if (envelope.from === settings.name || !sender?.sign_pk || !sender.box_pk) {
-    return refuse(
-      'network-key-sender-not-member',
-      `${envelope.from} is not a member in this machine's roster`,
-    );
-  }
-  if (sender.revoked !== null) return refuse('network-key-sender-revoked', `${envelope.from} is revoked`);
-  const next = networkKeyFromSeed(body.networkSeed);
-  if (!same(next.publicKey, body.networkPk)) {
-    return refuse('network-key-mismatch', 'the key does not match its public key');
-  }
-  if (same(body.networkPk, settings.networkPk)) {
-    return { installed: false, refused: false, reason: 'already-installed' };
-  }
-  if (!same(body.previousPk, settings.networkPk)) {
-    return refuse(
-      'network-key-not-from-current',
-      `${envelope.from} rotated from a key this machine does not hold now`,
-    );
-  }
-  const revocations: RosterEntry[] = [];
-  for (const bytes of body.revoked) {
-    try {
-      const entry = verifyRosterEntry(bytes, settings.networkPk);
-      if (entry.revoked !== undefined) revocations.push(entry);
-    } catch {
-      // an entry that does not verify is ignored, like one on a roster topic
+    const settings = requireNetworkSettings(store);
+    const row = store.machines.get(name);
+    if (name === settings.name) throw new UsageError(`${name} is this machine, already an admin`);
+    if (!row?.box_pk || row.revoked !== null || !rowAsEntry(row)) {
+      throw new UsageError(`${name} is not a member of this network`, { hint: 'see /show machines' });
     }
+    const entry = { ...entryFields(row), admin: true as const };
+    const body: NetworkKeyMessage = {
+      networkSeed: network.secretKey.slice(0, 32),
+      rosterEntry: encodeRosterEntry(entry, network.secretKey),
+      networkPk: network.publicKey,
+      previousPk: network.publicKey,
+      revoked: [],
+    };
+    const sealed = sealEnvelope(
+      { type: 'network-key', from: settings.name, to: name, body, ttlMs: MAX_ENVELOPE_TTL_MS },
+      keys.sign.secretKey,
+      new Uint8Array(row.box_pk),
+      nowMs,
+    );
+    store.db.transaction(() => {
+      store.outbox.add(sealedRow(sealed, 'network-key', name));
+      store.machines.applyRoster(entry);
+    })();
+  } finally {
+    store.close();
   }
-  if (revocations.some((e) => e.name === envelope.from && rosterSupersedes(rowAsEntry(sender), e))) {
-    applyRevocations(store, revocations);
-    return refuse('network-key-sender-revoked', `${envelope.from} is revoked by the entries it carries`);
-  }
-  const rosterEntry = resignOwnEntry(settings, next.secretKey);
-  stageNetworkKey(store.home, next);
-  commitStagedNetworkKey(store.home);
-  let applied = 0;
-  store.db.transaction(() => {
-    applied = applyRevocations(store, revocations);
-    saveRotatedNetworkKey(store, { networkPk: next.publicKey, previousPk: settings.networkPk, rosterEntry });
-  })();
-  return { installed: true, networkPk: next.publicKey, revocationsApplied: applied };
-}
-
-function applyRevocations(store: Store, entries: RosterEntry[]): number {
-  let applied = 0;
-  for (const entry of entries) {
-    if (!rosterSupersedes(rowAsEntry(store.machines.get(entry.name)), entry)) continue;
-    store.machines.applyRoster(entry);
-    applied++;
-  }
-  return applied;
-}
-
-/**
- * Verifies a roster payload for this machine: against the current network key, or against an
- * earlier one of this network only when it repeats what this machine already trusts (same keys,
- * same enrollment, nothing superseded). So members' entries signed before a rotation stay valid,
- * while the revoked holder of an old key can neither add a machine nor swap one's keys with it.
- * Throws ProtocolError otherwise.
- */
-export function verifyRosterEntryTrusted(
-  store: Store,
-  bytes: Uint8Array,
-  expectedName?: string,
-): RosterEntry {
-  const settings = requireNetworkSettings(store);
-  try {
-    return verifyRosterEntry(bytes, settings.networkPk, expectedName);
-  } catch (first) {
-    for (const pk of loadPreviousNetworkPks(store)) {
-      let entry: RosterEntry;
-      try {
-        entry = verifyRosterEntry(bytes, pk, expectedName);
-      } catch {
-        continue;
-      }
-      const known = rowAsEntry(store.machines.get(entry.name));
-      if (
-        known &&
-        same(known.signPk, entry.signPk) &&
-        same(known.boxPk, entry.boxPk) &&
-        known.added === entry.added &&
-        !rosterSupersedes(known, entry)
-      ) {
-        return entry;
-      }
-      throw new ProtocolError(`roster entry for ${entry.name} is signed by a retired network key`, {
-        hint: 'ignore it: only entries signed by the current key can add or change a machine',
-      });
-    }
-    throw first;
-  }
-}
-
-/** This machine's own signed roster entry as currently saved (re-signed after a rotation). */
-export function ownRosterEntry(store: Store): Uint8Array {
-  return requireNetworkSettings(store).rosterEntry;
 }

@@ -81,7 +81,7 @@ export function formatRows(
 
 /** One JSON object per line, for scripts. */
 export function jsonLines(
-  rows: readonly (RowView & { seq?: number; duration_ms?: number | null })[],
+  rows: readonly (RowView & { seq?: number; duration_ms?: number | null; kind?: string })[],
 ): string {
   return rows
     .map(
@@ -95,6 +95,7 @@ export function jsonLines(
           exit: r.exit,
           duration_ms: r.duration_ms ?? null,
           command: r.command,
+          kind: r.kind,
         })}\n`,
     )
     .join('');

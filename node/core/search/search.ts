@@ -1,3 +1,4 @@
+import type { CommandKind } from '../store/command-kind.ts';
 import type { Db } from '../store/db.ts';
 import type { Store } from '../store/store.ts';
 import { literalSpans, matchTerms, type ParsedQuery, parseQuery } from './query.ts';
@@ -16,6 +17,8 @@ export interface HistoryQuery {
   cwd?: string;
   /** Exit code not 0 (and known). */
   failed?: boolean;
+  /** Only records of this kind (shell, slash, bang, ai, remote). */
+  kind?: CommandKind;
   /** Default 20. */
   limit?: number;
   /** One hit per distinct command line (its best-ranked, most recent record). */
@@ -32,6 +35,7 @@ export interface SearchHit {
   exit: number | null;
   duration_ms: number | null;
   source: string;
+  kind: CommandKind;
   /** Share of the command's words the query matched (0..1, higher first); 0 without words. */
   score: number;
   /** [start, end) ranges of `command` that matched, for highlighting. */
@@ -47,7 +51,7 @@ type Row = Omit<SearchHit, 'spans' | 'score'>;
  * sets smaller than the window (the usual case once words or filters are combined) are exact.
  */
 const WINDOW_MIN = 200;
-const HIT_COLUMNS = 'c.id, c.origin, c.seq, c.ts, c.command, c.cwd, c.exit, c.duration_ms, c.source';
+const HIT_COLUMNS = 'c.id, c.origin, c.seq, c.ts, c.command, c.cwd, c.exit, c.duration_ms, c.source, c.kind';
 
 /** Per open database: whether migration 2's covering index is there (a read-only open skips migrations). */
 const tuned = new WeakMap<Db, { coveringIndex: boolean }>();
@@ -94,13 +98,19 @@ function filters(query: HistoryQuery): Filters {
     params.exit = query.exit;
   }
   if (query.failed) where.push('c.exit IS NOT NULL AND c.exit <> 0');
+  if (query.kind !== undefined) {
+    where.push('c.kind = @kind');
+    params.kind = query.kind;
+  }
   if (query.cwd !== undefined) {
     const dir = query.cwd.length > 1 ? query.cwd.replace(/\/+$/, '') : query.cwd;
     where.push('(c.cwd = @cwd OR substr(c.cwd, 1, length(@cwdSlash)) = @cwdSlash)');
     params.cwd = dir;
     params.cwdSlash = dir.endsWith('/') ? dir : `${dir}/`;
   }
-  return { sql: where.map((w) => ` AND ${w}`).join(''), params, needsRow: query.cwd !== undefined };
+  // cwd and kind are not in the covering index
+  const needsRow = query.cwd !== undefined || query.kind !== undefined;
+  return { sql: where.map((w) => ` AND ${w}`).join(''), params, needsRow };
 }
 
 function dbOf(source: Store | Db): Db {

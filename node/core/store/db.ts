@@ -1,6 +1,8 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../../schemas/errors.ts';
 import { ensureHome, paths } from '../paths.ts';
+import { commandKind } from './command-kind.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
@@ -11,6 +13,11 @@ export function openDatabase(home: string, options: { readonly?: boolean } = {})
   const file = paths.database(home);
   let db: Db;
   try {
+    // the history holds what was typed and its output: owner-only, like the keys (-wal/-shm follow)
+    if (!options.readonly) {
+      closeSync(openSync(file, 'a', 0o600));
+      chmodSync(file, 0o600);
+    }
     db = new Database(file, { readonly: options.readonly ?? false });
   } catch (err) {
     throw new StoreError(`cannot open the history database ${file}`, {
@@ -37,6 +44,9 @@ export function openMemoryDatabase(): Db {
 }
 
 export function migrate(db: Db): void {
+  db.function('isaac_command_kind', { deterministic: true }, (command: unknown, source: unknown) =>
+    commandKind(String(command), String(source)),
+  );
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (current > latest) {

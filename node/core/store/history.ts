@@ -1,3 +1,4 @@
+import { type CommandKind, commandKind } from './command-kind.ts';
 import type { Db } from './db.ts';
 import { redactOutput, redactSecrets } from './redact.ts';
 
@@ -14,6 +15,8 @@ export interface CommandRecord {
   session: string | null;
   machine_id: string | null;
   source: string;
+  /** shell | slash | bang | ai | remote (command-kind.ts) */
+  kind: CommandKind;
   synced: number;
 }
 
@@ -26,6 +29,8 @@ export interface NewCommand {
   session?: string | null;
   ts?: number;
   source?: string;
+  /** Default: derived from the command and source (commandKind). */
+  kind?: CommandKind;
   importKey?: string;
 }
 
@@ -44,7 +49,7 @@ export interface RemoteCommand {
 }
 
 const COLUMNS =
-  'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, synced';
+  'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced';
 
 /**
  * The `commands` table: this machine's own immutable series plus every peer's.
@@ -65,12 +70,12 @@ export class HistoryRepo {
                   COALESCE((SELECT MAX(seq) FROM tombstones WHERE origin = @o), 0)) + 1 AS next`,
     );
     this.insertStmt = db.prepare(
-      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, import_key)
-       VALUES (@origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, @import_key)`,
+      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, import_key)
+       VALUES (@origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, @kind, @import_key)`,
     );
     this.insertRemoteStmt = db.prepare(
-      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, synced)
-       SELECT @origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, 1
+      `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced)
+       SELECT @origin, @seq, @ts, @command, @output, @cwd, @exit, @duration_ms, @session, @origin, @source, @kind, 1
        WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE origin = @origin AND seq = @seq)`,
     );
   }
@@ -122,6 +127,7 @@ export class HistoryRepo {
             ts: r.ts,
             duration_ms: r.duration_ms ?? null,
             source: r.source ?? 'shell',
+            kind: commandKind(r.command, r.source),
           }).changes;
         }
         return added;
@@ -133,18 +139,24 @@ export class HistoryRepo {
     return this.db.prepare<[number], CommandRecord>(`SELECT ${COLUMNS} FROM commands WHERE id = ?`).get(id);
   }
 
-  /** Most recent first. */
-  recent(limit: number, options: { machine?: string } = {}): CommandRecord[] {
+  /** Most recent first; optionally one machine's, or one kind (shell, slash, ...). */
+  recent(limit: number, options: { machine?: string; kind?: CommandKind } = {}): CommandRecord[] {
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit };
     if (options.machine !== undefined) {
-      return this.db
-        .prepare<[string, number], CommandRecord>(
-          `SELECT ${COLUMNS} FROM commands WHERE origin = ? ORDER BY ts DESC, id DESC LIMIT ?`,
-        )
-        .all(options.machine, limit);
+      where.push('origin = @machine');
+      params.machine = options.machine;
+    }
+    if (options.kind !== undefined) {
+      where.push('kind = @kind');
+      params.kind = options.kind;
     }
     return this.db
-      .prepare<[number], CommandRecord>(`SELECT ${COLUMNS} FROM commands ORDER BY ts DESC, id DESC LIMIT ?`)
-      .all(limit);
+      .prepare<Record<string, string | number>, CommandRecord>(
+        `SELECT ${COLUMNS} FROM commands ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ts DESC, id DESC LIMIT @limit`,
+      )
+      .all(params);
   }
 
   /** Distinct command lines, most recent first: the shell's Up/Down list. */
@@ -267,6 +279,7 @@ function ownRow(origin: string, seq: number, entry: NewCommand) {
     ts: entry.ts ?? Date.now(),
     duration_ms: entry.durationMs ?? null,
     source: entry.source ?? 'shell',
+    kind: entry.kind ?? commandKind(entry.command, entry.source),
     import_key: entry.importKey ?? null,
   };
 }

@@ -13,6 +13,8 @@ export interface MachineRow {
   os: string | null;
   added: number | null;
   revoked: number | null;
+  /** 1 when its verified roster entry says it is an admin (holds the network key) */
+  admin: number;
 }
 
 /** What a user sees of a machine (/show machines, !status): the row without its keys. */
@@ -54,6 +56,7 @@ export interface RosterUpdate {
   boxPk: Uint8Array;
   added: number;
   revoked?: number | null;
+  admin?: boolean;
 }
 
 /** The `machines` table, kept current from retained status topics and verified roster entries. */
@@ -87,10 +90,10 @@ export class MachinesRepo {
   applyRoster(r: RosterUpdate): void {
     this.db
       .prepare(
-        `INSERT INTO machines(name, sign_pk, box_pk, added, revoked, status)
-         VALUES (@name, @signPk, @boxPk, @added, @revoked, CASE WHEN @revoked IS NULL THEN 'unknown' ELSE 'revoked' END)
+        `INSERT INTO machines(name, sign_pk, box_pk, added, revoked, admin, status)
+         VALUES (@name, @signPk, @boxPk, @added, @revoked, @admin, CASE WHEN @revoked IS NULL THEN 'unknown' ELSE 'revoked' END)
          ON CONFLICT(name) DO UPDATE SET sign_pk = excluded.sign_pk, box_pk = excluded.box_pk,
-           added = excluded.added, revoked = excluded.revoked,
+           added = excluded.added, revoked = excluded.revoked, admin = excluded.admin,
            status = CASE WHEN excluded.revoked IS NOT NULL THEN 'revoked'
                          WHEN machines.status = 'revoked' THEN 'unknown' ELSE machines.status END`,
       )
@@ -100,6 +103,7 @@ export class MachinesRepo {
         boxPk: Buffer.from(r.boxPk),
         added: r.added,
         revoked: r.revoked ?? null,
+        admin: r.admin === true ? 1 : 0,
       });
   }
 
@@ -109,6 +113,19 @@ export class MachinesRepo {
 
   list(): MachineRow[] {
     return this.db.prepare<[], MachineRow>('SELECT * FROM machines ORDER BY name').all();
+  }
+
+  /** Current admins (they hold the network key): the machines that can invite, revoke, rotate. */
+  admins(): string[] {
+    return this.members()
+      .filter((m) => m.admin === 1)
+      .map((m) => m.name);
+  }
+
+  /** Whether `name` is a current (unrevoked) admin in this machine's verified roster. */
+  isAdmin(name: string): boolean {
+    const row = this.get(name);
+    return row !== undefined && row.admin === 1 && row.revoked === null && row.sign_pk !== null;
   }
 
   /** Members that may be addressed: in the roster (keys known) and not revoked. */

@@ -169,4 +169,31 @@ export const MIGRATIONS: readonly Migration[] = [
     // a queued question is answered with what the machines looked like when it was asked
     sql: 'ALTER TABLE pending_ai ADD COLUMN context TEXT;',
   },
+  {
+    version: 5,
+    name: 'kind of each command record (shell, slash, bang, ai, remote) for /search --type',
+    // isaac_command_kind() is commandKind() (command-kind.ts), registered by migrate(). Rows it
+    // leaves alone are shell commands; peers derive the kind of what they receive the same way.
+    sql: `
+      ALTER TABLE commands ADD COLUMN kind TEXT NOT NULL DEFAULT 'shell';
+      UPDATE commands SET kind = isaac_command_kind(command, source)
+        WHERE source GLOB 'remote:*' OR ltrim(command) GLOB '[/!]*' OR ltrim(command) GLOB 'isaac*';
+      `,
+  },
+  {
+    version: 6,
+    name: 'admin machines and the invites members have seen used',
+    // admin: the roster entry says the machine holds the network key (it may invite, revoke,
+    // rotate and delete others' history). roster_invites: one enrollment per invite, as members
+    // see it (an invite nonce seen with one machine's keys is refused with any other keys).
+    sql: `
+      ALTER TABLE machines ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE roster_invites (
+        nonce    BLOB PRIMARY KEY,
+        name     TEXT NOT NULL,
+        sign_pk  BLOB NOT NULL,
+        seen_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,9 +1,9 @@
-import { createAdminRequest } from '../../../schemas/admin.ts';
+import { createAdminRequest, createEnrollRequest } from '../../../schemas/admin.ts';
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { normalizeFingerprint } from '../../../schemas/fingerprint.ts';
 import { checkBrokerUrl, decodeInvite } from '../../../schemas/invite.ts';
 import { assertMachineName } from '../../../schemas/names.ts';
-import { encodeRosterEntry } from '../../../schemas/roster.ts';
+import { encodeInvitedRosterEntry, encodeRosterEntry } from '../../../schemas/roster.ts';
 import { topics } from '../../../schemas/topics.ts';
 import {
   generateMachineKeys,
@@ -27,6 +27,7 @@ import {
   saveNetworkSettings,
 } from '../../core/identity/settings.ts';
 import { ensureHome, paths } from '../../core/paths.ts';
+import { adoptEarlierHistory } from '../../core/store/adopt-history.ts';
 import { openStore } from '../../core/store/store.ts';
 
 /**
@@ -113,9 +114,24 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
 
   const network = generateNetworkKey();
   const keys = generateMachineKeys(network);
+  const nowMs = options.nowMs ?? Date.now();
+  // the first machine is an admin: it holds the network key
+  const rosterEntry = encodeRosterEntry(
+    { name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs, admin: true },
+    network.secretKey,
+  );
   if (password !== undefined) {
     await checkStaticLogin(target, name, password);
-    return await commitAndPublish(options.home, name, keys, target, options.nowMs, password);
+    return await commitAndPublish(
+      options.home,
+      name,
+      keys,
+      network.publicKey,
+      rosterEntry,
+      target,
+      nowMs,
+      password,
+    );
   }
   const request = createAdminRequest(
     {
@@ -134,7 +150,7 @@ export async function initNetwork(options: InitOptions): Promise<IdentityResult>
     'network setup',
     'check the setup token `isaac-broker init` printed; a broker already bound to a network refuses another (join it with an invite instead)',
   );
-  return await commitAndPublish(options.home, name, keys, target, options.nowMs);
+  return await commitAndPublish(options.home, name, keys, network.publicKey, rosterEntry, target, nowMs);
 }
 
 export async function joinNetwork(options: JoinOptions): Promise<IdentityResult> {
@@ -149,31 +165,50 @@ export async function joinNetwork(options: JoinOptions): Promise<IdentityResult>
     insecure,
   };
 
-  const network = { publicKey: invite.networkPk, secretKey: invite.networkSecretKey };
-  const keys = generateMachineKeys(network);
+  // a member holds no network key: it proves the invite once, with the invite key
+  const keys = generateMachineKeys();
+  const nowMs = options.nowMs ?? Date.now();
+  const rosterEntry = encodeInvitedRosterEntry(
+    { name: invite.name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs },
+    invite.inviteKey.secretKey,
+    invite.grant,
+  );
   if (options.brokerPassword !== undefined) {
+    // a static-password broker cannot consume the invite: members still take one enrollment per invite
     await checkStaticLogin(target, invite.name, options.brokerPassword);
     return await commitAndPublish(
       options.home,
       invite.name,
       keys,
+      invite.networkPk,
+      rosterEntry,
       target,
-      options.nowMs,
+      nowMs,
       options.brokerPassword,
     );
   }
-  const request = createAdminRequest(
-    { op: 'enroll', name: invite.name, secret: keys.loginSecret },
-    network.secretKey,
-    options.nowMs,
+  const request = createEnrollRequest(
+    invite.name,
+    keys.loginSecret,
+    invite.grant,
+    invite.inviteKey.secretKey,
+    nowMs,
   );
   await sendAdminRequest(
     target,
     request,
     'enrollment',
-    'this invite is for a different network than the one this broker serves; ask a member for a new invite',
+    `an invite joins once, as its name, before it expires: it was used already, it expired, ${invite.name} is already a member, or the invite is for another network; ask an admin for a new invite`,
   );
-  return await commitAndPublish(options.home, invite.name, keys, target, options.nowMs);
+  return await commitAndPublish(
+    options.home,
+    invite.name,
+    keys,
+    invite.networkPk,
+    rosterEntry,
+    target,
+    nowMs,
+  );
 }
 
 function checkBrokers(brokers: readonly string[]): string[] {
@@ -190,22 +225,18 @@ async function commitAndPublish(
   home: string,
   name: string,
   keys: MachineKeys,
+  networkPk: Uint8Array,
+  rosterEntry: Uint8Array,
   target: BrokerTarget,
-  nowMs: number = Date.now(),
+  nowMs: number,
   brokerPassword?: string,
 ): Promise<IdentityResult> {
-  const network = keys.network;
-  if (!network) throw new Error('member keys without a network key');
-  const rosterEntry = encodeRosterEntry(
-    { name, signPk: keys.sign.publicKey, boxPk: keys.box.publicKey, added: nowMs },
-    network.secretKey,
-  );
   const settings: NetworkSettings = {
     name,
     brokers: [...target.brokers],
     fingerprint: target.fingerprint,
     certPem: target.certPem,
-    networkPk: network.publicKey,
+    networkPk,
     rosterEntry,
     insecure: target.insecure,
     brokerLogin: brokerPassword === undefined ? 'token' : 'static-password',
@@ -224,7 +255,9 @@ async function commitAndPublish(
           signPk: keys.sign.publicKey,
           boxPk: keys.box.publicKey,
           added: nowMs,
+          admin: keys.network !== undefined,
         });
+        adoptEarlierHistory(store, name); // first-day history joins this machine's series
       })();
     } catch (err) {
       removeKeys(home);

@@ -1,5 +1,5 @@
 import { errorLine } from '../../../schemas/errors.ts';
-import { acceptNetworkKey, type NetworkKeyOutcome } from '../../core/identity/rotation.ts';
+import { acceptNetworkKey, type NetworkKeyOutcome } from '../../core/identity/handover.ts';
 import { loadNetworkSettings } from '../../core/identity/settings.ts';
 import type { Store } from '../../core/store/store.ts';
 import type { Opened } from '../bus/envelope-port.ts';
@@ -61,7 +61,12 @@ export function networkKeyRotation(hooks: NetworkKeyHooks): NetworkKeyRotation {
       outcomes.delete(key);
       if (!outcome) return;
       if (outcome.installed) {
-        hooks.log.info({ from: env.from }, `installed the network key rotated by ${env.from}`);
+        hooks.log.info(
+          { from: env.from },
+          outcome.promoted
+            ? `promoted to admin by ${env.from}: this machine now holds the network key`
+            : `installed the network key rotated by ${env.from}`,
+        );
         republishIfChanged(true);
       } else if (outcome.refused) {
         hooks.refuse(outcome.reason, `network key from ${env.from}: ${outcome.detail}`);

@@ -45,6 +45,8 @@ export interface SyncOptions {
   pollMs?: number;
   /** Seqs read into memory at a time when sending a range (default 20,000). */
   rangeSlice?: number;
+  /** Counts a refusal where the node's status shows it (the daemon's refusal counter). */
+  refuse?(reason: string, detail: string): void;
 }
 
 export interface PeerCounts {
@@ -77,7 +79,9 @@ export function excludeMatcher(spec: string): (command: string) => boolean {
  * History sync for one machine. Live: every `pollMs` its own new records (and the tombstones it
  * made) go to each peer through the durable outbox. Catch-up: a `sync-request` carries the
  * held map; the answer is planned by planSync and sent as size-capped batches. A machine sends
- * only its own series and accepts a record only from its origin; tombstones travel from anyone.
+ * only its own series and accepts a record only from its origin. A tombstone is accepted from its
+ * origin, or from an admin unless the record is one another machine ran there (`remote:` source),
+ * which only its origin may delete (DESIGN.md, "Identity, trust and the broker").
  */
 export class HistorySync {
   private timer: NodeJS.Timeout | undefined;
@@ -119,7 +123,7 @@ export class HistorySync {
 
   /**
    * `/sync` and `/sync force`: pushes what is new, asks every peer (from zero with force), then
-   * waits until our batches are PUBACKed and nothing has arrived for `quietMs` (or `timeoutMs`).
+   * waits until our requests and batches are PUBACKed and nothing has arrived for `quietMs` since (or `timeoutMs`).
    * Returns what moved per peer during the call; `settled` false means it stopped on the timeout.
    */
   async syncNow(
@@ -133,14 +137,18 @@ export class HistorySync {
       for (const peer of peers) this.store.db.prepare('DELETE FROM sync_state WHERE peer = ?').run(peer);
     }
     this.tick();
-    this.requestCatchUp(peers, { force: options.force ?? false });
+    // not settled before our requests have even reached the broker (still connecting)
+    const requests = this.requestCatchUp(peers, { force: options.force ?? false });
+    let sentAt: number | undefined;
     const quietMs = options.quietMs ?? 1000;
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     let settled = false;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       this.tick();
-      if (this.awaitingAck.size === 0 && Date.now() - this.lastReceived >= quietMs) {
+      if (sentAt === undefined && requests.every((id) => !this.isOutboxed.get(id))) sentAt = Date.now();
+      const quietSince = Math.max(this.lastReceived, sentAt ?? Number.POSITIVE_INFINITY);
+      if (this.awaitingAck.size === 0 && Date.now() - quietSince >= quietMs) {
         settled = true;
         break;
       }
@@ -193,14 +201,21 @@ export class HistorySync {
     return sent;
   }
 
-  /** Asks peers for what they hold that we lack (and tells them what we hold). Never throws. */
-  requestCatchUp(peers: readonly string[] = this.transport.peers(), options: { force?: boolean } = {}): void {
+  /**
+   * Asks peers for what they hold that we lack (and tells them what we hold). Never throws.
+   * Returns the ids of the requests queued.
+   */
+  requestCatchUp(
+    peers: readonly string[] = this.transport.peers(),
+    options: { force?: boolean } = {},
+  ): Uint8Array[] {
+    const ids: Uint8Array[] = [];
     try {
       const have = options.force ? {} : heldMap(this.store.db);
       for (const peer of peers) {
         const body: SyncRequest = options.force ? { have, force: true } : { have };
         try {
-          this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS);
+          ids.push(this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS));
         } catch (err) {
           this.options.log.warn(`history sync: cannot ask ${peer}: ${errorLine(err)}`);
         }
@@ -208,6 +223,7 @@ export class HistorySync {
     } catch (err) {
       this.options.log.warn(`history sync: ${errorLine(err)}`);
     }
+    return ids;
   }
 
   /**
@@ -232,7 +248,7 @@ export class HistorySync {
     }
     this.lastReceived = Date.now();
     const db = this.store.db;
-    if (batch.tombstones?.length) applyTombstones(db, batch.tombstones, from);
+    if (batch.tombstones?.length) applyTombstones(db, this.allowedTombstones(from, batch.tombstones), from);
     const records: RemoteCommand[] = batch.records.map((r) => ({
       origin: r.origin,
       seq: r.seq,
@@ -247,6 +263,29 @@ export class HistorySync {
     }));
     counts.received += records.length === 0 ? 0 : this.store.history.insertRemote(records);
     touch(db, from, from, Date.now());
+  }
+
+  /** The tombstones `from` may make; the others are refused, logged and counted. */
+  private allowedTombstones(from: string, tombstones: readonly TombstoneWire[]): TombstoneWire[] {
+    const admin = this.store.machines.isAdmin(from);
+    const ranByOthers = this.store.db.prepare<[string, number], { source: string }>(
+      "SELECT source FROM commands WHERE origin = ? AND seq = ? AND source LIKE 'remote:%'",
+    );
+    const allowed: TombstoneWire[] = [];
+    const refused = new Map<string, number>();
+    for (const t of tombstones) {
+      if (t.origin === from || (admin && !ranByOthers.get(t.origin, t.seq))) allowed.push(t);
+      else refused.set(t.origin, (refused.get(t.origin) ?? 0) + 1);
+    }
+    if (refused.size > 0) {
+      const total = tombstones.length - allowed.length;
+      this.countsFor(from).refused += total;
+      const what = [...refused].map(([origin, n]) => `${n} of ${origin}`).join(', ');
+      const detail = `${from} tried to delete records it may not delete (${what}): only their origin${admin ? '' : ' or an admin'} may`;
+      if (this.options.refuse) this.options.refuse('foreign-tombstone', `${total} tombstone(s): ${detail}`);
+      else this.options.log.warn(`history sync: refused ${total} tombstone(s): ${detail}`);
+    }
+    return allowed;
   }
 
   private answerRequest(from: string, request: SyncRequest): void {

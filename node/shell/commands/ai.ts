@@ -184,7 +184,7 @@ function failed(err: unknown, ctx: CommandContext, printer: StreamPrinter | unde
 async function explainLast(args: string[], ctx: CommandContext): Promise<number> {
   if (args.length > 0)
     throw new UsageError('/explain takes no arguments', { hint: 'it explains your last command' });
-  const last = ctx.store.history.recent(1, { machine: ctx.store.machineName() })[0];
+  const last = ctx.store.history.recent(1, { machine: ctx.store.machineName(), kind: 'shell' })[0];
   if (!last) {
     ctx.io.err('nothing to explain yet: run a command first\n');
     return 1;
@@ -253,7 +253,7 @@ function oneLine(text: string, max: number): string {
 export const AI_COMMANDS: SlashCommand[] = [
   {
     name: 'ask',
-    usage: '/ask <words>',
+    usage: '/ask WORDS',
     summary: 'ask the AI for a command (shown first; Enter runs it through the tiers) or an answer',
     run: (args, ctx) => runNaturalLanguage(args.join(' '), ctx),
   },
@@ -265,8 +265,9 @@ export const AI_COMMANDS: SlashCommand[] = [
   },
   {
     name: 'show context',
-    usage: '/show context [--full]',
-    summary: 'print exactly the context sent to the AI (--full: with the instructions of isaac <words>)',
+    usage: '/show context',
+    options: [{ flag: '--full', help: 'with the instructions sent for isaac WORDS' }],
+    summary: 'print exactly the context sent to the AI',
     run: (args, ctx) => {
       const { options, rest } = takeOptions(args, { full: 'boolean' });
       if (rest.length > 0) throw new UsageError('usage: /show context [--full]');
@@ -277,7 +278,8 @@ export const AI_COMMANDS: SlashCommand[] = [
   },
   {
     name: 'show ai-history',
-    usage: '/show ai-history [n] [--json]',
+    usage: '/show ai-history [n]',
+    options: [{ flag: '--json', help: 'print JSON instead of text' }],
     summary: 'your AI queries on this machine, newest last',
     run: showAiHistory,
   },

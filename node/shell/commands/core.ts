@@ -1,40 +1,21 @@
 import { isaacVersion } from '../../../schemas/cli.ts';
 import { ConfigError, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
-import { maskSecret } from '../../core/store/config-keys.ts';
+import { configSpec, maskSecret } from '../../core/store/config-keys.ts';
 import { formatWhen, printTable } from './format.ts';
 import { networkStatus, networkStatusRows } from './network-show.ts';
-import { SLASH_COMMANDS } from './registry.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
+
+export const JSON_OPTION = { flag: '--json', help: 'print JSON instead of a table' } as const;
 
 function json(ctx: CommandContext, value: unknown): number {
   ctx.io.out(`${JSON.stringify(value)}\n`);
   return 0;
 }
 
-const help: SlashCommand = {
-  name: 'help',
-  usage: '/help',
-  summary: 'list the / and ! commands',
-  run(_args, ctx) {
-    const rows = SLASH_COMMANDS.map((c) => [c.usage, c.summary]);
-    rows.push(
-      ['!exec MACHINE CMD', 'run CMD on another machine (its own tiers apply)'],
-      ['!msg MACHINE TEXT', 'send a message to another machine'],
-      ['!status MACHINE', 'a machine’s status and round-trip time'],
-      ['isaac WORDS', 'ask the AI for a command or an answer'],
-      ['isaac tier LINE', 'show the safety tier of a line without running it'],
-    );
-    ctx.io.out(
-      'Lines starting with / are Isaac commands, ! go to other machines, anything else runs in your shell.\n',
-    );
-    printTable(ctx.io, ['command', 'what it does'], rows);
-    return 0;
-  },
-};
-
 const exit: SlashCommand = {
   name: 'exit',
+  aliases: ['quit'],
   usage: '/exit',
   summary: 'leave Isaac',
   run() {
@@ -45,13 +26,19 @@ const exit: SlashCommand = {
 
 const showConfig: SlashCommand = {
   name: 'show config',
-  usage: '/show config [--json]',
+  usage: '/show config',
+  options: [JSON_OPTION],
   summary: 'configuration keys and values (API keys masked)',
   run(args, ctx) {
     const { options } = takeOptions(args, { json: 'boolean' });
     const entries = ctx.store.config
       .all()
       .map((e) => ({ ...e, value: e.secret ? maskSecret(e.value) : e.value }));
+    if (!entries.some((e) => e.key === 'machine.name')) {
+      // no stored default: the name comes from the host name, and it is the one in use
+      entries.push({ key: 'machine.name', value: ctx.store.machineName(), isDefault: true, secret: false });
+      entries.sort((x, y) => x.key.localeCompare(y.key));
+    }
     if (options.json) return json(ctx, entries);
     printTable(
       ctx.io,
@@ -66,6 +53,8 @@ const setConfig: SlashCommand = {
   name: 'set config',
   usage: '/set config KEY VALUE',
   summary: 'change a setting (validated; tier.<command> overrides a tier)',
+  historyLine: ([key = '', ...value]) =>
+    `/set config ${key} ${configSpec(key)?.secret ? '[REDACTED]' : value.join(' ')}`.trimEnd(),
   run(args, ctx) {
     const [key, ...valueParts] = args;
     if (!key || valueParts.length === 0) {
@@ -95,7 +84,8 @@ const unsetConfig: SlashCommand = {
 
 const showStatus: SlashCommand = {
   name: 'show status',
-  usage: '/show status [--json]',
+  usage: '/show status',
+  options: [JSON_OPTION],
   summary: 'this machine: name, history, network connection, outbox, sync lag per peer',
   async run(args, ctx) {
     const { options } = takeOptions(args, { json: 'boolean' });
@@ -121,7 +111,8 @@ const showStatus: SlashCommand = {
 
 const showMessages: SlashCommand = {
   name: 'show messages',
-  usage: '/show messages [n] [--json]',
+  usage: '/show messages [n]',
+  options: [JSON_OPTION],
   summary: 'messages, late !exec results and AI answers',
   run(args, ctx) {
     const { options, rest } = takeOptions(args, { json: 'boolean' });
@@ -151,8 +142,10 @@ const showMessages: SlashCommand = {
 
 const clearHistory: SlashCommand = {
   name: 'clear history',
-  usage: '/clear history [--all]',
-  summary: 'delete this machine’s history (asks first; --all: every machine’s copy here)',
+  usage: '/clear history',
+  options: [{ flag: '--all', help: 'every machine’s records held here, not only this one’s' }],
+  summary: 'delete this machine’s history here (asks first)',
+  historyLine: () => undefined,
   async run(args, ctx) {
     const { options } = takeOptions(args, { all: 'boolean' });
     const store = ctx.store;
@@ -171,7 +164,6 @@ const clearHistory: SlashCommand = {
 };
 
 export const CORE_COMMANDS: SlashCommand[] = [
-  help,
   exit,
   showConfig,
   setConfig,

@@ -7,8 +7,10 @@ import { formatRows, jsonLines, printable } from '../../core/search/format.ts';
 import { type HistoryQuery, matchingRecords, searchHistory } from '../../core/search/search.ts';
 import { historyStats, parsePeriod, renderStats } from '../../core/search/stats.ts';
 import { parseTimeSpec } from '../../core/search/when.ts';
+import { COMMAND_KINDS, isCommandKind } from '../../core/store/command-kind.ts';
 import { forgetMarker } from '../../core/store/sync-state.ts';
-import type { CommandContext, SlashCommand } from './types.ts';
+import { synopsis } from './help-format.ts';
+import type { CommandContext, CommandOption, SlashCommand } from './types.ts';
 
 /** Prints an Isaac error as one line (status 2 for bad input); anything else is a real bug. */
 function guarded(run: SlashCommand['run']): SlashCommand['run'] {
@@ -30,7 +32,27 @@ export const FILTER_OPTIONS = {
   exit: 'string',
   cwd: 'string',
   failed: 'boolean',
+  type: 'string',
 } as const;
+
+/** The filters /search, /forget and !query share, as /help shows them. */
+export const FILTER_HELP: readonly CommandOption[] = [
+  { flag: '--machine M', help: 'only commands that ran on machine M' },
+  { flag: '--since D', help: 'from D on: 3h, 2d, yesterday, 2026-11-03 (ISO dates)' },
+  { flag: '--until D', help: 'before D (same forms as --since)' },
+  { flag: '--exit N', help: 'only commands that exited with status N' },
+  { flag: '--cwd DIR', help: 'only commands run in DIR' },
+  { flag: '--failed', help: 'only commands that failed (exit status not 0)' },
+  { flag: '--type T', help: 'shell, slash (/ and isaac CMD), bang (!), ai or remote' },
+];
+
+/** The options of a search (/search, !query) beyond the filters. */
+export const SEARCH_HELP: readonly CommandOption[] = [
+  ...FILTER_HELP,
+  { flag: '--limit N', help: 'at most N results (default 20)' },
+  { flag: '--every', help: 'every run of a command, not only its latest' },
+  { flag: '--json', help: 'one JSON object per line' },
+];
 
 export function positiveInt(value: string, what: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 100_000) {
@@ -82,6 +104,15 @@ export function filterQuery(
   const cwd = str('cwd');
   if (cwd !== undefined) query.cwd = resolveDir(cwd, env);
   if (options.failed === true) query.failed = true;
+  const type = str('type');
+  if (type !== undefined) {
+    if (!isCommandKind(type)) {
+      throw new UsageError(`unknown --type ${JSON.stringify(type)}`, {
+        hint: `give one of ${COMMAND_KINDS.join(', ')}`,
+      });
+    }
+    query.kind = type;
+  }
   return query;
 }
 
@@ -91,6 +122,7 @@ export function describe(query: HistoryQuery): string {
   if (query.cwd) parts.push(`in ${query.cwd}`);
   if (query.exit !== undefined) parts.push(`with exit ${query.exit}`);
   if (query.failed) parts.push('that failed');
+  if (query.kind) parts.push(`of type ${query.kind}`);
   if (query.since !== undefined) parts.push(`since ${new Date(query.since).toLocaleString()}`);
   if (query.until !== undefined) parts.push(`before ${new Date(query.until).toLocaleString()}`);
   return parts.filter(Boolean).join(' ');
@@ -98,9 +130,9 @@ export function describe(query: HistoryQuery): string {
 
 const search: SlashCommand = {
   name: 'search',
-  usage:
-    '/search PATTERN [--machine M] [--since D] [--until D] [--exit N] [--cwd DIR] [--failed] [--limit N] [--every] [--json]',
-  summary: 'search every machine’s history here (works offline): words, prefix*, "phrases"',
+  usage: '/search PATTERN',
+  options: SEARCH_HELP,
+  summary: 'search every machine’s history held here (works offline): words, prefix*, "phrases"',
   run: guarded((args, ctx) => {
     const { options, rest } = takeOptions(args, {
       ...FILTER_OPTIONS,
@@ -110,7 +142,7 @@ const search: SlashCommand = {
     });
     const query = filterQuery(options, patternText(rest), ctx.env);
     if (query.text === '' && Object.keys(query).length === 1) {
-      throw new UsageError('/search needs a pattern or a filter', { hint: search.usage });
+      throw new UsageError('/search needs a pattern or a filter', { hint: synopsis(search) });
     }
     query.limit = typeof options.limit === 'string' ? positiveInt(options.limit, '--limit') : 20;
     query.distinct = options.every !== true;
@@ -130,13 +162,19 @@ const search: SlashCommand = {
 
 const showHistory: SlashCommand = {
   name: 'show history',
-  usage: '/show history [n] [--machine M | --all] [--json]',
-  summary: 'the most recent commands of every machine (or one), oldest first',
+  aliases: ['history'],
+  usage: '/show history [n]',
+  options: [
+    { flag: '--machine M', help: 'only machine M’s commands' },
+    { flag: '--all', help: 'every machine’s (the default)' },
+    { flag: '--json', help: 'one JSON object per line' },
+  ],
+  summary: 'the n (default 20) most recent commands of every machine, oldest first',
   run: guarded((args, ctx) => {
     const { options, rest } = takeOptions(args, { machine: 'string', all: 'boolean', json: 'boolean' });
-    if (rest.length > 1) throw new UsageError('too many arguments', { hint: showHistory.usage });
+    if (rest.length > 1) throw new UsageError('too many arguments', { hint: synopsis(showHistory) });
     if (options.all && typeof options.machine === 'string') {
-      throw new UsageError('--machine and --all exclude each other', { hint: showHistory.usage });
+      throw new UsageError('--machine and --all exclude each other', { hint: synopsis(showHistory) });
     }
     const n = rest[0] === undefined ? 20 : positiveInt(rest[0], 'n');
     const machine = typeof options.machine === 'string' ? machineOption(options.machine) : undefined;
@@ -156,11 +194,12 @@ const showHistory: SlashCommand = {
 
 const showStats: SlashCommand = {
   name: 'show stats',
-  usage: '/show stats [day|week|month|all] [--json]',
+  usage: '/show stats [day|week|month|all]',
+  options: [{ flag: '--json', help: 'print JSON instead of the chart' }],
   summary: 'commands per machine, top commands and an activity chart',
   run: guarded((args, ctx) => {
     const { options, rest } = takeOptions(args, { json: 'boolean' });
-    if (rest.length > 1) throw new UsageError('too many arguments', { hint: showStats.usage });
+    if (rest.length > 1) throw new UsageError('too many arguments', { hint: synopsis(showStats) });
     const stats = historyStats(ctx.store.db, parsePeriod(rest[0]));
     if (options.json) ctx.io.out(`${JSON.stringify(stats)}\n`);
     else ctx.io.out(renderStats(stats, ctx.io.columns));
@@ -170,12 +209,14 @@ const showStats: SlashCommand = {
 
 const forget: SlashCommand = {
   name: 'forget',
-  usage: '/forget PATTERN [--machine M] [--since D] [--until D] [--exit N] [--cwd DIR] [--failed]',
+  usage: '/forget PATTERN',
+  options: FILTER_HELP,
   summary: 'delete every command matching PATTERN (whole words) here and, through sync, everywhere',
+  historyLine: () => undefined,
   run: guarded(async (args, ctx: CommandContext) => {
     const { options, rest } = takeOptions(args, FILTER_OPTIONS);
     const query = filterQuery(options, patternText(rest), ctx.env);
-    if (query.text.trim() === '') throw new UsageError('/forget needs a pattern', { hint: forget.usage });
+    if (query.text.trim() === '') throw new UsageError('/forget needs a pattern', { hint: synopsis(forget) });
     const matches = matchingRecords(ctx.store, query);
     if (matches.length === 0) {
       ctx.io.out(`no command ${describe(query)}; nothing to forget\n`);

@@ -69,7 +69,8 @@ export function networkStatusRows(s: NetworkStatus): string[][] {
 
 const showMachines: SlashCommand = {
   name: 'show machines',
-  usage: '/show machines [--json]',
+  usage: '/show machines',
+  options: [{ flag: '--json', help: 'print JSON instead of a table' }],
   summary: 'the network’s machines: online/offline, last seen, address, version',
   run(args, ctx) {
     const { options } = takeOptions(args, { json: 'boolean' });

@@ -4,7 +4,8 @@ import { formatRows, jsonLines } from '../../core/search/format.ts';
 import { searchHistory } from '../../core/search/search.ts';
 import type { NodeClient, SyncSummary } from '../../ipc/client.ts';
 import { connectNode, DAEMON_NOT_RUNNING } from '../../ipc/client.ts';
-import { describe, FILTER_OPTIONS, filterQuery, patternText, positiveInt } from './history.ts';
+import { synopsis } from './help-format.ts';
+import { describe, FILTER_OPTIONS, filterQuery, patternText, positiveInt, SEARCH_HELP } from './history.ts';
 import type { CommandContext } from './types.ts';
 
 /**
@@ -18,8 +19,8 @@ import type { CommandContext } from './types.ts';
  * results would be thrown away after one search. What it cannot give: the records of a machine
  * that is offline; the summary names those machines.
  */
-export const QUERY_USAGE =
-  '!query PATTERN [--machine M] [--since D] [--until D] [--exit N] [--cwd DIR] [--failed] [--limit N] [--every] [--json]';
+export const QUERY_OPTIONS = SEARCH_HELP;
+export const QUERY_USAGE = synopsis({ usage: '!query PATTERN', options: QUERY_OPTIONS });
 
 /** How long a query waits for peers: it settles once nothing arrived for QUIET_MS. */
 const QUIET_MS = 400;
@@ -35,9 +36,14 @@ export interface QueryMachines {
   notAsked?: string;
 }
 
-export function machinesFrom(summary: SyncSummary): QueryMachines {
+/**
+ * Which machines answered, did not, or were offline. With `--machine M` only M counts: the
+ * others' answers cannot change what the query shows.
+ */
+export function machinesFrom(summary: SyncSummary, machine?: string): QueryMachines {
   const m: QueryMachines = { answered: [], silent: [], offline: [] };
-  for (const [name, p] of Object.entries(summary.peers).sort(([a], [b]) => a.localeCompare(b))) {
+  const peers = Object.entries(summary.peers).filter(([name]) => machine === undefined || name === machine);
+  for (const [name, p] of peers.sort(([a], [b]) => a.localeCompare(b))) {
     if (!p.online) m.offline.push(name);
     else if (p.answered) m.answered.push(name);
     else m.silent.push(name);
@@ -46,13 +52,17 @@ export function machinesFrom(summary: SyncSummary): QueryMachines {
   return m;
 }
 
-function machinesLine(m: QueryMachines): string {
+function machinesLine(m: QueryMachines, machine: string | undefined, me: string): string {
   const parts: string[] = [];
   if (m.notAsked) parts.push(`${m.notAsked}: local results only`);
   if (m.answered.length > 0) parts.push(`answered: ${m.answered.join(', ')}`);
   if (m.silent.length > 0) parts.push(`no answer: ${m.silent.join(', ')}`);
   if (m.offline.length > 0) parts.push(`offline: ${m.offline.join(', ')}`);
-  if (parts.length === 0) parts.push('no other machines in this network');
+  if (parts.length === 0) {
+    if (machine === undefined) parts.push('no other machines in this network');
+    else if (machine === me) parts.push(`${machine} is this machine: its history is all here`);
+    else parts.push(`${machine} is not a machine of this network: see /show machines`);
+  }
   return parts.join(' · ');
 }
 
@@ -78,7 +88,7 @@ export async function bangQuery(rest: string, ctx: CommandContext, client?: Node
     machines = { answered: [], silent: [], offline: [], notAsked: DAEMON_NOT_RUNNING };
   } else {
     try {
-      machines = machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }));
+      machines = machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }), query.machine);
     } finally {
       if (!client) own.close();
     }
@@ -96,6 +106,6 @@ export async function bangQuery(rest: string, ctx: CommandContext, client?: Node
   if (hits.length === 0) ctx.io.err(`no command ${describe(query)}\n`);
   else ctx.io.out(formatRows(hits, { ansi: ctx.io.isTTY, home: ctx.env.HOME }));
   const found = fromPeers > 0 ? ` (${fromPeers} new from peers)` : '';
-  ctx.io.out(`${machinesLine(machines)}${found}\n`);
+  ctx.io.out(`${machinesLine(machines, query.machine, ctx.store.machineName())}${found}\n`);
   return hits.length > 0 ? 0 : 1;
 }

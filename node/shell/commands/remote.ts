@@ -1,5 +1,5 @@
 import { EXIT } from '../../../schemas/cli.ts';
-import { errorLine, UsageError } from '../../../schemas/errors.ts';
+import { UsageError } from '../../../schemas/errors.ts';
 import { type MachineView, machineView } from '../../core/store/machines.ts';
 import { enqueueWithoutDaemon } from '../../core/store/pending.ts';
 import type { Store } from '../../core/store/store.ts';
@@ -10,9 +10,8 @@ import {
   type MachineStatus,
   type NodeClient,
 } from '../../ipc/client.ts';
-import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
-import { bangQuery } from './query.ts';
-import type { CommandContext } from './types.ts';
+import { bangQuery, QUERY_OPTIONS } from './query.ts';
+import type { CommandCall, CommandContext, CommandDef } from './types.ts';
 
 /** Exit status of a `!` command that could not run because no network is configured. */
 export const EXIT_NO_NETWORK = EXIT.usage;
@@ -22,48 +21,13 @@ export const EXIT_USAGE = EXIT.usage;
 /** Exit status of an `!exec` cancelled with Ctrl-C (128 + SIGINT, as bash reports it). */
 export const EXIT_INTERRUPTED = EXIT.interrupted;
 
+const EXEC_USAGE = '!exec MACHINE[,MACHINE|glob|all] CMD';
+
 export interface BangOptions {
   /** aborting it (Ctrl-C in the shell) cancels a running !exec on its targets */
   signal?: AbortSignal;
   /** a client the shell already holds; otherwise one is opened for this command */
   client?: NodeClient;
-}
-
-/**
- * Runs a `!` line (`!exec`, `!msg`, `!status`). Returns the local exit status.
- * Without a network it prints one line and changes nothing.
- */
-export async function runBangCommand(
-  line: string,
-  ctx: CommandContext,
-  options: BangOptions = {},
-): Promise<number> {
-  if (!networkConfigured(ctx.store.home)) {
-    ctx.io.err(`${NO_NETWORK_LINE}\n`);
-    return EXIT_NO_NETWORK;
-  }
-  const text = line.trim().replace(/^!/, '');
-  const [verb = '', ...restWords] = text.split(/\s+/);
-  const rest = text.slice(verb.length).trimStart();
-  try {
-    switch (verb) {
-      case 'exec':
-        return await bangExec(rest, ctx, options);
-      case 'msg':
-        return await bangMsg(rest, ctx, options);
-      case 'status':
-        return await bangStatus(restWords, ctx, options);
-      case 'query':
-        return await bangQuery(rest, ctx, options.client);
-      default:
-        throw new UsageError(`unknown remote command !${verb}`, {
-          hint: 'use !exec, !msg, !status or !query',
-        });
-    }
-  } catch (err) {
-    ctx.io.err(`${errorLine(err)}\n`);
-    return EXIT_USAGE;
-  }
 }
 
 /** Parses `[--timeout S] [--ttl S] TARGETS CMD...`, keeping CMD exactly as typed. */
@@ -88,7 +52,8 @@ export function parseExecLine(rest: string): {
   if (s.startsWith('--'))
     throw new UsageError(`unknown option ${s.split(/\s/)[0]}`, { hint: 'options: --timeout S --ttl S' });
   const m = /^(\S+)\s+([\s\S]+)$/.exec(s);
-  if (!m) throw new UsageError('usage: !exec [--timeout S] [--ttl S] MACHINE[,MACHINE|glob|all] COMMAND');
+  if (!m)
+    throw new UsageError(`usage: ${EXEC_USAGE}`, { hint: 'options before MACHINE: --timeout S --ttl S' });
   out.targets = m[1]!;
   out.cmd = m[2]!.trim();
   return out;
@@ -108,7 +73,7 @@ async function withClient<T>(
   }
 }
 
-async function bangExec(rest: string, ctx: CommandContext, options: BangOptions): Promise<number> {
+export async function bangExec(rest: string, ctx: CommandContext, options: BangOptions): Promise<number> {
   const req = parseExecLine(rest);
   const code = await withClient(ctx, options, (client) => runExec(client, req, ctx, options.signal));
   if (code !== undefined) return code;
@@ -251,4 +216,46 @@ export function formatStatus(s: MachineStatus): string {
 /** `/show machines` data: the roster with state, last seen, address, version. */
 export function machinesView(store: Store): MachineView[] {
   return store.machines.list().map(machineView);
+}
+
+/** The `!` commands; node/shell/commands/bang.ts dispatches them (and `!NAME CMD`). */
+export const BANG_COMMANDS: CommandDef[] = [
+  {
+    name: 'exec',
+    usage: EXEC_USAGE,
+    options: [
+      { flag: '--timeout S', help: 'the target stops CMD after S s (default remote.timeout)' },
+      { flag: '--ttl S', help: 'dropped if not delivered within S s (default 600)' },
+    ],
+    summary:
+      'run CMD on machines (a comma list, a glob web*, or all) under their own tiers; output ' +
+      'streams back and the exit status becomes yours. !NAME CMD is short for !exec NAME CMD',
+    run: (_args, ctx, call) => bangExec(call?.text ?? '', ctx, bangOptions(call)),
+  },
+  {
+    name: 'msg',
+    usage: '!msg MACHINE TEXT',
+    summary: 'send TEXT to a machine; it shows at its prompt (queued while it is offline)',
+    run: (_args, ctx, call) => bangMsg(call?.text ?? '', ctx, bangOptions(call)),
+  },
+  {
+    name: 'status',
+    usage: '!status MACHINE',
+    summary: 'a machine’s state, last seen, version, round-trip time',
+    run: (args, ctx, call) => bangStatus(args, ctx, bangOptions(call)),
+  },
+  {
+    name: 'query',
+    usage: '!query PATTERN',
+    options: QUERY_OPTIONS,
+    summary: 'search history here, ask the online machines for what is missing, search again',
+    run: (_args, ctx, call) => bangQuery(call?.text ?? '', ctx, call?.client),
+  },
+];
+
+function bangOptions(call: CommandCall | undefined): BangOptions {
+  return {
+    ...(call?.signal ? { signal: call.signal } : {}),
+    ...(call?.client ? { client: call.client } : {}),
+  };
 }

@@ -10,6 +10,7 @@ import {
 } from '../../ipc/client.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
 import { printTable } from './format.ts';
+import { synopsis } from './help-format.ts';
 import type { CommandContext, CommandIO, SlashCommand } from './types.ts';
 
 /** /sync exit statuses: 0 done; 1 stopped waiting while records still moved, or no broker; 2 cannot run. */
@@ -124,14 +125,15 @@ export async function runSync(
 
 export const syncCommand: SlashCommand = {
   name: 'sync',
-  usage: '/sync [force] [--json]',
+  usage: '/sync [force]',
+  options: [{ flag: '--json', help: 'print the summary as JSON' }],
   summary: 'catch up history with the other machines now; force: again from zero',
   async run(args, ctx) {
     try {
       const { options, rest } = takeOptions(args, { json: 'boolean', force: 'boolean' });
       if (rest.length > 1 || (rest[0] !== undefined && rest[0] !== 'force')) {
         throw new UsageError(`unknown argument ${JSON.stringify(rest.join(' '))}`, {
-          hint: syncCommand.usage,
+          hint: synopsis(syncCommand),
         });
       }
       return await runSync(ctx, {

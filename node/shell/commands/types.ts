@@ -1,4 +1,5 @@
 import type { Store } from '../../core/store/store.ts';
+import type { NodeClient } from '../../ipc/client.ts';
 
 /** How a command talks to the user: the shell's terminal, or stdout/stderr in -c and script mode. */
 export interface CommandIO {
@@ -27,10 +28,40 @@ export interface CommandContext {
   runLine?(line: string): Promise<number>;
 }
 
-/** A `/` command. `name` may have two words (`show history`); args are shell-split. */
-export interface SlashCommand {
-  name: string;
-  usage: string;
-  summary: string;
-  run(args: string[], ctx: CommandContext): Promise<number> | number;
+/** One option of a command, as /help shows it: `--machine M` and what it does, one line. */
+export interface CommandOption {
+  readonly flag: string;
+  readonly help: string;
 }
+
+/** What a handler gets besides its shell-split arguments. */
+export interface CommandCall {
+  /** The text after the command name exactly as typed (an !exec command, the AI's wording). */
+  readonly text: string;
+  /** Aborted by Ctrl-C in the shell: cancels a running !exec on its targets. */
+  readonly signal?: AbortSignal;
+  /** A connection to isaac-node the caller already holds; otherwise the command opens one. */
+  readonly client?: NodeClient;
+}
+
+/**
+ * A command as its module defines it; node/shell/commands/registry.ts collects them.
+ * For `/` commands `name` may have two words (`show history`). `usage` is the synopsis as typed,
+ * prefix included and options left out (/help lists `options` below it, one line each).
+ */
+export interface CommandDef {
+  name: string;
+  aliases?: readonly string[];
+  usage: string;
+  options?: readonly CommandOption[];
+  summary: string;
+  /**
+   * The line as history stores it, when an argument may hold a secret the redactor cannot know;
+   * undefined: not recorded at all (/forget PATTERN must not keep the pattern it deletes).
+   */
+  historyLine?(args: readonly string[]): string | undefined;
+  run(args: string[], ctx: CommandContext, call?: CommandCall): Promise<number> | number;
+}
+
+/** A `/` command definition (the name most modules know). */
+export type SlashCommand = CommandDef;

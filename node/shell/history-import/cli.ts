@@ -1,17 +1,31 @@
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
-import type { CommandContext, CommandIO, SlashCommand } from '../commands/types.ts';
+import { takeOptions } from '../../core/args.ts';
+import type { CommandContext, CommandDef, CommandIO } from '../commands/types.ts';
 import { type ImportSummary, importHistory } from './import.ts';
 import { isHistoryShell } from './locate.ts';
 
-export const IMPORT_USAGE = 'isaac import bash|zsh|fish|auto [FILE]';
+export const IMPORT_USAGE = 'isaac import bash|zsh|fish|atuin|auto [FILE]';
 
 /**
- * `isaac import bash|zsh|fish|auto [FILE]`: imports a shell history file, drawing a progress
- * bar on stderr when it is a terminal, and prints one summary line. Exit 0 on success, 1 when
- * the file cannot be read or the store fails (nothing changed), 2 for bad arguments.
+ * `isaac import bash|zsh|fish|atuin|auto [FILE] [--all-hosts]`: imports a shell history file or
+ * an Atuin database, drawing a progress bar on stderr when it is a terminal, and prints one
+ * summary line. Exit 0 on success, 1 when the file cannot be read or the store fails (nothing
+ * changed), 2 for bad arguments.
  */
 export async function runImportCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const [shellArg = 'auto', file, ...extra] = args;
+  let parsed: ReturnType<typeof takeOptions>;
+  try {
+    parsed = takeOptions(args, { 'all-hosts': 'boolean', help: 'boolean' });
+  } catch (err) {
+    ctx.io.err(`${errorLine(err)}\n`);
+    return 2;
+  }
+  if (parsed.options.help) {
+    ctx.io.out(`usage: ${IMPORT_USAGE} [--all-hosts]\n`);
+    return 0;
+  }
+  const allHosts = parsed.options['all-hosts'] === true;
+  const [shellArg = 'auto', file, ...extra] = parsed.rest;
   if (shellArg === '--help' || shellArg === '-h') {
     ctx.io.out(`usage: ${IMPORT_USAGE}\n`);
     return 0;
@@ -28,6 +42,7 @@ export async function runImportCommand(args: string[], ctx: CommandContext): Pro
       shell: shellArg,
       ...(file === undefined ? {} : { file }),
       env: ctx.env,
+      ...(allHosts ? { allHosts } : {}),
       ...(bar ? { onProgress: (done: number, total: number) => bar.update(done, total) } : {}),
     });
   } catch (err) {
@@ -40,17 +55,22 @@ export async function runImportCommand(args: string[], ctx: CommandContext): Pro
   return 0;
 }
 
-/** The same entry as a SlashCommand, should `/import` be wanted inside the shell. */
-export const IMPORT_COMMAND: SlashCommand = {
+/** `isaac import` in the command registry. */
+export const IMPORT_COMMAND: CommandDef = {
   name: 'import',
   usage: IMPORT_USAGE,
-  summary: 'import an existing bash, zsh or fish history file (idempotent)',
+  options: [{ flag: '--all-hosts', help: 'atuin: also the rows of other hosts (default: this one’s)' }],
+  summary:
+    'import a bash, zsh or fish history file or an Atuin database (auto: your shell’s); ' +
+    'importing again adds nothing',
   run: runImportCommand,
 };
 
 export function summaryLine(s: ImportSummary): string {
   const notes = [`${s.duplicates} already imported`, `${s.malformed} malformed skipped`];
   if (s.skipped > 0) notes.push(`${s.skipped} space-prefixed skipped`);
+  if (s.deleted) notes.push(`${s.deleted} deleted in Atuin skipped`);
+  if (s.otherHosts) notes.push(`${s.otherHosts} from other hosts skipped (--all-hosts takes them)`);
   const noun = s.imported === 1 ? 'command' : 'commands';
   return `imported ${s.imported} ${noun} from ${s.shell} history ${s.file} (${notes.join(', ')})`;
 }

@@ -6,8 +6,9 @@ import { UsageError } from '../../../schemas/errors.ts';
 import type { NewCommand } from '../../core/store/history.ts';
 import { redactSecrets } from '../../core/store/redact.ts';
 import type { Store } from '../../core/store/store.ts';
+import { readAtuinHistory } from './atuin.ts';
 import { defaultHistoryFile, detectShell } from './locate.ts';
-import { type HistoryShell, PARSERS, type ParsedEntry, sniffFormat } from './parsers.ts';
+import { type HistoryShell, PARSERS, type ParsedEntry, type ParseResult, sniffFormat } from './parsers.ts';
 
 export interface ImportOptions {
   shell: HistoryShell | 'auto';
@@ -16,6 +17,8 @@ export interface ImportOptions {
   env?: NodeJS.ProcessEnv;
   /** Called after each batch with entries processed so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Atuin: also the rows other hosts recorded (default: this host's only). */
+  allHosts?: boolean;
 }
 
 export interface ImportSummary {
@@ -29,6 +32,10 @@ export interface ImportSummary {
   malformed: number;
   /** Entries typed with a leading space, deliberately left out. */
   skipped: number;
+  /** Atuin: rows deleted in Atuin, left out. */
+  deleted?: number;
+  /** Atuin: rows of other hosts, left out (import them there, or pass --all-hosts). */
+  otherHosts?: number;
 }
 
 const BATCH = 5_000;
@@ -41,7 +48,10 @@ const BATCH = 5_000;
 export async function importHistory(store: Store, options: ImportOptions): Promise<ImportSummary> {
   const env = options.env ?? process.env;
   const { shell, file, buf } = resolveSource(options, env);
-  const parsed = PARSERS[shell](buf);
+  const parsed: ParseResult & { otherHosts?: number } =
+    shell === 'atuin'
+      ? readAtuinHistory(file, options.allHosts === undefined ? {} : { allHosts: options.allHosts })
+      : PARSERS[shell](buf!);
   const mtimeMs = Math.floor(statSync(file).mtimeMs);
   const times = entryTimes(parsed.entries, mtimeMs);
   const total = parsed.entries.length;
@@ -52,6 +62,8 @@ export async function importHistory(store: Store, options: ImportOptions): Promi
     duplicates: 0,
     malformed: parsed.malformed,
     skipped: parsed.skipped,
+    ...(parsed.deleted === undefined ? {} : { deleted: parsed.deleted }),
+    ...(parsed.otherHosts === undefined ? {} : { otherHosts: parsed.otherHosts }),
   };
   const keys = new ImportKeys(shell);
   // INSERT OR IGNORE with FTS triggers keeps a statement journal per row; on disk that is ~15
@@ -69,6 +81,9 @@ export async function importHistory(store: Store, options: ImportOptions): Promi
         ts: times[i]!,
         source: 'import',
         importKey: keys.next(entry, i),
+        durationMs: entry.durationMs ?? null,
+        exit: entry.exit ?? null,
+        cwd: entry.cwd ?? null,
       });
     }
     const added = store.history.recordMany(batch);
@@ -83,13 +98,14 @@ export async function importHistory(store: Store, options: ImportOptions): Promi
 function resolveSource(
   options: ImportOptions,
   env: NodeJS.ProcessEnv,
-): { shell: HistoryShell; file: string; buf: Buffer } {
+): { shell: HistoryShell; file: string; buf?: Buffer } {
   let shell: HistoryShell | 'auto' = options.shell;
   let file = options.file;
   if (shell === 'auto' && file === undefined) ({ shell, file } = detectShell(env));
   if (file === undefined && shell !== 'auto') file = defaultHistoryFile(shell, env);
   const path = file!;
-  const buf = readHistoryFile(path, shell);
+  // an Atuin database is opened by SQLite, not read whole
+  const buf = readHistoryFile(path, shell, shell === 'atuin');
   if (shell === 'auto') shell = sniffFormat(buf) ?? guessFromName(path);
   return { shell, file: path, buf };
 }
@@ -101,14 +117,14 @@ function guessFromName(path: string): HistoryShell {
   return 'bash';
 }
 
-function readHistoryFile(file: string, shell: HistoryShell | 'auto'): Buffer {
+function readHistoryFile(file: string, shell: HistoryShell | 'auto', checkOnly = false): Buffer {
   const named = shell === 'auto' ? 'shell' : shell;
-  const retry = `isaac import ${shell === 'auto' ? 'bash|zsh|fish' : shell} FILE`;
+  const retry = `isaac import ${shell === 'auto' ? 'bash|zsh|fish|atuin' : shell} FILE`;
   try {
     if (!statSync(file).isFile()) {
       throw new UsageError(`${file} is not a file`, { hint: `give the history file: ${retry}` });
     }
-    return readFileSync(file);
+    return checkOnly ? Buffer.alloc(0) : readFileSync(file);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -130,14 +146,15 @@ function readHistoryFile(file: string, shell: HistoryShell | 'auto'): Buffer {
  */
 export function entryTimes(entries: readonly ParsedEntry[], mtimeMs: number): number[] {
   const times = new Array<number>(entries.length);
-  const firstStamped = entries.findIndex((e) => e.tsSec !== undefined);
-  const anchor = firstStamped === -1 ? mtimeMs : entries[firstStamped]!.tsSec! * 1000;
+  const msOf = (e: ParsedEntry) => e.tsMs ?? (e.tsSec === undefined ? undefined : e.tsSec * 1000);
+  const firstStamped = entries.findIndex((e) => msOf(e) !== undefined);
+  const anchor = firstStamped === -1 ? mtimeMs : msOf(entries[firstStamped]!)!;
   const lead = firstStamped === -1 ? entries.length : firstStamped;
   for (let i = 0; i < lead; i++) times[i] = anchor - (lead - i);
   let last = anchor;
   for (let i = lead; i < entries.length; i++) {
-    const ts = entries[i]!.tsSec;
-    if (ts !== undefined) last = ts * 1000;
+    const ts = msOf(entries[i]!);
+    if (ts !== undefined) last = ts;
     times[i] = last;
   }
   return times;
@@ -156,7 +173,8 @@ class ImportKeys {
 
   next(entry: ParsedEntry, index: number): string {
     let where: string;
-    if (entry.tsSec === undefined) where = `#${index}`;
+    if (entry.sourceId !== undefined) where = `id:${entry.sourceId}`;
+    else if (entry.tsSec === undefined) where = `#${index}`;
     else {
       if (entry.tsSec !== this.second) {
         this.second = entry.tsSec;

@@ -4,16 +4,18 @@ import { basename, join } from 'node:path';
 import { UsageError } from '../../../schemas/errors.ts';
 import type { HistoryShell } from './parsers.ts';
 
+/** Shells `auto` looks for; Atuin is imported when named. */
 export const SHELLS: readonly HistoryShell[] = ['bash', 'zsh', 'fish'];
+const SOURCES: readonly HistoryShell[] = [...SHELLS, 'atuin'];
 
 export function isHistoryShell(name: string): name is HistoryShell {
-  return (SHELLS as readonly string[]).includes(name);
+  return (SOURCES as readonly string[]).includes(name);
 }
 
 /** The user's login shell from $SHELL, when it is one we can import. */
 export function loginShell(env: NodeJS.ProcessEnv): HistoryShell | undefined {
   const name = env.SHELL ? basename(env.SHELL) : '';
-  return isHistoryShell(name) ? name : undefined;
+  return (SHELLS as readonly string[]).includes(name) ? (name as HistoryShell) : undefined;
 }
 
 /**
@@ -31,12 +33,17 @@ export function defaultHistoryFiles(shell: HistoryShell, env: NodeJS.ProcessEnv)
       const dir = env.ZDOTDIR && env.ZDOTDIR.length > 0 ? env.ZDOTDIR : home;
       return [...own, join(dir, '.zsh_history'), join(dir, '.zhistory')];
     }
-    case 'fish': {
-      const data =
-        env.XDG_DATA_HOME && env.XDG_DATA_HOME.length > 0 ? env.XDG_DATA_HOME : join(home, '.local', 'share');
-      return [join(data, 'fish', 'fish_history')];
-    }
+    case 'fish':
+      return [join(dataHome(env, home), 'fish', 'fish_history')];
+    case 'atuin':
+      return [join(dataHome(env, home), 'atuin', 'history.db')];
   }
+}
+
+function dataHome(env: NodeJS.ProcessEnv, home: string): string {
+  return env.XDG_DATA_HOME && env.XDG_DATA_HOME.length > 0
+    ? env.XDG_DATA_HOME
+    : join(home, '.local', 'share');
 }
 
 /** The first default file that exists, else the preferred one (for the error message). */

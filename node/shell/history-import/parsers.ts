@@ -1,10 +1,18 @@
 import { isUtf8 } from 'node:buffer';
 
-/** One command as found in a shell's history file. */
+/** One command as found in a shell's history file (or an Atuin database). */
 export interface ParsedEntry {
   command: string;
   /** Seconds since epoch, when the file records it. */
   tsSec?: number;
+  /** Milliseconds since epoch, when the source is that precise (Atuin); wins over tsSec. */
+  tsMs?: number;
+  /** How long it ran, when the source records it (zsh's elapsed seconds, Atuin). */
+  durationMs?: number;
+  exit?: number;
+  cwd?: string;
+  /** The source's own id for the entry (Atuin): the import key then derives from it alone. */
+  sourceId?: string;
 }
 
 export interface ParseResult {
@@ -13,9 +21,11 @@ export interface ParseResult {
   malformed: number;
   /** Entries typed with a leading space: the user chose not to record them. */
   skipped: number;
+  /** Entries the source marks as deleted (Atuin): left out. */
+  deleted?: number;
 }
 
-export type HistoryShell = 'bash' | 'zsh' | 'fish';
+export type HistoryShell = 'bash' | 'zsh' | 'fish' | 'atuin';
 
 /** Control characters other than tab: a line holding them is binary garbage, not a command. */
 const GARBAGE = /[\x00-\x08\x0b-\x1f\x7f]/;
@@ -51,7 +61,7 @@ function trimCr<T extends string | null>(lines: T[]): T[] {
 class Collector {
   readonly result: ParseResult = { entries: [], malformed: 0, skipped: 0 };
 
-  add(command: string, tsSec?: number): void {
+  add(command: string, tsSec?: number, extra: Omit<ParsedEntry, 'command' | 'tsSec'> = {}): void {
     if (command.trim() === '') return;
     if (command.startsWith(' ') || command.startsWith('\t')) {
       this.result.skipped++;
@@ -61,7 +71,7 @@ class Collector {
       this.result.malformed++;
       return;
     }
-    this.result.entries.push(tsSec === undefined ? { command } : { command, tsSec });
+    this.result.entries.push({ command, ...(tsSec === undefined ? {} : { tsSec }), ...extra });
   }
 
   malformed(): void {
@@ -133,18 +143,26 @@ export function unmetafy(buf: Buffer): Buffer {
 
 /**
  * ~/.zsh_history: extended `: <epoch>:<elapsed>;command` lines or plain lines; a line ending in
- * a backslash continues on the next (zsh's encoding of a newline inside a command).
+ * a backslash continues on the next (zsh's encoding of a newline inside a command). In a file of
+ * extended entries, a line without the header (and not continuing an entry) is malformed.
  */
 export function parseZsh(buf: Buffer): ParseResult {
   const out = new Collector();
   const lines = splitLines(unmetafy(buf));
   const extended = lines.some((l) => l !== null && ZSH_HEADER.test(l));
-  let current: { parts: string[]; ts?: number; broken: boolean } | undefined;
+  let current: { parts: string[]; ts?: number; elapsedSec?: number; broken: boolean } | undefined;
   let continues = false;
   const flush = (): void => {
     if (current) {
       if (current.broken) out.malformed();
-      else out.add(current.parts.join('\n'), current.ts);
+      else {
+        const elapsed = current.elapsedSec;
+        out.add(
+          current.parts.join('\n'),
+          current.ts,
+          elapsed === undefined ? {} : { durationMs: elapsed * 1000 },
+        );
+      }
     }
     current = undefined;
   };
@@ -167,16 +185,16 @@ export function parseZsh(buf: Buffer): ParseResult {
       continue;
     }
     flush();
-    if (extended && line.startsWith(':')) {
+    if (extended) {
       const header = ZSH_HEADER.exec(line);
       if (!header) {
-        // a broken header spoils the whole entry, continuation lines included (counted once)
+        // a missing or broken header spoils the whole entry, continuation lines included (counted once)
         continues = line.endsWith('\\');
         if (continues) current = { parts: [], broken: true };
-        else out.malformed();
+        else if (line.trim() !== '') out.malformed();
         continue;
       }
-      current = { parts: [], ts: Number(header[1]), broken: false };
+      current = { parts: [], ts: Number(header[1]), elapsedSec: Number(header[2]), broken: false };
       take(line.slice(header[0].length));
     } else {
       current = { parts: [], broken: false };
@@ -239,7 +257,7 @@ export function parseFish(buf: Buffer): ParseResult {
   return out.result;
 }
 
-export const PARSERS: Record<HistoryShell, (buf: Buffer) => ParseResult> = {
+export const PARSERS: Record<Exclude<HistoryShell, 'atuin'>, (buf: Buffer) => ParseResult> = {
   bash: parseBash,
   zsh: parseZsh,
   fish: parseFish,
@@ -247,6 +265,7 @@ export const PARSERS: Record<HistoryShell, (buf: Buffer) => ParseResult> = {
 
 /** Guesses the format from the content: fish entries, zsh extended headers, else plain lines. */
 export function sniffFormat(buf: Buffer): HistoryShell | undefined {
+  if (buf.subarray(0, 16).toString('latin1') === 'SQLite format 3\0') return 'atuin';
   const head = buf.subarray(0, 64 * 1024).toString('latin1');
   if (/^- cmd: /m.test(head)) return 'fish';
   if (/^: *\d{1,12}:\d+;/m.test(head)) return 'zsh';

@@ -1,6 +1,8 @@
 import { UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
-import { rotateNetworkKey } from '../../core/identity/rotation.ts';
+import { loadIdentity } from '../../core/crypto/keys.ts';
+import { requireAdminKey } from '../../core/identity/admins.ts';
+import { promoteMachine, rotateNetworkKey } from '../../core/identity/rotation.ts';
 import type { CommandContext } from '../commands/types.ts';
 import { createInvite, revokeMachine } from './membership.ts';
 
@@ -24,7 +26,7 @@ export async function runInviteCommand(args: string[], ctx: CommandContext): Pro
   const code = createInvite(ctx.store.home, name, { ttlMs: Math.round(hours * 3_600_000), nowMs });
   const until = new Date(nowMs + hours * 3_600_000).toISOString().replace('T', ' ').slice(0, 16);
   ctx.io.out(
-    `invite for ${name}, valid until ${until} UTC. It carries the network key: pass it on privately.\n` +
+    `invite for ${name}, valid until ${until} UTC. It joins one machine, once, as ${name}: pass it on privately.\n` +
       `On ${name} run:\n\n  isaac-node join ${code}\n\n`,
   );
   return 0;
@@ -38,6 +40,7 @@ export async function runRevokeCommand(args: string[], ctx: CommandContext): Pro
   const { options, rest } = takeOptions(args, { rotate: 'boolean' });
   const [name, extra] = rest;
   if (name === undefined || extra !== undefined) throw new UsageError('usage: isaac revoke NAME [--rotate]');
+  requireAdminKey(ctx.store.home, loadIdentity(ctx.store.home).network, 'revoke');
   const sure =
     ctx.assumeYes ||
     (await ctx.io.confirm(`revoke ${name}? It loses its broker login at once and members stop obeying it`));
@@ -50,20 +53,30 @@ export async function runRevokeCommand(args: string[], ctx: CommandContext): Pro
   const rotate =
     options.rotate === true ||
     ctx.assumeYes ||
-    (await ctx.io.confirm(
-      `${name} still holds the network key (it could enroll machines with it). Rotate the network key now?`,
-    ));
+    (await ctx.io.confirm(`rotate the network key now? (needed if ${name} was an admin: it holds the key)`));
   if (!rotate) {
-    ctx.io.out(
-      `${name} still holds the network key; to shut it out of enrolling machines, run \`isaac revoke ${name} --rotate\`.\n`,
-    );
+    ctx.io.out(`network key not rotated; if ${name} was an admin, run \`isaac revoke ${name} --rotate\`.\n`);
     return 0;
   }
   const result = await rotateNetworkKey(ctx.store.home);
   const who = result.notified.length > 0 ? result.notified.join(', ') : 'no other members';
   ctx.io.out(
-    `rotated the network key: the broker accepts only the new one, ${name}'s copy is worthless now.\n` +
+    `rotated the network key: the broker accepts only the new one; any copy ${name} held is worthless now.\n` +
       `new key queued for ${who}; isaac-node delivers it (offline members get it when they come back).\n`,
+  );
+  return 0;
+}
+
+/** `isaac promote NAME`: makes a member an admin (it gets the network key through isaac-node). */
+export function runPromoteCommand(args: string[], ctx: CommandContext): number {
+  const [name, extra] = args;
+  if (name === undefined || extra !== undefined)
+    throw new UsageError('usage: isaac promote NAME', {
+      hint: 'NAME becomes an admin: it can invite, revoke, rotate',
+    });
+  promoteMachine(ctx.store.home, name);
+  ctx.io.out(
+    `promoted ${name}: the network key is queued for it; isaac-node delivers it (also when ${name} is offline now).\n`,
   );
   return 0;
 }

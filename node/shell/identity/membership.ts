@@ -1,24 +1,19 @@
 import { createAdminRequest } from '../../../schemas/admin.ts';
-import { ConfigError, UsageError } from '../../../schemas/errors.ts';
-import { DEFAULT_INVITE_TTL_MS, encodeInvite } from '../../../schemas/invite.ts';
+import { UsageError } from '../../../schemas/errors.ts';
+import { createInviteGrant, DEFAULT_INVITE_TTL_MS, encodeInvite } from '../../../schemas/invite.ts';
 import { assertMachineName } from '../../../schemas/names.ts';
 import { encodeRosterEntry } from '../../../schemas/roster.ts';
 import { topics } from '../../../schemas/topics.ts';
 import { loadIdentity, type SignKeyPair } from '../../core/crypto/keys.ts';
+import { requireAdminKey } from '../../core/identity/admins.ts';
 import { sendAdminRequest } from '../../core/identity/broker-ops.ts';
 import { requireNetworkSettings } from '../../core/identity/settings.ts';
 import { openStore } from '../../core/store/store.ts';
 
-/** `isaac invite NAME` and `isaac revoke NAME`: things any member (any holder of the network key) can do. */
+/** `isaac invite NAME` and `isaac revoke NAME`: what only admins (holders of the network key) can do. */
 
-function networkKeyOf(home: string): SignKeyPair {
-  const network = loadIdentity(home).network;
-  if (!network) {
-    throw new ConfigError('this machine does not hold the network key', {
-      hint: 'run this on a member machine that was set up with `isaac-node init` or `join`',
-    });
-  }
-  return network;
+function networkKeyOf(home: string, what: string): SignKeyPair {
+  return requireAdminKey(home, loadIdentity(home).network, what);
 }
 
 export interface InviteOptions {
@@ -29,7 +24,7 @@ export interface InviteOptions {
 /** Prints nothing and changes nothing: returns the code for `newName`. */
 export function createInvite(home: string, newName: string, options: InviteOptions = {}): string {
   const name = assertMachineName(newName);
-  const network = networkKeyOf(home);
+  const network = networkKeyOf(home, 'invite');
   const store = openStore(home);
   try {
     const settings = requireNetworkSettings(store);
@@ -42,13 +37,16 @@ export function createInvite(home: string, newName: string, options: InviteOptio
       });
     }
     const nowMs = options.nowMs ?? Date.now();
+    const { grant, inviteSeed } = createInviteGrant(name, network.secretKey, {
+      expires: nowMs + (options.ttlMs ?? DEFAULT_INVITE_TTL_MS),
+      issued: nowMs,
+    });
     return encodeInvite({
       brokers: settings.brokers,
       fingerprint: settings.fingerprint,
-      networkSecretKey: network.secretKey,
       networkPk: network.publicKey,
-      name,
-      expires: nowMs + (options.ttlMs ?? DEFAULT_INVITE_TTL_MS),
+      grant,
+      inviteSeed,
     });
   } finally {
     store.close();
@@ -72,7 +70,7 @@ export async function revokeMachine(
   options: { nowMs?: number } = {},
 ): Promise<RevokeResult> {
   const name = assertMachineName(target);
-  const network = networkKeyOf(home);
+  const network = networkKeyOf(home, 'revoke');
   const store = openStore(home);
   try {
     const settings = requireNetworkSettings(store);

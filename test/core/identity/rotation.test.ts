@@ -6,23 +6,21 @@ import mqtt, { type MqttClient } from 'mqtt';
 import nacl from 'tweetnacl';
 import { initDataDir } from '../../../broker/init.ts';
 import { commitStagedNetworkKey, loadIdentity, stageNetworkKey } from '../../../node/core/crypto/keys.ts';
-import {
-  acceptNetworkKey,
-  rotateNetworkKey,
-  verifyRosterEntryTrusted,
-} from '../../../node/core/identity/rotation.ts';
+import { acceptNetworkKey } from '../../../node/core/identity/handover.ts';
+import { rotateNetworkKey } from '../../../node/core/identity/rotation.ts';
 import { loadNetworkSettings, loadPreviousNetworkPks } from '../../../node/core/identity/settings.ts';
+import { verifyRosterEntryTrusted } from '../../../node/core/identity/trust.ts';
 import { paths } from '../../../node/core/paths.ts';
 import { openStore, type Store } from '../../../node/core/store/store.ts';
 import { EnvelopeCodec } from '../../../node/daemon/bus/codec.ts';
 import { initNetwork, joinNetwork } from '../../../node/daemon/identity/init.ts';
 import { runRevokeCommand } from '../../../node/shell/identity/commands.ts';
 import { createInvite } from '../../../node/shell/identity/membership.ts';
-import { createAdminRequest, createRotateRequest } from '../../../schemas/admin.ts';
+import { createRotateRequest } from '../../../schemas/admin.ts';
 import { sealEnvelope } from '../../../schemas/envelope.ts';
 import type { NetworkKeyMessage } from '../../../schemas/messages.ts';
 import { encodeRosterEntry, rosterSupersedes, verifyRosterEntry } from '../../../schemas/roster.ts';
-import { startTestBroker, type TestBroker } from '../../helpers/broker.ts';
+import { inviteEnrollRequest, startTestBroker, type TestBroker } from '../../helpers/broker.ts';
 import { captureIO } from '../../helpers/capture-io.ts';
 import { machineLogin } from '../../helpers/node-procs.ts';
 import { tempDir, waitFor } from '../../helpers/tmp.ts';
@@ -73,6 +71,7 @@ class Presence {
                   boxPk: row.box_pk,
                   added: row.added,
                   ...(row.revoked !== null ? { revoked: row.revoked } : {}),
+                  ...(row.admin === 1 ? { admin: true as const } : {}),
                 }
               : undefined;
           if (rosterSupersedes(current, entry)) store.machines.applyRoster(entry);
@@ -142,7 +141,7 @@ async function network(t: { after(fn: () => unknown): void }): Promise<{ broker:
   return { broker, root };
 }
 
-test('revoke with rotation: the revoked machine’s key is worthless at the broker, members get the new key and can invite with it', async (t) => {
+test('revoke with rotation: a copy of the old key is worthless at the broker, members get the new public key and their re-signed entries', async (t) => {
   const { broker, root } = await network(t);
   const [homeA, homeB, homeC] = ['alpha', 'beta', 'gamma'].map((n) => join(root, n)) as [
     string,
@@ -160,8 +159,10 @@ test('revoke with rotation: the revoked machine’s key is worthless at the brok
   // beta is offline during the revocation and the hand-over: its broker session queues for it
   await beforeRevoke.offline();
   const oldPk = loadIdentity(homeA).network?.publicKey;
-  const cOldKey = loadIdentity(homeC).network;
+  // what a revoked admin would have kept: a copy of the old network key
+  const cOldKey = loadIdentity(homeA).network;
   assert.ok(oldPk && cOldKey);
+  assert.equal(loadIdentity(homeC).network, undefined, 'gamma, a member, never held it');
 
   // isaac revoke gamma --rotate
   const out: string[] = [];
@@ -186,11 +187,10 @@ test('revoke with rotation: the revoked machine’s key is worthless at the brok
 
   // gamma's copy of the old key can no longer enroll anything, nor rotate the key back
   assert.equal(await broker.admin(createRotateRequest('gamma', cOldKey, nacl.sign.keyPair())), 5);
-  const intruder = createAdminRequest(
-    { op: 'enroll', name: 'intruder', secret: nacl.randomBytes(32) },
-    cOldKey.secretKey,
+  assert.equal(
+    await broker.admin(inviteEnrollRequest('intruder', nacl.randomBytes(32), cOldKey.secretKey)),
+    5,
   );
-  assert.equal(await broker.admin(intruder), 5);
   assert.equal(broker.running?.state.machine('intruder'), undefined);
 
   assert.equal(await a.drainOutbox(), 1);
@@ -210,7 +210,13 @@ test('revoke with rotation: the revoked machine’s key is worthless at the brok
   assert.equal(env.from, 'alpha');
   const outcome = acceptNetworkKey(b.store, env);
   assert.equal(outcome.installed, true, JSON.stringify(outcome));
-  assert.equal(hex(loadIdentity(homeB).network?.publicKey), hex(newPk));
+  assert.equal(loadIdentity(homeB).network, undefined, 'a member gets the public key, not the secret');
+  assert.equal(
+    verifyRosterEntry(loadNetworkSettings(b.store)?.rosterEntry as Uint8Array, newPk as Uint8Array, 'beta')
+      .name,
+    'beta',
+    'beta’s own entry, re-signed with the new key by alpha',
+  );
   assert.equal(hex(loadNetworkSettings(b.store)?.networkPk), hex(newPk));
   assert.equal(b.store.machines.get('gamma')?.revoked !== null, true);
   // a redelivery is harmless
@@ -246,8 +252,8 @@ test('revoke with rotation: the revoked machine’s key is worthless at the brok
   for (const bytes of forged)
     assert.throws(() => verifyRosterEntryTrusted(b.store, bytes), /retired network key/);
 
-  // beta invites delta with the new key; delta joins (its enrollment is signed by the new key)
-  const code = createInvite(homeB, 'delta');
+  // alpha invites delta with the new key; delta joins (its grant is signed by the new key)
+  const code = createInvite(homeA, 'delta');
   const joined = await joinNetwork({ home: join(root, 'delta'), code });
   assert.equal(joined.name, 'delta');
   assert.equal(broker.running?.state.machine('delta')?.revokedAt, null);
@@ -262,11 +268,8 @@ test('revoke with rotation: the revoked machine’s key is worthless at the brok
     () => !!d.store.machines.get('gamma')?.revoked && !!d.store.machines.get('alpha')?.sign_pk,
     'delta sees alpha (re-signed entry) and gamma revoked',
   );
-  // gamma's invite, made from its old copy, is refused by the broker
-  await assert.rejects(
-    joinNetwork({ home: join(root, 'eps'), code: createInvite(homeC, 'eps') }),
-    /refused the enrollment/,
-  );
+  // members cannot invite; they are told which machines can
+  assert.throws(() => createInvite(homeC, 'eps'), /only admin machines can invite; this machine is a member/);
 });
 
 test('a network-key envelope from a revoked, unknown or confused sender is refused and changes nothing', async (t) => {
@@ -281,9 +284,10 @@ test('a network-key envelope from a revoked, unknown or confused sender is refus
     () => ['alpha', 'gamma'].every((n) => b.store.machines.get(n)?.sign_pk),
     'beta knows alpha and gamma',
   );
-  const before = loadIdentity(homeB).network?.publicKey as Uint8Array;
+  const before = loadNetworkSettings(b.store)?.networkPk as Uint8Array;
+  const oldKey = loadIdentity(homeA).network as nacl.SignKeyPair;
   const unchanged = () => {
-    assert.equal(hex(loadIdentity(homeB).network?.publicKey), hex(before));
+    assert.equal(loadIdentity(homeB).network, undefined);
     assert.equal(hex(loadNetworkSettings(b.store)?.networkPk), hex(before));
     assert.deepEqual(loadPreviousNetworkPks(b.store), []);
   };
@@ -302,6 +306,9 @@ test('a network-key envelope from a revoked, unknown or confused sender is refus
   unchanged();
   const self = acceptNetworkKey(b.store, { type: 'network-key', from: 'beta', body });
   assert.equal('reason' in self && self.reason, 'network-key-sender-not-member');
+  // gamma is a member but no admin: it cannot hand out a network key
+  const notAdmin = acceptNetworkKey(b.store, { type: 'network-key', from: 'gamma', body });
+  assert.equal('reason' in notAdmin && notAdmin.reason, 'network-key-sender-not-admin');
   const mismatch = acceptNetworkKey(b.store, {
     type: 'network-key',
     from: 'alpha',
@@ -355,14 +362,10 @@ test('a network-key envelope from a revoked, unknown or confused sender is refus
   // gamma's old key is still the network key here (no rotation): the prompt said so
   assert.match(
     out.join(''),
-    /gamma still holds the network key; to shut it out .*`isaac revoke gamma --rotate`/,
+    /network key not rotated; if gamma was an admin, run `isaac revoke gamma --rotate`/,
   );
-  const oldKeyEnroll = () =>
-    createAdminRequest(
-      { op: 'enroll', name: 'late', secret: nacl.randomBytes(32) },
-      keysC.network!.secretKey,
-    );
-  // until the rotation gamma's copy still works at the broker: this is what rotation is for
+  const oldKeyEnroll = () => inviteEnrollRequest('late', nacl.randomBytes(32), oldKey.secretKey);
+  // until the rotation a copy of the key still works at the broker: this is what rotation is for
   assert.equal(await broker.admin(oldKeyEnroll()), 0);
   // the hint works: revoking again with --rotate rotates
   const again = openStore(homeA);
@@ -410,5 +413,6 @@ test('a rotation interrupted after the broker and the key file moved is finished
   for (const { payload } of b.inbox) {
     assert.equal(acceptNetworkKey(b.store, codec.open(payload, 'beta', 'msg')).installed, true);
   }
-  assert.equal(hex(loadIdentity(join(root, 'beta')).network?.publicKey), hex(k2));
+  assert.equal(hex(loadNetworkSettings(b.store)?.networkPk), hex(k2));
+  assert.equal(loadIdentity(join(root, 'beta')).network, undefined);
 });

@@ -194,7 +194,7 @@ describe('init, invite, join, revoke against a real broker', () => {
       return (
         err instanceof UsageError &&
         errorLine(err) ===
-          'invite code is damaged (checksum): copy it again, the whole line starting with isaac1-'
+          'invite code is damaged (checksum): copy it again, the whole line starting with isaac2-'
       );
     });
     assertUntouched(homeB);
@@ -232,7 +232,7 @@ describe('init, invite, join, revoke against a real broker', () => {
     assert.equal(result.rosterPublished, true, result.warning);
     const keysA = loadIdentity(homeA);
     const keysB = loadIdentity(homeB);
-    assert.deepEqual(keysB.network?.publicKey, keysA.network?.publicKey);
+    assert.equal(keysB.network, undefined, 'a member joined with an invite holds no network key');
     const client = await connectAs(homeA, broker.tlsUrl);
     const roster = await retainedRoster(client, ['alpha', 'beta']);
     client.end(true);
@@ -242,6 +242,8 @@ describe('init, invite, join, revoke against a real broker', () => {
       'beta',
     );
     assert.deepEqual(entry.boxPk, keysB.box.publicKey);
+    assert.equal(entry.invite?.name, 'beta', 'its entry proves the invite');
+    assert.equal(entry.admin, undefined);
     // what isaac-node does with every verified roster entry it receives
     const store = openStore(homeA);
     store.machines.applyRoster(entry);
@@ -257,7 +259,7 @@ describe('init, invite, join, revoke against a real broker', () => {
     const ctx = { store, env: {}, assumeYes: false, io };
     try {
       assert.equal(await runInviteCommand(['gamma', '--hours', '2'], ctx), 0);
-      const printed = io.text.match(/isaac-node join (isaac1-\S+)/)?.[1];
+      const printed = io.text.match(/isaac-node join (isaac2-\S+)/)?.[1];
       assert.ok(printed, io.text);
       const invite = decodeInvite(printed);
       assert.equal(invite.name, 'gamma');

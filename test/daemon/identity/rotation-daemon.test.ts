@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import nacl from 'tweetnacl';
 import { loadIdentity } from '../../../node/core/crypto/keys.ts';
+import { loadNetworkSettings } from '../../../node/core/identity/settings.ts';
 import { openStore } from '../../../node/core/store/store.ts';
 import { runRevokeCommand } from '../../../node/shell/identity/commands.ts';
 import { createInvite } from '../../../node/shell/identity/membership.ts';
-import { createAdminRequest } from '../../../schemas/admin.ts';
+import { inviteEnrollRequest } from '../../helpers/broker.ts';
 import { captureIO } from '../../helpers/capture-io.ts';
 import {
   createNetwork,
@@ -19,15 +20,17 @@ import { waitFor } from '../../helpers/tmp.ts';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'none');
 
-test('through real isaac-node processes: revoke with rotation while the daemons run; beta gets the new key, invites delta, and everyone trusts the re-signed entries', async (t) => {
+test('through real isaac-node processes: revoke with rotation while the daemons run; beta gets the new public key, alpha invites delta, and everyone trusts the re-signed entries', async (t) => {
   const { broker, homes, root } = await createNetwork(t, ['alpha', 'beta', 'gamma']);
   const { alpha: homeA, beta: homeB, gamma: homeC } = homes as Record<'alpha' | 'beta' | 'gamma', string>;
   await startNodeProc(t, homeA);
   const nodeB = await startNodeProc(t, homeB);
   await startNodeProc(t, homeC);
   await waitAllOnline([homeA, homeB], ['alpha', 'beta', 'gamma']);
-  const cOldKey = loadIdentity(homeC).network;
+  // what a revoked admin would have kept: a copy of the old network key (gamma, a member, has none)
+  const cOldKey = loadIdentity(homeA).network;
   assert.ok(cOldKey);
+  assert.equal(loadIdentity(homeC).network, undefined);
 
   // `isaac revoke gamma --rotate` in a shell on alpha while alpha's isaac-node runs
   const io = captureIO([true]);
@@ -44,20 +47,20 @@ test('through real isaac-node processes: revoke with rotation while the daemons 
 
   // alpha's daemon sends the envelope without a reconnect; beta's daemon installs the key
   await waitFor(
-    () => hex(loadIdentity(homeB).network?.publicKey) === hex(newPk),
-    'beta holds the new key',
+    () => withStore(homeB, (s) => hex(loadNetworkSettings(s)?.networkPk) === hex(newPk)),
+    'beta trusts the new key',
     20_000,
   );
+  assert.equal(loadIdentity(homeB).network, undefined, 'a member never gets the secret');
   assert.match(nodeB.log(), /installed the network key rotated by alpha/);
-  const bad = createAdminRequest(
-    { op: 'enroll', name: 'intruder', secret: nacl.randomBytes(32) },
-    cOldKey.secretKey,
+  assert.equal(
+    await broker.admin(inviteEnrollRequest('intruder', nacl.randomBytes(32), cOldKey.secretKey)),
+    5,
   );
-  assert.equal(await broker.admin(bad), 5);
 
-  // beta invites delta with the new key
+  // alpha (the admin) invites delta with the new key
   const homeD = join(root, 'delta');
-  const joined = await runNodeCli(homeD, ['join', createInvite(homeB, 'delta')]);
+  const joined = await runNodeCli(homeD, ['join', createInvite(homeA, 'delta')]);
   assert.equal(joined.code, 0, joined.stderr);
   await startNodeProc(t, homeD);
   // delta knows only the new key: it trusts alpha and beta because their daemons re-published their

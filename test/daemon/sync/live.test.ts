@@ -171,7 +171,15 @@ test('forged and replayed batches are refused; a forgotten record never comes ba
   );
   assert.deepEqual(dump(nb.store), ['alpha#1 0 echo one', 'alpha#2 0 echo secret thing']);
 
-  // beta forgets the secret: the tombstone reaches alpha, and force-sync brings nothing back.
+  // beta (an admin in alpha's roster: only an admin may delete another machine's records) forgets
+  // the secret: the tombstone reaches alpha, and force-sync brings nothing back.
+  na.store.machines.applyRoster({
+    name: 'beta',
+    signPk: b.sign.publicKey,
+    boxPk: b.box.publicKey,
+    added: 1,
+    admin: true,
+  });
   const target = nb.store.history.recent(10).find((r) => r.command.includes('secret'))!;
   nb.store.history.forget([target.id], forgetMarker('beta'));
   await waitFor(() => na.store.history.count() === 1, 'alpha deleted it too');
@@ -211,7 +219,7 @@ test('/sync reports what moved per peer; /sync force re-runs from zero and ends 
   na.store.history.recordMany(Array.from({ length: 50 }, (_, i) => ({ command: `task ${i}`, exit: 0 })));
   const nb = await startSyncNode(t, b, [a, b], broker.url);
   nb.store.history.record({ command: 'beta only', exit: 0 });
-  const report = await nb.sync.syncNow({ quietMs: 400, timeoutMs: 20_000 });
+  const report = await nb.sync.syncNow({ quietMs: 2000, timeoutMs: 60_000 });
   assert.equal(report.settled, true);
   assert.equal(report.peers.alpha!.received, 50);
   // live push and the answer to alpha's catch-up request may both carry it (inserts are idempotent)
@@ -222,7 +230,7 @@ test('/sync reports what moved per peer; /sync force re-runs from zero and ends 
   await waitFor(() => na.store.history.count() === 51, 'alpha has beta record');
 
   const before = dump(nb.store);
-  const forced = await na.sync.syncNow({ force: true, quietMs: 400, timeoutMs: 20_000 });
+  const forced = await na.sync.syncNow({ force: true, quietMs: 2000, timeoutMs: 60_000 });
   assert.equal(forced.settled, true);
   assert.equal(forced.peers.beta!.sent, 50, 'force resends our whole series');
   assert.equal(forced.peers.beta!.received, 0, 'nothing new came back');

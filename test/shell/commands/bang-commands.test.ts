@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { installKeys } from '../../../node/core/crypto/keys.ts';
 import { openStore } from '../../../node/core/store/store.ts';
 import { connectNode, type Notification } from '../../../node/ipc/client.ts';
-import { runBangCommand } from '../../../node/shell/commands/remote.ts';
+import { runBangCommand } from '../../../node/shell/commands/bang.ts';
 import type { CommandContext, CommandIO } from '../../../node/shell/commands/types.ts';
 import {
   type MachineKeys,
@@ -65,6 +65,17 @@ test('!exec, !msg and !status from a shell context: prefixes, summary, exit stat
   io = captureIO();
   assert.equal(await runBangCommand('!exec nosuch uptime', ctx(io)), 2);
   assert.match(io.errText, /nosuch is not a member of this network/);
+
+  // !NAME CMD is !exec NAME CMD for a machine of the network, and says what is when NAME is not
+  io = captureIO();
+  assert.equal(await runBangCommand(`!web2 echo "it's short"; exit 5`, ctx(io)), 5);
+  assert.equal(io.outText, "it's short\n");
+  io = captureIO();
+  assert.equal(await runBangCommand('!nosuch uptime', ctx(io)), 2);
+  assert.match(io.errText, /^no machine named nosuch; machines: alpha, db, web1, web2: /);
+  io = captureIO();
+  assert.equal(await runBangCommand('!web2', ctx(io)), 2);
+  assert.match(io.errText, /^!web2 needs a command: e\.g\. !web2 uptime/);
 
   // Ctrl-C cancels on the target
   io = captureIO();

@@ -32,10 +32,11 @@ test('!query finds a command only the online peer had, names the offline machine
   );
   // alpha loses beta's rows (a restored backup): only beta has them now
   withStore(alpha, (s) => s.db.prepare("DELETE FROM commands WHERE origin = 'beta'").run());
-  const local = await runIsaac(asMachine(alpha), ['-c', '/search launch-rocket --machine beta']);
+  // (each line starts with a space: the queries stay out of the history they search)
+  const local = await runIsaac(asMachine(alpha), ['-c', ' /search launch-rocket --machine beta']);
   assert.equal(local.status, 1, 'the local cache alone does not find it');
 
-  const q = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket']);
+  const q = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket']);
   assert.equal(q.status, 0, q.stderr);
   const lines = q.stdout.trim().split('\n');
   assert.equal(lines.length, 4, q.stdout);
@@ -50,7 +51,7 @@ test('!query finds a command only the online peer had, names the offline machine
   assert.match(q.stdout, /^beta\s.*\/pad\s+0\s+launch-rocket --stage 1$/m);
   assert.equal(lines[3], 'answered: beta · offline: gamma (2 new from peers)');
   // stored once each, and a second query finds them locally and doubles nothing
-  const again = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket --json']);
+  const again = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket --json']);
   assert.equal(again.status, 0, again.stderr);
   const json = again.stdout
     .trim()
@@ -64,25 +65,25 @@ test('!query finds a command only the online peer had, names the offline machine
   assert.equal(countOf(alpha, "SELECT COUNT(*) AS n FROM commands WHERE origin = 'beta'"), 2);
 
   // the same filters as /search
-  const failed = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket --failed']);
+  const failed = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket --failed']);
   assert.equal(failed.status, 0, failed.stderr);
   assert.equal(failed.stdout.trim().split('\n').length, 2);
   assert.match(failed.stdout, /launch-rocket --stage 2/);
-  const none = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket --machine gamma']);
+  const none = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket --machine gamma']);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^no command matching "launch-rocket" on gamma$/m);
-  const bad = await runIsaac(asMachine(alpha), ['-c', '!query rocket --exit nope']);
+  const bad = await runIsaac(asMachine(alpha), ['-c', ' !query rocket --exit nope']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--exit needs a number/);
 
   // beta offline too, then no daemon at all: local results, said plainly
   await procs.beta.kill();
   await waitFor(() => withStore(alpha, (s) => s.machines.get('beta')?.status) === 'offline', 'beta offline');
-  const alone = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket']);
+  const alone = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket']);
   assert.equal(alone.status, 0, alone.stderr);
   assert.equal(alone.stdout.trim().split('\n').at(-1), 'offline: beta, gamma');
   await procs.alpha.kill();
-  const noDaemon = await runIsaac(asMachine(alpha), ['-c', '!query launch-rocket']);
+  const noDaemon = await runIsaac(asMachine(alpha), ['-c', ' !query launch-rocket']);
   assert.equal(noDaemon.status, 0, noDaemon.stderr);
   assert.equal(noDaemon.stdout.trim().split('\n').length, 4);
   assert.match(noDaemon.stdout, /^isaac-node is not running on this machine: .*: local results only$/m);

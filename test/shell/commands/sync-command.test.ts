@@ -52,7 +52,8 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   // alpha loses beta's rows (a restored backup): live sync will not bring them back, /sync does
   withStore(alpha, (s) => s.db.prepare("DELETE FROM commands WHERE origin = 'beta'").run());
   assert.equal(dump(alpha).length, 5);
-  const synced = await runIsaac(asMachine(alpha), ['-c', '/sync']);
+  // a leading space keeps each /sync line out of the history whose rows this test counts
+  const synced = await runIsaac(asMachine(alpha), ['-c', ' /sync']);
   assert.equal(synced.status, 0, synced.stderr);
   assert.match(synced.stdout, /^peer\s+sent\s+received\s+state/m);
   assert.deepEqual(rows(synced.stdout), [
@@ -64,7 +65,7 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   assert.equal(dump(alpha).length, 8);
 
   // nothing left to do: zeros, as JSON for scripts
-  const again = await runIsaac(asMachine(alpha), ['-c', '/sync --json']);
+  const again = await runIsaac(asMachine(alpha), ['-c', ' /sync --json']);
   assert.equal(again.status, 0, again.stderr);
   const summary = JSON.parse(again.stdout) as SyncSummary;
   assert.deepEqual(summary.peers, { beta: { sent: 0, received: 0, online: true, answered: true } });
@@ -72,7 +73,7 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   assert.equal(summary.force, false);
 
   // force: alpha sends its whole series again and beta answers from zero; no row is doubled
-  const forced = await runIsaac(asMachine(beta), ['-c', '/sync force']);
+  const forced = await runIsaac(asMachine(beta), ['-c', ' /sync force']);
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stdout, /^catch-up from zero \(force\)$/m);
   assert.deepEqual(rows(forced.stdout), [
@@ -118,7 +119,7 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   });
   await term.waitForText('alpha:~$ ');
   const mark = term.mark();
-  term.write('/sync\r');
+  term.write(' /sync\r');
   await term.waitForText(/total\s+0\s+10003/, mark, 60_000);
   const raw = term.output.slice(term.output.lastIndexOf('/sync'));
   assert.match(raw, /\r\x1b\[Ksyncing \[[ =]{24}\] \d+ records {2}beta ↓\d+ ↑0/);
@@ -129,7 +130,7 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
   assert.deepEqual(dump(alpha), dump(beta));
 
   await procs[0]!.kill();
-  const down = await runIsaac(asMachine(alpha), ['-c', '/sync']);
+  const down = await runIsaac(asMachine(alpha), ['-c', ' /sync']);
   assert.equal(down.status, 2);
   assert.equal(down.stderr.trim(), DAEMON_NOT_RUNNING);
   assert.equal(down.stdout, '');
@@ -137,10 +138,10 @@ test('/sync: per-peer counts, both machines hold the same rows; /sync force ends
 
 test('/sync without a network: the one-line message, exit 2; a stray argument is refused', async (t) => {
   const ienv = isaacEnv(t);
-  const r = await runIsaac(ienv, ['-c', '/sync']);
+  const r = await runIsaac(ienv, ['-c', ' /sync']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^no network configured: run `isaac-node init`/);
-  const bad = await runIsaac(ienv, ['-c', '/sync everything']);
+  const bad = await runIsaac(ienv, ['-c', ' /sync everything']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown argument "everything"/);
 });

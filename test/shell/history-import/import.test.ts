@@ -150,6 +150,31 @@ describe('zsh history', () => {
         [1_700_000_500_000, 'echo last'],
       ],
     );
+    // zsh's elapsed seconds are the duration
+    assert.deepEqual(
+      rows(store).map((r) => r.duration_ms),
+      [0, 3000, 1000, 0, 0],
+    );
+  });
+
+  test('in an extended history, a line without the header is counted malformed, not imported', async (t) => {
+    const { store, dir } = storeIn(t);
+    const file = writeHistory(
+      join(dir, '.zsh_history'),
+      ': 1700000000:2;make\nstray line without a header\n: 1700000010:0;make test\n',
+    );
+    const summary = await importHistory(store, { shell: 'zsh', file });
+    assert.deepEqual(summary, { shell: 'zsh', file, imported: 2, duplicates: 0, malformed: 1, skipped: 0 });
+    assert.deepEqual(
+      rows(store).map((r) => [r.command, r.duration_ms]),
+      [
+        ['make', 2000],
+        ['make test', 0],
+      ],
+    );
+    const io = captureIO(false);
+    assert.equal(await runImportCommand(['zsh', file], context(store, io)), 0);
+    assert.match(io.stdout, /\(2 already imported, 1 malformed skipped\)/);
   });
 
   test('plain zsh lines (no extended history) import one per line', async (t) => {
@@ -278,7 +303,7 @@ describe('idempotence, secrets and errors', () => {
     assert.match(io.stderr, /is not a file/);
     const io2 = captureIO(false);
     assert.equal(await runImportCommand(['tcsh'], context(store, io2)), 2);
-    assert.match(io2.stderr, /unknown shell tcsh.*isaac import bash\|zsh\|fish\|auto/);
+    assert.match(io2.stderr, /unknown shell tcsh.*isaac import bash\|zsh\|fish\|atuin\|auto/);
     assert.equal(store.history.count(), 0);
   });
 });

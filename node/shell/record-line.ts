@@ -1,0 +1,36 @@
+import { splitArgs } from '../core/args.ts';
+import { commandKind } from '../core/store/command-kind.ts';
+import { findSlashCommand } from './commands/registry.ts';
+import type { ShellHost } from './host.ts';
+
+/**
+ * Records a `/`, `!` or `isaac` line in history with its kind, status and duration, as the
+ * executor records shell lines, so `/search --type slash|bang|ai` finds them and Up recalls
+ * them. A command may give the line to store instead (`/set config` of an API key).
+ */
+export function recordIsaacLine(host: ShellHost, line: string, exit: number, started: number): void {
+  const kind = commandKind(line);
+  if (kind === 'shell' || /^\/(exit|quit)$/.test(line)) return;
+  if (host.store.config.get('history.record') === 'off') return;
+  const command = storedLine(line);
+  if (command === undefined) return;
+  host.store.history.record({
+    command,
+    exit,
+    durationMs: Date.now() - started,
+    session: host.sessionId,
+    ts: started,
+    source: host.interactive ? 'shell' : 'script',
+    kind,
+  });
+}
+
+function storedLine(line: string): string | undefined {
+  if (!line.startsWith('/')) return line;
+  try {
+    const found = findSlashCommand(splitArgs(line.slice(1)));
+    return found?.command.historyLine ? found.command.historyLine(found.args) : line;
+  } catch {
+    return line; // an unterminated quote: stored as typed (redacted at the store's door)
+  }
+}
