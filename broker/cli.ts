@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Logger, pino } from 'pino';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { errorLine, IsaacError, UsageError } from '../schemas/errors.ts';
+import type { Logger } from 'pino';
+import { commandLine, EXIT, runProgram } from '../schemas/cli.ts';
+import { UsageError } from '../schemas/errors.ts';
 import { isMachineName } from '../schemas/names.ts';
 import {
   type BrokerConfig,
@@ -15,12 +14,14 @@ import {
   loadConfig,
 } from './config.ts';
 import type { StatusSnapshot } from './counters.ts';
-import { initDataDir } from './init.ts';
 import type { AedesPersistence } from './queue-bound.ts';
-import { STATUS_FILE, type StartBrokerOptions, startBroker } from './server.ts';
-import { BrokerState, STATE_DB_FILE } from './state.ts';
-import { type BrokerStateStore, sqliteStateStore } from './state-store.ts';
+import type { StartBrokerOptions } from './server.ts';
+import { STATUS_FILE } from './server-status.ts';
+import type { BrokerStateStore } from './state-store.ts';
 import { TLS_CERT_FILE } from './tls.ts';
+
+// the broker itself (Aedes, SQLite) is loaded by the commands that need it, so --help,
+// --version and `status` start quickly
 
 function dataDirOf(value: unknown): string {
   const dir = typeof value === 'string' && value ? value : process.env.ISAAC_BROKER_DATA;
@@ -29,7 +30,8 @@ function dataDirOf(value: unknown): string {
   return resolve(dir);
 }
 
-function makeLogger(level: string): Logger {
+async function makeLogger(level: string): Promise<Logger> {
+  const { pino } = await import('pino');
   if (process.stdout.isTTY)
     return pino({ level, transport: { target: 'pino-pretty', options: { destination: 1 } } });
   return pino({ level }, pino.destination({ dest: 1, sync: false }));
@@ -57,9 +59,11 @@ async function clusterBackends(
   return await mod.createClusterBackends(url, { dataDir, log });
 }
 
-async function start(dataDir: string, flags: Partial<Record<keyof BrokerConfig, unknown>>): Promise<void> {
+/** Serves until SIGTERM/SIGINT; resolves with the exit status once stopped (a second signal forces exit). */
+async function start(dataDir: string, flags: Partial<Record<keyof BrokerConfig, unknown>>): Promise<number> {
   const config = loadConfig(dataDir, flags);
-  const log = makeLogger(config.logLevel);
+  const log = await makeLogger(config.logLevel);
+  const { startBroker } = await import('./server.ts');
   const backends = config.redis ? await clusterBackends(config.redis, dataDir, log) : {};
   const broker = await startBroker({
     dataDir,
@@ -76,27 +80,29 @@ async function start(dataDir: string, flags: Partial<Record<keyof BrokerConfig, 
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', ...broker.ports, fingerprint: broker.fingerprint, pid: process.pid })}\n`,
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    broker.close().then(
-      () => {
-        log.flush();
-        setTimeout(() => process.exit(0), 50);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(EXIT.failed);
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      broker.close().then(
+        () => {
+          log.flush();
+          setTimeout(() => resolve(EXIT.ok), 50);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          resolve(EXIT.failed);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
 }
 
-function status(dataDir: string, json: boolean): void {
+function status(dataDir: string, json: boolean): number {
   const file = join(dataDir, STATUS_FILE);
   if (!existsSync(file)) {
     throw new UsageError(`no broker status in ${dataDir}`, {
@@ -107,7 +113,7 @@ function status(dataDir: string, json: boolean): void {
   const running = !snap.stopped && Date.now() - snap.at < 5000;
   if (json) {
     process.stdout.write(`${JSON.stringify({ running, ...snap })}\n`);
-    return;
+    return EXIT.ok;
   }
   const lines = [
     running
@@ -127,7 +133,7 @@ function status(dataDir: string, json: boolean): void {
     `messages/s: ${snap.messagesPerSecond}  (published ${snap.published}, delivered ${snap.delivered}, dropped ${snap.dropped})`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (!running) process.exitCode = 3;
+  return running ? EXIT.ok : EXIT.notRunning;
 }
 
 /** Observers live where the broker's state lives: DATA/broker-state.db, or Redis in cluster mode. */
@@ -137,6 +143,8 @@ async function observer(
   name: string | undefined,
   redisFlag: string | undefined,
 ): Promise<void> {
+  const { BrokerState, STATE_DB_FILE } = await import('./state.ts');
+  const { sqliteStateStore } = await import('./state-store.ts');
   if (!existsSync(join(dataDir, STATE_DB_FILE)) && !existsSync(join(dataDir, TLS_CERT_FILE))) {
     throw new UsageError(`${dataDir} is not an isaac-broker data directory`, {
       hint: 'run `isaac-broker init --data DIR` first',
@@ -194,9 +202,24 @@ const configEpilogue = [
   ),
 ].join('\n');
 
-export async function main(argv: string[]): Promise<void> {
-  await yargs(argv)
-    .scriptName('isaac-broker')
+const COMMANDS = ['init', 'start', 'status', 'observer'];
+
+/** A numeric flag reaches loadConfig as typed, so a bad value is named there ("abc", not NaN). */
+const NUMERIC_FLAGS = {
+  'max-payload': CONFIG_HELP.maxPayload,
+  'publish-rate': CONFIG_HELP.publishRate,
+  'publish-burst': CONFIG_HELP.publishBurst,
+  'max-queued': CONFIG_HELP.maxQueued,
+  'connect-timeout-ms': CONFIG_HELP.connectTimeoutMs,
+  'drain-timeout-ms': CONFIG_HELP.drainTimeoutMs,
+  'max-inflight': CONFIG_HELP.maxInflight,
+  'heartbeat-interval-ms': CONFIG_HELP.heartbeatIntervalMs,
+};
+
+async function main(argv: string[]): Promise<number> {
+  let exitStatus: number = EXIT.ok;
+  const parser = await commandLine('isaac-broker', argv, COMMANDS);
+  await parser
     .usage(
       '$0 <command> --data DIR\n\nThe Isaac relay: an MQTT broker with TLS, TTL-token logins and per-machine ACLs.',
     )
@@ -212,7 +235,8 @@ export async function main(argv: string[]): Promise<void> {
             describe: 'DNS name or IP for the certificate (repeatable)',
           })
           .option('json', { type: 'boolean', describe: 'print the result as one JSON line' }),
-      (args) => {
+      async (args) => {
+        const { initDataDir } = await import('./init.ts');
         const result = initDataDir(dataDirOf(args.data), (args.hostName as string[] | undefined) ?? []);
         if (args.json) {
           process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -241,14 +265,14 @@ export async function main(argv: string[]): Promise<void> {
           .option('ws-port', { type: 'string', describe: CONFIG_HELP.wsPort })
           .option('redis', { type: 'string', describe: `${CONFIG_HELP.redis}. ${CLUSTER_HELP}` })
           .option('log-level', { type: 'string', describe: CONFIG_HELP.logLevel })
-          .option('max-payload', { type: 'number', describe: CONFIG_HELP.maxPayload })
-          .option('publish-rate', { type: 'number', describe: CONFIG_HELP.publishRate })
-          .option('publish-burst', { type: 'number', describe: CONFIG_HELP.publishBurst })
-          .option('max-queued', { type: 'number', describe: CONFIG_HELP.maxQueued })
-          .option('connect-timeout-ms', { type: 'number', describe: CONFIG_HELP.connectTimeoutMs })
-          .option('drain-timeout-ms', { type: 'number', describe: CONFIG_HELP.drainTimeoutMs })
-          .option('max-inflight', { type: 'number', describe: CONFIG_HELP.maxInflight })
-          .option('heartbeat-interval-ms', { type: 'number', describe: CONFIG_HELP.heartbeatIntervalMs })
+          .options(
+            Object.fromEntries(
+              Object.entries(NUMERIC_FLAGS).map(([flag, describe]) => [
+                flag,
+                { type: 'string', requiresArg: true, describe } as const,
+              ]),
+            ),
+          )
           .epilogue(configEpilogue),
       async (args) => {
         const flags: Partial<Record<keyof BrokerConfig, unknown>> = {};
@@ -256,14 +280,16 @@ export async function main(argv: string[]): Promise<void> {
           const value = (args as Record<string, unknown>)[key];
           if (value !== undefined) flags[key] = value;
         }
-        await start(dataDirOf(args.data), flags);
+        exitStatus = await start(dataDirOf(args.data), flags);
       },
     )
     .command(
       'status',
       'show connected machines, queue depths, refusals by reason and messages/s of the running broker',
       (y) => y.option('json', { type: 'boolean', describe: 'print the raw status as JSON' }),
-      (args) => status(dataDirOf(args.data), Boolean(args.json)),
+      (args) => {
+        exitStatus = status(dataDirOf(args.data), Boolean(args.json));
+      },
     )
     .command(
       'observer <action> [name]',
@@ -273,21 +299,13 @@ export async function main(argv: string[]): Promise<void> {
           .positional('action', { choices: ['add', 'remove', 'list'] as const, demandOption: true })
           .positional('name', { type: 'string', describe: 'login name, e.g. homeassistant' })
           .option('redis', { type: 'string', describe: 'cluster mode: change the observers in this Redis' }),
-      (args) => observer(dataDirOf(args.data), String(args.action), args.name, args.redis),
+      async (args) => {
+        await observer(dataDirOf(args.data), String(args.action), args.name, args.redis);
+      },
     )
     .demandCommand(1, 'name a command: init, start, status or observer')
-    .strict()
-    .help()
-    .fail((message, err) => {
-      if (err) throw err;
-      throw new UsageError(message, { hint: 'see isaac-broker --help' });
-    })
     .parseAsync();
+  return exitStatus;
 }
 
-try {
-  await main(hideBin(process.argv));
-} catch (err) {
-  process.stderr.write(`isaac-broker: ${errorLine(err)}\n`);
-  process.exitCode = err instanceof UsageError ? 2 : err instanceof IsaacError ? 1 : 1;
-}
+runProgram('isaac-broker', () => main(process.argv.slice(2)));

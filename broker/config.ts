@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../schemas/errors.ts';
+import { ConfigError, UsageError } from '../schemas/errors.ts';
 import { type BrokerLimits, DEFAULT_LIMITS } from './limits.ts';
 
 /** DATA/broker.json, ISAAC_BROKER_<KEY> environment and flags all set these keys (flags win). */
@@ -67,11 +67,22 @@ export function envName(key: string): string {
   return `ISAAC_BROKER_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-/** Parses one value from a file, env or flag into the key's type; ConfigError on nonsense. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Parses one value from a file, env or flag into the key's type; ConfigError on nonsense, naming
+ * the setting as the user wrote it (`--max-payload`, `ISAAC_BROKER_MAX_PAYLOAD`, `FILE: maxPayload`)
+ * and the value as given.
+ */
 export function coerce(key: keyof BrokerConfig, value: unknown, source: string): unknown {
+  const setting = source === flagName(key) || source === envName(key) ? source : `${source}: ${key}`;
+  // a flag is typed input (usage); a file or environment value is configuration
+  const Problem = source === flagName(key) ? UsageError : ConfigError;
   const bad = (what: string) =>
-    new ConfigError(`${source}: ${key} must be ${what}, got ${JSON.stringify(value)}`, {
-      hint: `fix ${key} (${CONFIG_HELP[key]})`,
+    new Problem(`${setting} must be ${what}, got ${JSON.stringify(value)}`, {
+      hint: `fix ${setting.replace(/^.*: /, '')} (${CONFIG_HELP[key]})`,
     });
   if (PORTS.has(key)) {
     if (value === false || value === 'false' || value === 'off') return false;
@@ -126,7 +137,7 @@ export function loadConfig(
   }
   for (const key of keys) {
     const value = flags[key];
-    if (value !== undefined) config[key] = coerce(key, value, `--${key}`);
+    if (value !== undefined) config[key] = coerce(key, value, flagName(key));
   }
   return config as unknown as BrokerConfig;
 }

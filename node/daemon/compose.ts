@@ -4,7 +4,7 @@ import { loadNetworkSettings } from '../core/identity/settings.ts';
 import { acceptRosterEntry } from '../core/identity/trust.ts';
 import { paths } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
-import { classify, type Tier, tierOverridesFromConfig } from '../core/tiers/index.ts';
+import { classify, tierOverridesFromConfig } from '../core/tiers/index.ts';
 import { type CodecKeys, EnvelopeCodec } from './bus/codec.ts';
 import { envelopeSender } from './bus/sender.ts';
 import { BusSession } from './bus/session.ts';
@@ -98,7 +98,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
       classify(line, {
         strict: true,
         overrides: tierOverridesFromConfig(store.config.all()),
-        defaultTier: Number(store.config.get('tier.default') ?? '2') as Tier,
+        defaultTier: store.config.tier('tier.default'),
       }),
     enqueue,
     loginEnv: o.loginEnv ?? new LoginEnvironment(),
@@ -113,7 +113,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
       void enqueue('exec-cancel', target, {}, Math.max(exp, clock() + CANCEL_TTL_MS), corr),
     isOnline,
     members,
-    defaultTimeoutMs: () => store.config.getNumber('remote.timeout') * 1000,
+    defaultTimeoutMs: () => store.config.number('remote.timeout') * 1000,
   });
   const pings = new Pings();
   const retained = new Map<string, Record<string, unknown>>();

@@ -1,3 +1,4 @@
+import { EXIT } from '../../schemas/cli.ts';
 import { errorLine } from '../../schemas/errors.ts';
 import type { ExecRefusal, ExecResult } from '../../schemas/messages.ts';
 import type { Store } from '../core/store/store.ts';
@@ -11,9 +12,9 @@ import { type RunningCommand, runRemoteCommand } from './remote/runner.ts';
 /** Replies (results, chunks) live long enough for a sender that is off for a week. */
 export const REPLY_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** The exit status of a remote command that was refused (the shell's EXIT_REFUSED, 126). */
-export const EXIT_REFUSED = 126;
+export const EXIT_REFUSED = EXIT.refused;
 /** The exit status of a remote command its sender cancelled (Ctrl-C: 128 + SIGINT). */
-export const EXIT_CANCELLED = 130;
+export const EXIT_CANCELLED = EXIT.interrupted;
 const EXPIRED: ExecRefusal = { reason: 'request expired before it could run', tier: 1 };
 const CANCELLED: ExecRefusal = { reason: 'cancelled by the sender before it ran', tier: 1 };
 /** A cancel that arrives before its exec (a resend after a reconnect) is kept this long. */

@@ -48,7 +48,7 @@ export function adoptPendingRequests(d: PendingAdoptionDeps): void {
           return;
         }
         for (const target of resolveTargets(request.targets, d.members())) {
-          const timeoutMs = request.timeoutMs ?? store.config.getNumber('remote.timeout') * 1000;
+          const timeoutMs = request.timeoutMs ?? store.config.number('remote.timeout') * 1000;
           const id = d.enqueueExec(target, { cmd: request.cmd, timeoutMs, stream: true }, exp);
           d.track(id, target, request.cmd);
         }

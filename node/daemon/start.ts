@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isaacVersion } from '../../schemas/cli.ts';
 import { rosterSupersedes, verifyRosterEntry } from '../../schemas/roster.ts';
 import { loadIdentity } from '../core/crypto/keys.ts';
 import { mqttConnectOptions } from '../core/crypto/mqtt-options.ts';
@@ -12,15 +10,6 @@ import { type ComposedDaemon, composeDaemon } from './compose.ts';
 import { daemonLogger, type Logger, resolveLogLevel } from './logger.ts';
 
 export type RunningNode = ComposedDaemon & { logger: Logger };
-
-export function isaacVersion(): string {
-  try {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /**
  * `isaac-node start`: loads keys (refusing group/world-readable ones) and network settings,

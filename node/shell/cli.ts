@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { errorLine, IsaacError } from '../../schemas/errors.ts';
+import { runProgram } from '../../schemas/cli.ts';
 import { isaacHome } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
 import { openShellStore } from '../core/store/unwritable.ts';
 import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
+import type { IsaacArgs } from './cli-args.ts';
 import { runIsaacArgs } from './commands/isaac-words.ts';
 import { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
@@ -12,41 +13,18 @@ import { ShellSession } from './pty-session.ts';
 import { routeLine } from './router.ts';
 import { streamIO } from './stream-io.ts';
 
-const USAGE = `usage: isaac [--yes] [-c LINE]         interactive shell, or run one LINE, or a script on stdin
-       isaac tier [--json] [--explain] LINE  show a line's safety tier (and the rule that decided)
-       isaac import bash|zsh|fish|atuin|auto [FILE]
-       isaac invite NAME | isaac revoke NAME [--rotate]
-       isaac WORDS...                     ask the AI (natural language)
-Lines: /command (Isaac), !command (other machines), isaac WORDS (AI), anything else (your shell).
-Environment: ISAAC_HOME (default ~/.isaac).`;
-
-interface Args {
-  assumeYes: boolean;
-  line?: string;
-  words: string[];
-}
-
-function parseArgs(argv: string[]): Args | 'help' | 'version' {
-  const args: Args = { assumeYes: false, words: [] };
+/**
+ * The fast path: a plain start, `-c LINE` and `--yes` are read here, so `isaac -c` never loads
+ * yargs (it costs more start-up time than the rest of `isaac -c true`). Anything else goes to the
+ * full command line in cli-args.ts.
+ */
+function quickArgs(argv: string[]): IsaacArgs | undefined {
+  const args: IsaacArgs = { assumeYes: false, words: [] };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (args.words.length > 0) {
-      args.words.push(arg);
-    } else if (arg === '-y' || arg === '--yes') {
-      args.assumeYes = true;
-    } else if (arg === '-c') {
-      const line = argv[++i];
-      if (line === undefined) throw new IsaacError('-c needs a line', { hint: 'isaac -c "ls -la"' });
-      args.line = line;
-    } else if (arg === '-h' || arg === '--help') {
-      return 'help';
-    } else if (arg === '--version') {
-      return 'version';
-    } else if (arg.startsWith('-') && arg !== '-') {
-      throw new IsaacError(`unknown option ${arg}`, { hint: 'see isaac --help' });
-    } else {
-      args.words.push(arg);
-    }
+    const arg = argv[i];
+    if (arg === '-y' || arg === '--yes') args.assumeYes = true;
+    else if (arg === '-c' && args.line === undefined && argv[i + 1] !== undefined) args.line = argv[++i];
+    else return undefined;
   }
   return args;
 }
@@ -76,8 +54,8 @@ function streamHost(
     shell: () => {
       session ??= ShellSession.start({
         interactive: false,
-        shell: store.config.get('shell.program') ?? 'bash',
-        outputLimit: store.config.getNumber('shell.output_limit'),
+        shell: store.config.string('shell.program'),
+        outputLimit: store.config.number('shell.output_limit'),
       }).then((s) => {
         started = s;
         return s;
@@ -122,15 +100,8 @@ function onTerminal(): boolean {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const parsed = parseArgs(argv);
-  if (parsed === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (parsed === 'version') {
-    process.stdout.write('isaac 0.1.0\n');
-    return 0;
-  }
+  const parsed = quickArgs(argv) ?? (await (await import('./cli-args.ts')).parseIsaacArgs(argv));
+  if (typeof parsed === 'number') return parsed;
   const { store, isCopy } = openShellStore(isaacHome());
   const recorder = new HistoryRecorder(store, isCopy);
   try {
@@ -168,14 +139,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-    // a finished isaac never waits for stray handles (a shell still winding down)
-    setImmediate(() => process.exit(status));
-  },
-  (err: unknown) => {
-    process.stderr.write(`isaac: ${errorLine(err)}\n`);
-    process.exit(err instanceof IsaacError ? 2 : 1);
-  },
-);
+runProgram('isaac', () => main(process.argv.slice(2)));

@@ -1,9 +1,10 @@
+import { EXIT } from '../../schemas/cli.ts';
 import type { ShellHost } from './host.ts';
 import type { RunResult } from './pty-session.ts';
 import { classifyWithSettings } from './tier-settings.ts';
 
 /** Exit status of a line Isaac refused to run (tier 4, or a declined/unanswerable confirmation). */
-export const EXIT_REFUSED = 126;
+export const EXIT_REFUSED = EXIT.refused;
 
 /**
  * A shell line's whole path: tier validation (with correction and confirmation), then the

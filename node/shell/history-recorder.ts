@@ -46,7 +46,7 @@ export class HistoryRecorder {
 
   private recordingOff(): boolean {
     try {
-      return this.store.config.get('history.record') === 'off';
+      return !this.store.config.bool('history.record');
     } catch {
       return false; // an unreadable setting must not stop the command; flush reports the store
     }

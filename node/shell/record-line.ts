@@ -11,18 +11,20 @@ import type { ShellHost } from './host.ts';
 export function recordIsaacLine(host: ShellHost, line: string, exit: number, started: number): void {
   const kind = commandKind(line);
   if (kind === 'shell' || /^\/(exit|quit)$/.test(line)) return;
-  if (host.store.config.get('history.record') === 'off') return;
   const command = storedLine(line);
   if (command === undefined) return;
-  host.store.history.record({
-    command,
-    exit,
-    durationMs: Date.now() - started,
-    session: host.sessionId,
-    ts: started,
-    source: host.interactive ? 'shell' : 'script',
-    kind,
-  });
+  host.recorder.record(
+    {
+      command,
+      exit,
+      durationMs: Date.now() - started,
+      session: host.sessionId,
+      ts: started,
+      source: host.interactive ? 'shell' : 'script',
+      kind,
+    },
+    (warning) => host.io.err(warning),
+  );
 }
 
 function storedLine(line: string): string | undefined {

@@ -47,11 +47,11 @@ export async function runRepl(
     if (session?.alive) return Promise.resolve(session);
     starting ??= ShellSession.start({
       interactive: true,
-      shell: store.config.get('shell.program') ?? 'bash',
+      shell: store.config.string('shell.program'),
       cols: stdout.columns,
       rows: stdout.rows,
       env,
-      outputLimit: store.config.getNumber('shell.output_limit'),
+      outputLimit: store.config.number('shell.output_limit'),
     }).then((s) => {
       session = s;
       starting = undefined;
@@ -116,7 +116,7 @@ export async function runRepl(
   };
   configureAi({
     cwd: () => session?.cwd ?? process.cwd(),
-    shell: () => store.config.get('shell.program') ?? 'bash',
+    shell: () => store.config.string('shell.program'),
     signal: () => busy?.signal,
   });
 

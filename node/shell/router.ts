@@ -1,3 +1,4 @@
+import { EXIT, exitStatusOf } from '../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { splitArgs } from '../core/args.ts';
 import { runBangCommand } from './commands/bang.ts';
@@ -9,7 +10,7 @@ import { commandContext, type ShellHost } from './host.ts';
 import { recordIsaacLine } from './record-line.ts';
 
 /** Exit status for a line Isaac could not understand (unknown / command, bad arguments). */
-export const EXIT_USAGE = 2;
+export const EXIT_USAGE = EXIT.usage;
 
 /**
  * The prefix router (DESIGN.md "The shell"): `/` local commands, `!` other machines, `isaac <words>`
@@ -45,7 +46,7 @@ async function dispatchLine(
   } catch (err) {
     host.io.err(`isaac: ${errorLine(err)}\n`);
     if (!(err instanceof IsaacError)) host.io.err('isaac: (this is a bug; the line was not completed)\n');
-    return err instanceof UsageError || (err instanceof IsaacError && err.code === 'CONFIG') ? EXIT_USAGE : 1;
+    return exitStatusOf(err);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Store } from '../core/store/store.ts';
 import { commandCandidates, commandExists } from '../core/tiers/commands-on-path.ts';
-import { type Classification, classify, type Tier, tierOverridesFromConfig } from '../core/tiers/index.ts';
+import { type Classification, classify, tierOverridesFromConfig } from '../core/tiers/index.ts';
 
 /**
  * Classifies a line with this machine's tier settings: overrides, default tier, known commands
@@ -17,7 +17,7 @@ export function classifyWithSettings(
   return classify(line, {
     ...(sessionAliases ? { aliases: sessionAliases } : {}),
     overrides: tierOverridesFromConfig(config.all()),
-    defaultTier: Number(config.get('tier.default') ?? '2') as Tier,
+    defaultTier: config.tier('tier.default'),
     commandExists: (name) => sessionNames.has(name) || commandExists(name),
     candidates: () => commandCandidates(store.history.recentLines(500)),
   });

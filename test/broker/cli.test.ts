@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../broker/config.ts';
 import { initDataDir } from '../../broker/init.ts';
 import { startBroker } from '../../broker/server.ts';
+import { EXIT } from '../../schemas/cli.ts';
 import { certFingerprint } from '../../schemas/fingerprint.ts';
 import { pinnedTlsOptions, startTestBroker } from '../helpers/broker.ts';
 import { tempDir, waitFor } from '../helpers/tmp.ts';
@@ -72,11 +73,14 @@ test('broker config: broker.json, then ISAAC_BROKER_* env, then flags; nonsense 
   assert.equal(config.tlsPort, 0);
   assert.equal(config.tcpPort, false);
   assert.equal(config.maxQueued, 7);
-  assert.throws(() => loadConfig(dir, { maxPayload: 'lots' }), /maxPayload must be a positive number/);
+  assert.throws(
+    () => loadConfig(dir, { maxPayload: 'lots' }),
+    /--max-payload must be a positive number, got "lots"/,
+  );
   writeFileSync(join(dir, 'broker.json'), '{"tlsPrt": 1}');
   assert.throws(() => loadConfig(dir, {}), /unknown key "tlsPrt"/);
   const started = await cli(['start', '--data', dir]);
-  assert.equal(started.code, 1);
+  assert.equal(started.code, EXIT.config);
   assert.match(started.stderr, /^isaac-broker: .*unknown key/);
 });
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { NETWORK_KEYS } from '../../node/core/identity/settings.ts';
 import { paths } from '../../node/core/paths.ts';
 import type { ExecEvent } from '../../node/ipc/client.ts';
+import { EXIT } from '../../schemas/cli.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import {
   clientFor,
@@ -58,6 +59,6 @@ test('isaac-node start refuses key files readable by others and says how to fix 
   const keyDir = paths.keys(net.homes.alpha!);
   chmodSync(keyDir, 0o755);
   const r = await runNodeCli(net.homes.alpha!, ['start'], 15_000);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, EXIT.refused);
   assert.match(r.stderr, new RegExp(`chmod 700 ${keyDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
 });

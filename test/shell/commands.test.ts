@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { EXIT } from '../../schemas/cli.ts';
 import { isaacEnv, runIsaac } from '../helpers/isaac.ts';
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
@@ -8,11 +9,11 @@ describe('/ commands', () => {
   test('/set config validates: unknown key or bad value is one clear line and changes nothing', async (t) => {
     const ienv = isaacEnv(t);
     const unknown = await runIsaac(ienv, ['-c', '/set config remote.max_teir 3']);
-    assert.equal(unknown.status, 2);
+    assert.equal(unknown.status, EXIT.config);
     assert.match(unknown.stderr, /^isaac: unknown config key "remote.max_teir": see \/show config/);
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
     const bad = await runIsaac(ienv, ['-c', '/set config remote.max_tier 4']);
-    assert.equal(bad.status, 2);
+    assert.equal(bad.status, EXIT.config);
     assert.match(bad.stderr, /invalid value "4" for remote.max_tier: use one of/);
     const before = lastJson<Array<{ key: string; value: string }>>(
       (await runIsaac(ienv, ['-c', '/show config --json'])).stdout,

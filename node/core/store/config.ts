@@ -1,4 +1,6 @@
-import { CONFIG_KEYS, configSpec, parseConfigValue } from './config-keys.ts';
+import { ConfigError } from '../../../schemas/errors.ts';
+import { isTier, type Tier } from '../tiers/rules.ts';
+import { CONFIG_KEYS, type ConfigKeyOf, configSpec, parseConfigValue } from './config-keys.ts';
 import type { Db } from './db.ts';
 
 export interface ConfigEntry {
@@ -27,13 +29,55 @@ export class ConfigRepo {
     return configSpec(key)?.default;
   }
 
-  getNumber(key: string): number {
-    const value = Number(this.get(key));
-    return Number.isFinite(value) ? value : 0;
+  /**
+   * The typed getters: the stored value, validated as `/set config` would, else the key's one
+   * default in CONFIG_KEYS. A stored value that is not valid (written by hand, or by an older
+   * Isaac) is one ConfigError naming the key and the fix, never a silent fallback.
+   */
+  string(key: ConfigKeyOf<'text'>): string {
+    return this.valid(key);
   }
 
-  getBool(key: string): boolean {
-    return this.get(key) === 'on';
+  number(key: ConfigKeyOf<'integer'>): number {
+    return Number(this.valid(key));
+  }
+
+  bool(key: ConfigKeyOf<'bool'>): boolean {
+    return this.valid(key) === 'on';
+  }
+
+  tier(key: ConfigKeyOf<'tier'>): Tier {
+    const tier = Number(this.valid(key));
+    if (!isTier(tier)) throw this.badStored(key, String(tier));
+    return tier;
+  }
+
+  list(key: ConfigKeyOf<'list'>): string[] {
+    return this.valid(key)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+  }
+
+  private valid(key: string): string {
+    const spec = configSpec(key)!;
+    const row = this.getStmt.get(key);
+    if (!row) return spec.default ?? '';
+    try {
+      return spec.parse(row.value, key);
+    } catch (err) {
+      throw this.badStored(key, row.value, err);
+    }
+  }
+
+  private badStored(key: string, value: string, cause?: unknown): ConfigError {
+    const fallback = configSpec(key)?.default;
+    const rule = cause instanceof ConfigError && cause.hint ? ` (${cause.hint})` : '';
+    const reset = fallback === undefined ? '' : `, or /unset config ${key} for the default ${fallback}`;
+    return new ConfigError(`config ${key} holds ${JSON.stringify(value)}, which is not valid${rule}`, {
+      cause,
+      hint: `fix it with /set config ${key} VALUE${reset}`,
+    });
   }
 
   /** Validates then stores; throws ConfigError and changes nothing on a bad key or value. */

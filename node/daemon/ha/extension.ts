@@ -29,7 +29,7 @@ export function homeAssistantExtension(d: {
   log: Logger;
   pollMs?: number;
 }): HomeAssistantExtension {
-  const isOn = () => d.store.config.getBool(CONFIG_KEY);
+  const isOn = () => d.store.config.bool(CONFIG_KEY);
   let enabled = isOn();
   let timer: NodeJS.Timeout | undefined;
 

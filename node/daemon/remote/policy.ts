@@ -1,3 +1,4 @@
+import { errorLine } from '../../../schemas/errors.ts';
 import type { ExecRefusal } from '../../../schemas/messages.ts';
 import type { Store } from '../../core/store/store.ts';
 
@@ -16,15 +17,21 @@ export interface RemotePolicy {
   maxTier: number;
   allowFrom: readonly string[];
   timeoutMs: number;
+  /** Set when a remote.* setting here is not valid: every request is refused with this line. */
+  broken?: string;
 }
 
+/** This machine's remote.* settings; a bad stored value fails closed (`broken`), never open. */
 export function remotePolicy(store: Store): RemotePolicy {
-  const allow = store.config.get('remote.allow_from') ?? '';
-  return {
-    maxTier: Number(store.config.get('remote.max_tier') ?? '2'),
-    allowFrom: allow.split(',').filter((n) => n.length > 0),
-    timeoutMs: store.config.getNumber('remote.timeout') * 1000 || 300_000,
-  };
+  try {
+    return {
+      maxTier: store.config.tier('remote.max_tier'),
+      allowFrom: store.config.list('remote.allow_from'),
+      timeoutMs: store.config.number('remote.timeout') * 1000,
+    };
+  } catch (err) {
+    return { maxTier: 0, allowFrom: [], timeoutMs: 0, broken: errorLine(err) };
+  }
 }
 
 /**
@@ -40,6 +47,7 @@ export function checkRemoteExec(
   policy: RemotePolicy,
   classify: Classifier,
 ): ExecRefusal | undefined {
+  if (policy.broken) return { reason: `the remote policy here is not valid: ${policy.broken}`, tier: 4 };
   if (policy.allowFrom.length > 0 && !policy.allowFrom.includes(input.from)) {
     return { reason: `${input.from} is not in remote.allow_from on this machine`, tier: 1 };
   }

@@ -320,8 +320,8 @@ export class HistorySync {
   private sendSlice(peer: string, from: number, to: number): number {
     const me = this.transport.me;
     const config = this.store.config;
-    const excluded = excludeMatcher(config.get('sync.exclude') ?? '');
-    const withOutput = config.get('sync.output') === 'on';
+    const excluded = excludeMatcher(config.string('sync.exclude'));
+    const withOutput = config.bool('sync.output');
     const { records, tombstones } = seriesRange(this.store.db, me, from, to);
     const outgoing: HistoryRecordWire[] = [];
     const withheld: TombstoneWire[] = [...tombstones];

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
 import { ConfigError, errorLine, NetworkError, ProviderError } from '../../../schemas/errors.ts';
 import type { CommandRecord } from '../../core/store/history.ts';
 import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
@@ -86,9 +85,12 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const repo = new AiRepo(store.db);
   const config: ConfigSource = {
     get: (key) => store.config.get(key),
+    string: (key) => store.config.string(key),
+    number: (key) => store.config.number(key),
+    list: (key) => store.config.list(key),
     isSet: (key) => repo.isConfigSet(key),
   };
-  const shell = () => options.shell?.() ?? store.config.get('shell.program') ?? basename(env.SHELL ?? 'bash');
+  const shell = () => options.shell?.() ?? store.config.string('shell.program');
   const cwd = () => options.cwd?.() ?? process.cwd();
   let draining: Promise<DrainResult> | undefined;
   // marks where the context block starts and ends; unknown to anything recorded in it

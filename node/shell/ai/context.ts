@@ -41,15 +41,10 @@ export function describeOs(): string {
  * ai.context.size and CONTEXT_CHAR_CAP, redacted as a whole once more.
  */
 export function buildContext(input: ContextInput): string {
-  const size = Math.max(0, Math.min(1000, Number(input.config.get('ai.context.size') ?? 50) || 0));
-  const machinesSetting = input.config.get('ai.context.machines') ?? 'all';
+  const size = input.config.number('ai.context.size');
+  const machinesSetting = input.config.string('ai.context.machines');
   const machines =
-    machinesSetting === 'all' || machinesSetting === ''
-      ? undefined
-      : machinesSetting
-          .split(',')
-          .map((m) => m.trim())
-          .filter(Boolean);
+    machinesSetting === 'all' || machinesSetting === '' ? undefined : machinesSetting.split(',');
   const header = `This machine: ${input.machineName} — OS ${input.os ?? describeOs()}, shell ${input.shell}, cwd ${input.cwd}`;
   const rows = input.repo.recentCommands(size, machines);
   const lines: string[] = [];

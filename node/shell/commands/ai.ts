@@ -1,4 +1,5 @@
-import { ConfigError, errorLine, UsageError } from '../../../schemas/errors.ts';
+import { exitStatusOf } from '../../../schemas/cli.ts';
+import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import type { Store } from '../../core/store/store.ts';
 import { type AskResult, type Assistant, createAssistant } from '../ai/assistant.ts';
@@ -176,12 +177,8 @@ async function personConfirmsRisk(command: string, ctx: CommandContext): Promise
 
 function failed(err: unknown, ctx: CommandContext, printer: StreamPrinter | undefined): number {
   printer?.end();
-  if (err instanceof CancelledError) {
-    ctx.io.err('cancelled\n');
-    return 130;
-  }
-  ctx.io.err(`${errorLine(err)}\n`);
-  return err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+  ctx.io.err(err instanceof CancelledError ? 'cancelled\n' : `${errorLine(err)}\n`);
+  return exitStatusOf(err);
 }
 
 async function explainLast(args: string[], ctx: CommandContext): Promise<number> {

@@ -1,11 +1,10 @@
+import { isaacVersion } from '../../../schemas/cli.ts';
 import { ConfigError, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import { configSpec, maskSecret } from '../../core/store/config-keys.ts';
 import { formatWhen, printTable } from './format.ts';
 import { networkStatus, networkStatusRows } from './network-show.ts';
 import type { CommandContext, SlashCommand } from './types.ts';
-
-const VERSION = '0.1.0';
 
 export const JSON_OPTION = { flag: '--json', help: 'print JSON instead of a table' } as const;
 
@@ -93,11 +92,11 @@ const showStatus: SlashCommand = {
     const store = ctx.store;
     const local = {
       machine: store.machineName(),
-      version: VERSION,
+      version: isaacVersion(),
       home: store.home,
       commands: store.history.count(),
       messages_unread: store.messages.unshown().length,
-      ai_provider: store.config.get('ai.provider') ?? 'none',
+      ai_provider: store.config.string('ai.provider'),
     };
     const net = await networkStatus(ctx);
     if (options.json) return json(ctx, { ...local, ...net });

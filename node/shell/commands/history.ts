@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { exitStatusOf } from '../../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../../schemas/errors.ts';
 import { isMachineName } from '../../../schemas/names.ts';
 import { takeOptions } from '../../core/args.ts';
@@ -19,7 +20,7 @@ function guarded(run: SlashCommand['run']): SlashCommand['run'] {
     } catch (err) {
       if (!(err instanceof IsaacError)) throw err;
       ctx.io.err(`${errorLine(err)}\n`);
-      return err instanceof UsageError ? 2 : 1;
+      return exitStatusOf(err);
     }
   };
 }

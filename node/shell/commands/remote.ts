@@ -1,3 +1,4 @@
+import { EXIT } from '../../../schemas/cli.ts';
 import { UsageError } from '../../../schemas/errors.ts';
 import { type MachineView, machineView } from '../../core/store/machines.ts';
 import { enqueueWithoutDaemon } from '../../core/store/pending.ts';
@@ -13,12 +14,12 @@ import { bangQuery, QUERY_OPTIONS } from './query.ts';
 import type { CommandCall, CommandContext, CommandDef } from './types.ts';
 
 /** Exit status of a `!` command that could not run because no network is configured. */
-export const EXIT_NO_NETWORK = 2;
+export const EXIT_NO_NETWORK = EXIT.usage;
 /** Exit status of an `!exec` whose request was queued (target offline or no daemon): it has not run yet. */
-export const EXIT_QUEUED = 75;
-export const EXIT_USAGE = 2;
+export const EXIT_QUEUED = EXIT.queued;
+export const EXIT_USAGE = EXIT.usage;
 /** Exit status of an `!exec` cancelled with Ctrl-C (128 + SIGINT, as bash reports it). */
-export const EXIT_INTERRUPTED = 130;
+export const EXIT_INTERRUPTED = EXIT.interrupted;
 
 const EXEC_USAGE = '!exec MACHINE[,MACHINE|glob|all] CMD';
 

@@ -1,3 +1,4 @@
+import { exitStatusOf } from '../../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import {
@@ -142,7 +143,7 @@ export const syncCommand: SlashCommand = {
     } catch (err) {
       if (!(err instanceof IsaacError)) throw err;
       ctx.io.err(`${errorLine(err)}\n`);
-      return err instanceof UsageError ? 2 : 1;
+      return exitStatusOf(err);
     }
   },
 };

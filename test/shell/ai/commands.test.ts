@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runNaturalLanguage } from '../../../node/shell/commands/ai.ts';
 import { findSlashCommand } from '../../../node/shell/commands/registry.ts';
+import { EXIT } from '../../../schemas/cli.ts';
 import { aiContext, RecordingIO } from '../../helpers/ai-io.ts';
 import { aiStore } from '../../helpers/ai-setup.ts';
 import { startFakeProvider } from '../../helpers/fake-providers.ts';
@@ -73,10 +74,10 @@ test('a question gets an answer and nothing runs', async (t) => {
   assert.deepEqual(io.questions, []);
 });
 
-test('no provider configured: one clear line, exit 2', async (t) => {
+test('no provider configured: one clear line, the config exit status', async (t) => {
   const io = new RecordingIO(true);
   const ctx = aiContext(aiStore(t), io);
-  assert.equal(await runNaturalLanguage('list files', ctx), 2);
+  assert.equal(await runNaturalLanguage('list files', ctx), EXIT.config);
   assert.equal(
     io.stderr,
     'no AI provider configured: /set config ai.provider ollama (or set ANTHROPIC_API_KEY)\n',
@@ -84,12 +85,12 @@ test('no provider configured: one clear line, exit 2', async (t) => {
   assert.deepEqual(ctx.ran, []);
 });
 
-test('malformed JSON from the provider: clear error, exit 1, nothing run', async (t) => {
+test('malformed JSON from the provider: clear error, the network exit status, nothing run', async (t) => {
   const fake = await startFakeProvider(t, 'openai', { text: PROPOSAL, malformed: true });
   const store = aiStore(t, { 'ai.provider': 'openai', 'ai.openai.base_url': fake.baseUrl });
   const io = new RecordingIO(true, ['']);
   const ctx = aiContext(store, io, { env: { OPENAI_API_KEY: 'sk-proj-FFFFFFFFFFFFFFFFFFFFFFFF' } });
-  assert.equal(await runNaturalLanguage('sizes', ctx), 1);
+  assert.equal(await runNaturalLanguage('sizes', ctx), EXIT.network);
   assert.match(io.stderr, /OpenAI sent malformed JSON: .*nothing was run/);
   assert.deepEqual(ctx.ran, []);
   assert.deepEqual(io.questions, [], 'never offered to run');

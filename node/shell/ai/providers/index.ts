@@ -1,4 +1,5 @@
 import { ConfigError, ProviderError } from '../../../../schemas/errors.ts';
+import type { ConfigRepo } from '../../../core/store/config.ts';
 import { anthropicProvider } from './anthropic.ts';
 import { field, getJson, type HttpSettings } from './http.ts';
 import { ollamaProvider } from './ollama.ts';
@@ -30,8 +31,8 @@ const KEY_ENV: Partial<Record<ProviderName, string>> = {
 
 const NEEDS_KEY: ReadonlySet<ProviderName> = new Set(['anthropic', 'openai', 'xai']);
 
-export interface ConfigSource {
-  get(key: string): string | undefined;
+/** The config the AI reads: typed getters for known keys, `get` for per-provider keys. */
+export interface ConfigSource extends Pick<ConfigRepo, 'get' | 'string' | 'number' | 'list'> {
   /** True when the key was set explicitly (not just its default). */
   isSet(key: string): boolean;
 }
@@ -68,7 +69,7 @@ export function providerKey(
 /** ai.provider then ai.fallback, deduplicated; an unset ai.provider picks the first provider with a key. */
 export function providerOrder(config: ConfigSource, env: NodeJS.ProcessEnv): ProviderName[] {
   const order: string[] = [];
-  const primary = config.get('ai.provider') ?? 'none';
+  const primary = config.string('ai.provider');
   if (primary === 'none' && config.isSet('ai.provider')) return []; // explicitly off
   if (primary === 'none') {
     const detected = (['anthropic', 'openai', 'xai'] as const).find((p) => providerKey(p, config, env));
@@ -76,7 +77,7 @@ export function providerOrder(config: ConfigSource, env: NodeJS.ProcessEnv): Pro
   } else {
     order.push(primary);
   }
-  for (const p of (config.get('ai.fallback') ?? '').split(',')) order.push(p.trim());
+  order.push(...config.list('ai.fallback'));
   return [...new Set(order)].filter((p): p is ProviderName => p !== 'none' && isProviderName(p));
 }
 
@@ -94,8 +95,8 @@ function keyHint(name: ProviderName, from: 'config' | 'env' | undefined): string
  */
 export function resolveProviders(options: ResolveOptions): Provider[] {
   const { config, env } = options;
-  const timeoutMs = Math.max(1, Number(config.get('ai.timeout') ?? 30)) * 1000;
-  const model = config.get('ai.model') ?? '';
+  const timeoutMs = config.number('ai.timeout') * 1000;
+  const model = config.string('ai.model');
   const providers: Provider[] = [];
   const missing: ConfigError[] = [];
   const order = providerOrder(config, env);
