@@ -7,7 +7,7 @@ import {
   verifyAdminSignature,
 } from '../schemas/admin.ts';
 import { type InviteGrant, verifyInviteGrant } from '../schemas/invite.ts';
-import { isMachineName } from '../schemas/names.ts';
+import { isMachineName, MACHINE_NAME_PATTERN } from '../schemas/names.ts';
 import { verifyRosterEntry } from '../schemas/roster.ts';
 import { verifyToken } from '../schemas/token.ts';
 import type { BrokerStateStore } from './state-store.ts';
@@ -62,8 +62,10 @@ export async function checkLogin(
   nowMs = Date.now(),
 ): Promise<LoginVerdict> {
   if (!username || !password || password.length === 0) return { ok: false, reason: 'no-credentials' };
-  if (!isMachineName(username)) return { ok: false, reason: 'unknown-machine' };
-  const machine = await state.machine(username);
+  // Observer logins (Home Assistant's usual "homeassistant") share the syntax but may use the
+  // words reserved for topic levels, which no machine can be named.
+  if (!MACHINE_NAME_PATTERN.test(username)) return { ok: false, reason: 'unknown-machine' };
+  const machine = isMachineName(username) ? await state.machine(username) : undefined;
   if (!machine) {
     const observer = await state.observerPasswordMatches(username, password.toString('utf8'));
     if (observer === undefined) return { ok: false, reason: 'unknown-machine' };

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { commandLine, EXIT, runProgram } from '../schemas/cli.ts';
 import { UsageError } from '../schemas/errors.ts';
-import { isMachineName } from '../schemas/names.ts';
+import { MACHINE_NAME_PATTERN } from '../schemas/names.ts';
 import {
   type BrokerConfig,
   CONFIG_FILE,
@@ -162,7 +162,7 @@ async function observer(
       process.stdout.write(`${(await state.observers()).join('\n') || '(no observers)'}\n`);
       return;
     }
-    if (!isMachineName(name)) {
+    if (name === undefined || !MACHINE_NAME_PATTERN.test(name)) {
       throw new UsageError(`invalid observer name ${JSON.stringify(name ?? '')}`, {
         hint: 'use 1-32 characters of a-z, 0-9 and -, e.g. homeassistant',
       });
