@@ -1,7 +1,7 @@
 import { createAdminRequest, createEnrollRequest } from '../../../schemas/admin.ts';
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { normalizeFingerprint } from '../../../schemas/fingerprint.ts';
-import { checkBrokerUrl, decodeInvite } from '../../../schemas/invite.ts';
+import { checkBrokerUrl, type DecodedInvite, decodeInvite } from '../../../schemas/invite.ts';
 import { assertMachineName } from '../../../schemas/names.ts';
 import { encodeInvitedRosterEntry, encodeRosterEntry } from '../../../schemas/roster.ts';
 import { topics } from '../../../schemas/topics.ts';
@@ -176,20 +176,30 @@ export async function joinNetwork(options: JoinOptions): Promise<IdentityResult>
   if (options.brokerPassword !== undefined) {
     // a static-password broker cannot consume the invite: members still take one enrollment per invite
     await checkStaticLogin(target, invite.name, options.brokerPassword);
-    return await commitAndPublish(
-      options.home,
-      invite.name,
-      keys,
-      invite.networkPk,
-      rosterEntry,
-      target,
-      nowMs,
-      options.brokerPassword,
-    );
+  } else {
+    await enrollAtBroker(target, invite, keys.loginSecret, nowMs);
   }
+  return await commitAndPublish(
+    options.home,
+    invite.name,
+    keys,
+    invite.networkPk,
+    rosterEntry,
+    target,
+    nowMs,
+    options.brokerPassword,
+  );
+}
+
+async function enrollAtBroker(
+  target: Parameters<typeof sendAdminRequest>[0],
+  invite: DecodedInvite,
+  loginSecret: Uint8Array,
+  nowMs: number,
+): Promise<void> {
   const request = createEnrollRequest(
     invite.name,
-    keys.loginSecret,
+    loginSecret,
     invite.grant,
     invite.inviteKey.secretKey,
     nowMs,
@@ -199,15 +209,6 @@ export async function joinNetwork(options: JoinOptions): Promise<IdentityResult>
     request,
     'enrollment',
     `an invite joins once, as its name, before it expires: it was used already, it expired, ${invite.name} is already a member, or the invite is for another network; ask an admin for a new invite`,
-  );
-  return await commitAndPublish(
-    options.home,
-    invite.name,
-    keys,
-    invite.networkPk,
-    rosterEntry,
-    target,
-    nowMs,
   );
 }
 

@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { classify } from '../../../node/core/tiers/index.ts';
 import { BYPASS_CORPUS } from '../../fixtures/tiers-bypass-corpus.ts';
-
-// The shared starter corpus is read at test time; the committed copy stands in on a fresh clone.
-const SHARED = new URL('../../../../shared/tiers/corpus.tsv', import.meta.url);
-const COPY = new URL('../../fixtures/tiers-corpus.tsv', import.meta.url);
-
-function readCorpus(): [string, string][] {
-  const text = readFileSync(existsSync(SHARED) ? SHARED : COPY, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-    .map((l) => [l.slice(0, l.indexOf('\t')), l.slice(l.indexOf('\t') + 1)]);
-}
-
-function satisfies(expected: string, tier: number): boolean {
-  if (expected === '>=3') return tier >= 3;
-  if (expected === '<=2') return tier <= 2;
-  return tier === Number(expected);
-}
+import { readTierCorpus, satisfiesTier } from '../../helpers/tier-corpus.ts';
 
 function check(expected: string, line: string): void {
   const c = classify(line);
   assert.ok(
-    satisfies(expected, c.tier),
+    satisfiesTier(expected, c.tier),
     `${JSON.stringify(line)}: expected ${expected}, got ${c.tier} (${c.reason}; part ${JSON.stringify(c.part)})`,
   );
   assert.ok(c.reason.length > 0, 'every verdict explains itself');
@@ -33,7 +15,7 @@ function check(expected: string, line: string): void {
 }
 
 describe('shared tier corpus', () => {
-  const corpus = readCorpus();
+  const corpus = readTierCorpus('corpus');
   test('the corpus has lines of every kind', () => {
     for (const kind of ['4', '>=3', '<=2'])
       assert.ok(
