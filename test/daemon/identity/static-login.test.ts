@@ -56,13 +56,13 @@ test('isaac-node start with a static broker password refuses a missing or group-
   const home = net.homes.alpha!;
   withStore(home, (s) => s.config.setInternal(NETWORK_KEYS.brokerLogin, 'static-password'));
   const missing = await runNodeCli(home, ['start'], 20_000);
-  assert.equal(missing.code, 1, missing.stderr);
+  assert.equal(missing.code, 78, missing.stderr); // config (README, Exit statuses)
   assert.match(missing.stderr, /static broker password, but .*broker-password is missing/);
 
   writeFileSync(brokerPasswordPath(home), 'pw\n');
   chmodSync(brokerPasswordPath(home), 0o644);
   const open = await runNodeCli(home, ['start'], 20_000);
-  assert.equal(open.code, 1, open.stderr);
+  assert.equal(open.code, 126, open.stderr); // refused, like a key file open to others
   assert.match(open.stderr, /readable or writable by other users .*chmod 600/);
   rmSync(brokerPasswordPath(home));
 
