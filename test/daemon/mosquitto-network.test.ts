@@ -47,7 +47,7 @@ test(mosquittoAvailable
   const wrong = join(root, 'wrong.password');
   writeFileSync(wrong, 'not-the-password\n');
   const refused = await runNodeCli(homes.beta, ['join', code, '--broker-password-file', wrong]);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 126, 'refused (README, Exit statuses)');
   assert.match(refused.stderr, /refused the login of beta.*nothing was changed/);
   assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
   assert.equal(existsSync(join(homes.beta, 'keys')), false, 'no keys written');
