@@ -67,7 +67,19 @@ export async function openListeners(
     }
     const tcpPort = options.tcpPort ?? 1883;
     if (tcpPort !== false) {
-      ports.tcp = await listen(createTcpServer(handle), tcpPort, options.insecureTcp ? host : '127.0.0.1');
+      const tcpHost = options.insecureTcp ? host : '127.0.0.1';
+      try {
+        ports.tcp = await listen(createTcpServer(handle), tcpPort, tcpHost);
+      } catch (err) {
+        // A NAS often runs Mosquitto for Home Assistant on 1883: the members' TLS listener matters,
+        // the local plain one does not, so the broker runs without it and says how to move it.
+        if (ports.tls === null || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        log.warn(
+          { port: tcpPort, host: tcpHost },
+          `plain MQTT port ${tcpPort} on ${tcpHost} is in use (another broker?): running without it; ` +
+            'move it with --tcp-port N or turn it off with --tcp-port false',
+        );
+      }
     }
     if (options.wsPort !== undefined && options.wsPort !== false) {
       const { listenWebSocket } = await import('./websocket.ts');

@@ -272,7 +272,7 @@ test('the offline queue bound holds across a restart (depth is read back from th
   assert.deepEqual(received, ['before 0', 'before 1', 'before 2', 'after 0', 'after 1']);
 });
 
-test('a second broker on the same data dir, or on a taken port, refuses to start with one clear error', async (t) => {
+test('a second broker on the same data dir, or on a taken TLS port, refuses to start with one clear error; a taken plain port only warns', async (t) => {
   const broker = await startTestBroker(t, { machines: ['alpha'] });
   const quiet = pino({ level: 'silent' });
   await assert.rejects(
@@ -282,11 +282,22 @@ test('a second broker on the same data dir, or on a taken port, refuses to start
   const other = join(tempDir(t), 'other');
   initDataDir(other);
   await assert.rejects(
-    startBroker({ dataDir: other, tlsPort: 0, tcpPort: broker.ports.tcp as number, logger: quiet }),
-    /port \d+ on 127\.0\.0\.1 is already in use/,
+    startBroker({ dataDir: other, tlsPort: broker.ports.tls as number, tcpPort: 0, logger: quiet }),
+    /port \d+ on 0\.0\.0\.0 is already in use/,
   );
-  // the failed start released its lock and files: a correct start works
-  const ok = await startBroker({ dataDir: other, tlsPort: 0, tcpPort: 0, logger: quiet, statusFile: false });
+  // the failed start released its lock and files. A taken plain port (Mosquitto on a NAS) does not
+  // stop the TLS listener members use: the broker runs without it and says how to move it
+  const warnings: string[] = [];
+  const ok = await startBroker({
+    dataDir: other,
+    tlsPort: 0,
+    tcpPort: broker.ports.tcp as number,
+    logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }),
+    statusFile: false,
+  });
+  assert.equal(ok.ports.tcp, null);
+  assert.ok(typeof ok.ports.tls === 'number' && ok.ports.tls > 0);
+  assert.match(warnings.join(''), /plain MQTT port \d+ on 127\.0\.0\.1 is in use.*--tcp-port false/);
   await ok.close();
   assert.ok((await broker.connect('alpha')).connected, 'the first broker was not disturbed');
 });
