@@ -22,9 +22,20 @@ export function initDataDir(dataDir: string, hostNames: string[] = []): InitResu
   chmodSync(dataDir, 0o700);
   const tls = generateTls(dataDir, hostNames.length > 0 ? hostNames : ['localhost']);
   chmodSync(join(dataDir, TLS_KEY_FILE), 0o600);
-  const setupToken = randomBytes(24).toString('base64url');
+  const setupToken = newSetupToken();
   const state = new BrokerState(dataDir);
   state.setSetupToken(setupToken);
   state.close();
   return { dataDir, fingerprint: tls.fingerprint, setupToken };
+}
+
+/**
+ * A one-time setup token. base64url may start with `-`, which a command line then reads as
+ * options (`isaac-node init --setup-token -T…` failed 1 time in 64), so such draws are redrawn.
+ */
+export function newSetupToken(): string {
+  for (;;) {
+    const token = randomBytes(24).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
 }
