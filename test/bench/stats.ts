@@ -75,7 +75,9 @@ export function figure(f: Figure): void {
       ? ''
       : `  vs ${f.referenceLabel ?? 'reference'} ${fmt(f.reference)} ${f.unit} = ${fmt(ratio ?? Number.NaN)}x`;
   const goal = f.goal ? `  (goal ${f.goal})` : '';
-  process.stdout.write(`FIGURE ${f.name.padEnd(30)} ${fmt(f.value)} ${f.unit}${ref}${goal}  [load ${load}]\n`);
+  process.stdout.write(
+    `FIGURE ${f.name.padEnd(30)} ${fmt(f.value)} ${f.unit}${ref}${goal}  [load ${load}]\n`,
+  );
 }
 
 function round(value: number): number {
