@@ -97,6 +97,27 @@ function prefixChannels(emitter: RedisEmitter, pubConn: Redis, prefix: string): 
     publish(prefix + channel, message)) as Redis['publish'];
 }
 
+/**
+ * Aedes 1.2 stores a SUBSCRIBE of N topics by calling `addSubscriptions(client, allN)` N times at
+ * once; aedes-persistence-redis waits for each call's broadcast under one key (client id + first
+ * topic), so N-1 of the waits are overwritten and never end: a multi-topic SUBSCRIBE in cluster
+ * mode got no SUBACK, and `isaac-node join` timed out publishing its roster entry. The N calls
+ * carry the same array, so they share one store-and-broadcast.
+ */
+function shareConcurrentAddSubscriptions(persistence: AedesAsyncPersistence): void {
+  const add = persistence.addSubscriptions.bind(persistence);
+  const inFlight = new WeakMap<object, Promise<unknown>>();
+  persistence.addSubscriptions = (client, subs) => {
+    const running = inFlight.get(subs);
+    if (running) return running as ReturnType<typeof add>;
+    const started = add(client, subs);
+    inFlight.set(subs, started);
+    const forget = () => inFlight.delete(subs);
+    started.then(forget, forget);
+    return started;
+  };
+}
+
 export async function clusterBackends(
   redisUrl: string,
   options: ClusterOptions = {},
@@ -127,6 +148,7 @@ export async function clusterBackends(
     await setup(broker);
     installAckAfterStore(broker);
   };
+  shareConcurrentAddSubscriptions(persistence);
   const destroy = persistence.destroy.bind(persistence);
   let destroyed: Promise<void> | undefined;
   persistence.destroy = () => {
