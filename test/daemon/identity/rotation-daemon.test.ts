@@ -52,7 +52,12 @@ test('through real isaac-node processes: revoke with rotation while the daemons 
     20_000,
   );
   assert.equal(loadIdentity(homeB).network, undefined, 'a member never gets the secret');
-  assert.match(nodeB.log(), /installed the network key rotated by alpha/);
+  // the line is logged after the commit the store check saw, and reaches us through a pipe
+  await waitFor(
+    () => /installed the network key rotated by alpha/.test(nodeB.log()),
+    'beta logs that it installed the rotated key',
+    20_000,
+  );
   assert.equal(
     await broker.admin(inviteEnrollRequest('intruder', nacl.randomBytes(32), cOldKey.secretKey)),
     5,
