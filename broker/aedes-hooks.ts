@@ -4,7 +4,7 @@
  */
 import type { Aedes, AedesOptions, Client } from 'aedes';
 import type { Logger } from 'pino';
-import { ADMIN_USERNAME } from '../schemas/admin.ts';
+import { ADMIN_USERNAME, CONNACK_INVITE_BEFORE_ROTATION, CONNACK_REFUSED } from '../schemas/admin.ts';
 import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import type { Counters } from './counters.ts';
@@ -41,11 +41,16 @@ export class BrokerGate {
 
   constructor(private readonly deps: GateDeps) {}
 
-  /** Counts and logs a refusal; the error carries CONNACK return code 5 (not authorized). */
-  refuse(reason: string, fields: Record<string, unknown>, message: string): Error {
+  /** Counts and logs a refusal; the error carries CONNACK return code 5 (not authorized) unless told otherwise. */
+  refuse(
+    reason: string,
+    fields: Record<string, unknown>,
+    message: string,
+    returnCode = CONNACK_REFUSED,
+  ): Error {
     this.deps.counters.refuse(reason);
     this.deps.log.warn({ ...fields, reason }, message);
-    return Object.assign(new Error(reason), { returnCode: 5 });
+    return Object.assign(new Error(reason), { returnCode });
   }
 
   /** A revoke applied at another broker: logins of that machine being checked now are refused. */
@@ -76,6 +81,7 @@ export class BrokerGate {
             outcome.reason,
             { remote, op: outcome.request?.op, name: outcome.request?.name, detail: outcome.detail },
             'admin request refused',
+            outcome.reason === 'admin-invite-old-key' ? CONNACK_INVITE_BEFORE_ROTATION : CONNACK_REFUSED,
           ) as never,
           false,
         );

@@ -21,7 +21,12 @@ import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../../broker/c
 import { initDataDir } from '../../broker/init.ts';
 import { createRedisStateStore } from '../../broker/state-redis.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../broker/tls.ts';
-import { createAdminRequest, createEnrollRequest } from '../../schemas/admin.ts';
+import {
+  CONNACK_INVITE_BEFORE_ROTATION,
+  createAdminRequest,
+  createEnrollRequest,
+  createRotateRequest,
+} from '../../schemas/admin.ts';
 import { createInviteGrant } from '../../schemas/invite.ts';
 import {
   inviteEnrollRequest,
@@ -428,4 +433,26 @@ test('cluster invites: one invite sent to both brokers at once enrolls exactly o
   const adminRefused = refusedAt.logs().filter((l) => l.includes('admin request refused'));
   assert.equal(adminRefused.length, 1, adminRefused.join('\n'));
   assert.match(adminRefused[0] as string, /"reason":"admin-(invite-used|name-taken)"/);
+});
+
+test('cluster rotation: rotated at broker 1, an invite from before it is refused at broker 2 as made before the rotation', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a']);
+  const old = broker1.networkKeys;
+  const next = nacl.sign.keyPair();
+  const before = inviteEnrollRequest('tablet', new Uint8Array(randomBytes(32)), old.secretKey);
+  assert.equal(await broker1.admin(createRotateRequest('a', old, next)), 0);
+  assert.equal(await broker2.admin(before), CONNACK_INVITE_BEFORE_ROTATION);
+  const refused = broker2.logs().filter((l) => l.includes('"reason":"admin-invite-old-key"'));
+  assert.equal(refused.length, 1, broker2.logs().join('\n'));
+  // a key neither broker ever had is the ordinary refusal; an invite of the new key enrolls
+  const stranger = inviteEnrollRequest(
+    'tablet',
+    new Uint8Array(randomBytes(32)),
+    nacl.sign.keyPair().secretKey,
+  );
+  assert.equal(await broker2.admin(stranger), 5);
+  assert.equal(
+    await broker2.admin(inviteEnrollRequest('tablet', new Uint8Array(randomBytes(32)), next.secretKey)),
+    0,
+  );
 });

@@ -96,6 +96,8 @@ export async function sendAdminRequest(
   request: Uint8Array,
   what: string,
   refusedHint: string,
+  /** A refusal code with a meaning of its own (schemas/admin.ts), as the error to throw. */
+  explain?: (code: number) => IsaacError | undefined,
 ): Promise<void> {
   let lastError: IsaacError | undefined;
   for (const url of target.brokers) {
@@ -110,6 +112,8 @@ export async function sendAdminRequest(
     });
     if (outcome.ok) return;
     if ('code' in outcome) {
+      const known = explain?.(outcome.code);
+      if (known) throw known;
       throw new AuthError(
         outcome.code === NOT_AUTHORIZED
           ? `the broker refused the ${what}`
