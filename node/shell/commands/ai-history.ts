@@ -81,10 +81,13 @@ export function formatAiRows(rows: readonly AiRecord[], options: { machine: bool
   return out;
 }
 
-/** One JSON object per record, with `machine` named as in `/show history --json`. */
+/** One JSON object per record, its fields named as `/show history --json` names them. */
 export function aiJsonLines(rows: readonly AiRecord[]): string {
   return rows
-    .map(({ origin, ...rest }) => `${JSON.stringify({ machine: origin, origin, ...rest })}\n`)
+    .map(({ id: _id, origin, seq, ts, ...rest }) => {
+      const time = new Date(ts).toISOString();
+      return `${JSON.stringify({ machine: origin, seq, ts, time, ...rest })}\n`;
+    })
     .join('');
 }
 

@@ -113,6 +113,22 @@ test('AI history: asked on alpha, seen on beta (redacted), caught up after an ab
     /alpha ask \[ollama\]: why does git push fail with GITHUB_TOKEN=\[REDACTED\] set/,
   );
   assert.match(queried.stdout, /^answered: alpha · offline: gamma$/m);
+  const json = await runIsaac(asMachine(beta), ['-c', ' !query --ai scope --json']);
+  const lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => [l.machine, l.seq, l.kind, l.provider]),
+    [
+      ['alpha', 1, 'ask', 'ollama'],
+      [undefined, undefined, undefined, undefined],
+    ],
+  );
+  assert.deepEqual(lines[1], {
+    machines: { answered: ['alpha'], silent: [], offline: ['gamma'] },
+    fromPeers: 0,
+  });
   const none = await runIsaac(asMachine(beta), ['-c', ' !query --ai kubernetes']);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^no AI question or answer matching "kubernetes"$/m);
