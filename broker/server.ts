@@ -162,7 +162,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   log.info({ ...ports, fingerprint: tls.fingerprint, id: aedes.id }, 'listening');
   writePortsFile(dataDir, ports);
 
-  const status = statusReader({ aedes, counters, persistence, ports, isMachine: (c) => gate.isMachine(c) });
+  const status = statusReader({
+    aedes,
+    counters,
+    persistence,
+    ports,
+    isMachine: (c) => gate.isMachine(c),
+    throttle: () => gate.throttle.status(),
+  });
   const timers = [
     setInterval(() => {
       stateStore.pruneNonces().catch(() => undefined);
@@ -176,6 +183,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const timer of timers) clearInterval(timer);
+      gate.close();
       const stopped = closeListeners(servers);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(stopped);
