@@ -6,6 +6,7 @@ import type { Aedes, AedesOptions, Client } from 'aedes';
 import type { Logger } from 'pino';
 import { ADMIN_USERNAME } from '../schemas/admin.ts';
 import { MACHINE_NAME_PATTERN } from '../schemas/names.ts';
+import { topics } from '../schemas/topics.ts';
 import { checkObserverPublish, checkObserverSubscribe, checkPublish, checkSubscribe } from './acl.ts';
 import { applyAdminRequest, checkLogin } from './auth.ts';
 import type { Counters } from './counters.ts';
@@ -112,6 +113,30 @@ export class BrokerGate {
     setTimeout(() => this.#recentlyRevoked.delete(name), 10_000).unref();
   }
 
+  /**
+   * Resolves once `name`'s session on this broker acknowledged its revoked roster entry, after
+   * `ms`, or at once when it is not connected here: how long a revoked machine's eviction waits
+   * so that it is told (its PUBACK comes after its node applied the entry).
+   */
+  revocationDelivered(name: string, ms = 1000): Promise<void> {
+    const aedes = this.deps.aedes();
+    const live = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[name];
+    if (!live) return Promise.resolve();
+    const topic = topics.roster(name);
+    return new Promise((resolve) => {
+      const onAck = (packet: { topic?: string } | undefined, client: Client) => {
+        if (client === live && packet?.topic === topic) finish();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        aedes.off('ack', onAck as never);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      aedes.on('ack', onAck as never);
+    });
+  }
+
   /** A machine's own connection, not an admin request or an observer. */
   isMachine(client: Client): boolean {
     return !this.admins.has(client) && !this.observers.has(client);
@@ -170,9 +195,13 @@ export class BrokerGate {
       if (outcome.request.op === 'revoke') {
         const { name, rosterEntry } = outcome.request;
         this.noteRevoked(name); // its connection's last will is not published either
-        evict(name)
+        // the signed revocation first, so a machine connected now learns why it is cut off (it
+        // can never log in to read it later), then its session ends
+        const delivered = this.revocationDelivered(name);
+        (rosterEntry ? publishRevocation(this.deps.aedes(), name, rosterEntry) : Promise.resolve())
+          .then(() => delivered)
+          .then(() => evict(name))
           .then(() => stateStore.announceRevoked(name))
-          .then(() => (rosterEntry ? publishRevocation(this.deps.aedes(), name, rosterEntry) : undefined))
           .then(() => clearRetainedOf(this.deps.aedes(), name))
           .then(
             () => done(null, true),

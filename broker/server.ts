@@ -144,7 +144,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   stateStore.onRevoked((name) => {
     gate.noteRevoked(name);
     log.info({ machine: name }, 'revoked at another broker of the cluster');
-    evict(name).catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
+    // the broker that applied it published the signed revocation first: let it reach the session here
+    gate
+      .revocationDelivered(name)
+      .then(() => evict(name))
+      .catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
   });
 
   let listeners: Listeners;

@@ -1,6 +1,7 @@
 import type { IClientOptions } from 'mqtt';
 import { topics } from '../../schemas/topics.ts';
-import { loadNetworkSettings } from '../core/identity/settings.ts';
+import { loginProblem, refusalState } from '../core/identity/login-status.ts';
+import { loadNetworkSettings, NETWORK_KEYS } from '../core/identity/settings.ts';
 import { acceptRosterEntry } from '../core/identity/trust.ts';
 import { paths } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
@@ -81,11 +82,13 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     outbox: store.outbox,
     statusPayload: () => ownStatusPayload(store, me, o.version),
     onConnected: (s) => {
+      store.brokerLogin.accepted();
       dropStaleEphemeral(store, clock());
       const roster = loadNetworkSettings(store)?.rosterEntry;
       if (roster) s.publishRetained(topics.roster(me), roster);
       extensions.connected();
     },
+    onLoginRefused: (code, url) => recordRefusal(store, code, url, componentLogger(logger, 'bus')),
     onMessage: (topic, payload) => intake?.receive(topic, payload),
     log: componentLogger(logger, 'bus'),
     ...(o.backoff ? { minBackoffMs: o.backoff.minMs, maxBackoffMs: o.backoff.maxMs } : {}),
@@ -112,12 +115,13 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     enqueueCancel: (target, corr, exp) =>
       void enqueue('exec-cancel', target, {}, Math.max(exp, clock() + CANCEL_TTL_MS), corr),
     isOnline,
+    queuedWhy: (target): ReturnType<NodeDaemon['queuedWhy']> => daemon.queuedWhy(target),
     members,
     defaultTimeoutMs: () => store.config.number('remote.timeout') * 1000,
   });
   const pings = new Pings();
   const retained = new Map<string, Record<string, unknown>>();
-  const daemon = new NodeDaemon({
+  const daemon: NodeDaemon = new NodeDaemon({
     me,
     store,
     urls: o.urls,
@@ -217,6 +221,22 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
       return stopped;
     },
   };
+}
+
+/** Keeps the broker's refusal for the status and the `!` commands; logs it when it changes. */
+function recordRefusal(store: Store, code: number, url: string, log: Logger): void {
+  const staticPassword = store.config.get(NETWORK_KEYS.brokerLogin) === 'static-password';
+  const before = store.brokerLogin.get();
+  const state = refusalState(code, staticPassword);
+  try {
+    store.brokerLogin.refused(state, code, url);
+  } catch {
+    return; // the database is unwell; the session's own state still says it
+  }
+  if (before?.state !== state || before.code !== code) {
+    const problem = loginProblem(store);
+    if (problem) log.warn({ connack: code, broker: url }, problem.line);
+  }
 }
 
 /**

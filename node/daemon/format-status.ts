@@ -5,6 +5,7 @@ export function formatNodeStatus(s: NodeStatus): string {
   const lines = [
     `machine:     ${s.name} (isaac-node ${s.version}, pid ${s.pid})`,
     `connection:  ${s.connected ? `connected to ${s.broker}` : `not connected${s.lastError ? ` (${s.lastError})` : ''}`}`,
+    ...(s.login ? [`login:       ${s.login.line}`] : []),
     `brokers:     ${s.brokers.join(', ')}`,
     `outbox:      ${s.outbox} waiting${
       s.outbox > 0

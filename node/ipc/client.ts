@@ -8,6 +8,7 @@ import type {
   MachineStatus,
   NodeStatus,
   Notification,
+  QueuedWhy,
   SyncPeerCounts,
   SyncRequestOptions,
   SyncSummary,
@@ -18,6 +19,7 @@ export type {
   MachineStatus,
   NodeStatus,
   Notification,
+  QueuedWhy,
   SyncPeerCounts,
   SyncRequestOptions,
   SyncSummary,
@@ -95,10 +97,18 @@ export class NodeClient {
     };
   }
 
-  /** Resolves once the message is in the outbox; `online` says whether the target is reachable now. */
-  async msg(target: string, text: string): Promise<{ online: boolean }> {
+  /**
+   * Resolves once the message is in the outbox; `online` says whether the target is reachable now,
+   * and when it is not, `why` (target offline, broker unreachable, login refused).
+   */
+  async msg(target: string, text: string): Promise<{ online: boolean; why?: QueuedWhy; detail?: string }> {
     const r = await this.request({ op: 'msg', target, text });
-    return { online: r.event === 'ok' && r.online === true };
+    if (r.event !== 'ok') return { online: false };
+    return {
+      online: r.online === true,
+      ...(r.why ? { why: r.why } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+    };
   }
 
   async status(target: string): Promise<MachineStatus> {

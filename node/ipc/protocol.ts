@@ -48,7 +48,8 @@ export interface SyncSummary {
 export type ExecEvent =
   /** the request for `target` is sealed and in the outbox; `online` says whether it can run now */
   | { event: 'sent'; target: string; online: boolean }
-  | { event: 'queued'; target: string }
+  /** queued, not sent now: `why` says whether the target is offline or this machine cannot reach the broker */
+  | { event: 'queued'; target: string; why?: QueuedWhy; detail?: string }
   | { event: 'chunk'; target: string; stream: 'stdout' | 'stderr'; data: string }
   | {
       event: 'result';
@@ -61,6 +62,19 @@ export type ExecEvent =
   | { event: 'error'; target?: string; message: string }
   /** every target has a result or was queued: nothing more comes for this request */
   | { event: 'done' };
+
+/**
+ * Why a request waits in the outbox: the target is offline, this machine has no broker connection
+ * (the broker is unreachable), or the broker refuses this machine's login.
+ */
+export type QueuedWhy = 'offline' | 'broker-unreachable' | 'login-refused';
+
+/** node/core/identity/login-status.ts: why the broker does not let this machine in. */
+export interface LoginProblemView {
+  state: 'revoked' | 'refused' | 'unavailable';
+  line: string;
+  since: number;
+}
 
 export interface MachineStatus extends MachineView {
   /** the retained status payload as last received */
@@ -79,6 +93,8 @@ export interface NodeStatus {
   outbox: number;
   outboxByPeer: Record<string, number>;
   refusals: Record<string, number>;
+  /** set while the broker refuses this machine's login (revoked, bad credentials, throttled) */
+  login?: LoginProblemView;
   runningExecs: number;
   version: string;
   pid: number;
@@ -94,7 +110,7 @@ export interface Notification {
 
 export type IpcResponse =
   | ({ rid: number } & ExecEvent)
-  | { rid: number; event: 'ok'; queued?: boolean; online?: boolean }
+  | { rid: number; event: 'ok'; queued?: boolean; online?: boolean; why?: QueuedWhy; detail?: string }
   | { rid: number; event: 'status'; status: MachineStatus }
   | { rid: number; event: 'node-status'; status: NodeStatus }
   | { rid: number; event: 'fail'; message: string }

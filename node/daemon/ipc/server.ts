@@ -190,8 +190,15 @@ async function dispatch(
       send({ rid, event: 'ok' });
       return;
     case 'msg': {
-      const { online } = daemon.msg(String(request.target), String(request.text));
-      send({ rid, event: 'ok', online, queued: !online });
+      const { online, why, detail } = daemon.msg(String(request.target), String(request.text));
+      send({
+        rid,
+        event: 'ok',
+        online,
+        queued: !online,
+        ...(why ? { why } : {}),
+        ...(detail ? { detail } : {}),
+      });
       return;
     }
     case 'status':
