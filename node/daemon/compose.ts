@@ -23,6 +23,7 @@ import { OutgoingExecs } from './outgoing-execs.ts';
 import { dropStaleEphemeral } from './pending-adoption.ts';
 import { Pings } from './pings.ts';
 import { RefusalCounter } from './refusals.ts';
+import { RemoteConfirm } from './remote/confirm.ts';
 import { LoginEnvironment } from './remote/login-env.ts';
 import { ownStatusPayload } from './status-payload.ts';
 import { HistorySync, type SyncOptions } from './sync/engine.ts';
@@ -95,6 +96,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
   });
   const enqueue = envelopeSender(codec, store.outbox, () => session);
   const members = () => store.machines.members().map((m) => m.name);
+  const confirm = new RemoteConfirm(me);
   const jobs = new ExecJobs({
     store,
     classify: (line) =>
@@ -104,6 +106,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
         defaultTier: store.config.tier('tier.default'),
       }),
     enqueue,
+    confirm,
     loginEnv: o.loginEnv ?? new LoginEnvironment(),
     clock,
     log: componentLogger(logger, 'exec'),
@@ -132,6 +135,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     jobs,
     outgoing,
     pings,
+    confirm,
     extensions,
     retained,
     clock,

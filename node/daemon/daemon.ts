@@ -13,6 +13,7 @@ import type { OutgoingExecs } from './outgoing-execs.ts';
 import { adoptPendingRequests, dropStaleEphemeral } from './pending-adoption.ts';
 import type { Pings } from './pings.ts';
 import type { RefusalCounter } from './refusals.ts';
+import type { RemoteConfirm } from './remote/confirm.ts';
 
 const HEARTBEAT_MS = 30_000;
 
@@ -27,6 +28,8 @@ export interface DaemonParts {
   jobs: ExecJobs;
   outgoing: OutgoingExecs;
   pings: Pings;
+  /** tier-3 remote commands waiting for a yes typed in a shell here */
+  confirm: RemoteConfirm;
   extensions: Extensions;
   /** the last retained status payload of each machine (filled by the intake) */
   retained: ReadonlyMap<string, Record<string, unknown>>;
@@ -44,6 +47,7 @@ export class NodeDaemon {
   readonly session: BusSession;
   readonly refusals: RefusalCounter;
   readonly enqueue: Enqueue;
+  readonly confirm: RemoteConfirm;
   private readonly listeners = new Set<(n: Notification) => void>();
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -52,6 +56,7 @@ export class NodeDaemon {
     this.session = p.session;
     this.refusals = p.refusals;
     this.enqueue = p.enqueue;
+    this.confirm = p.confirm;
   }
 
   start(): void {
@@ -177,6 +182,7 @@ export class NodeDaemon {
       refusals: this.refusals.snapshot(),
       ...(login ? { login } : {}),
       runningExecs: this.p.jobs.running(),
+      confirmShells: this.confirm.shells,
       version: this.p.version,
       pid: process.pid,
     };

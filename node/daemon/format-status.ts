@@ -14,7 +14,11 @@ export function formatNodeStatus(s: NodeStatus): string {
             .join(', ')})`
         : ''
     }`,
-    `remote runs: ${s.runningExecs} running`,
+    `remote runs: ${s.runningExecs} running${
+      s.confirmShells === undefined
+        ? ''
+        : `; ${s.confirmShells} isaac shell${s.confirmShells === 1 ? '' : 's'} open here to confirm tier 3`
+    }`,
   ];
   const refusals = Object.entries(s.refusals);
   lines.push(

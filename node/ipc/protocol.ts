@@ -11,6 +11,9 @@ export type IpcRequest =
   | { rid: number; op: 'msg'; target: string; text: string }
   | { rid: number; op: 'status'; target: string }
   | { rid: number; op: 'node-status' }
+  /** an interactive shell that can answer tier-3 questions (`confirm-ask` events follow) */
+  | { rid: number; op: 'confirmer' }
+  | { rid: number; op: 'confirm-answer'; id: string; yes: boolean }
   | ({ rid: number; op: 'sync' } & SyncRequestOptions);
 
 /** `/sync`, `/sync force` and `!query`: a catch-up round with every peer, run by the daemon. */
@@ -96,8 +99,32 @@ export interface NodeStatus {
   /** set while the broker refuses this machine's login (revoked, bad credentials, throttled) */
   login?: LoginProblemView;
   runningExecs: number;
+  /** interactive isaac shells open here that can type the yes a tier-3 remote command needs */
+  confirmShells?: number;
   version: string;
   pid: number;
+}
+
+/**
+ * A tier-3 command another machine asks to run here (node/daemon/remote/confirm.ts): shown to a
+ * person exactly as it would run, with its sender; a `y` typed in reply runs it.
+ */
+export interface ConfirmAsk {
+  /** made by this machine's daemon; nothing from the network knows it */
+  id: string;
+  from: string;
+  cmd: string;
+  tier: number;
+  /** what the tiers say it does */
+  reason: string;
+  /** it is refused if no answer comes within this */
+  timeoutMs: number;
+}
+
+/** The question is over: answered here or in another shell, timed out, withdrawn by the sender, or every shell asked closed. */
+export interface ConfirmClosed {
+  id: string;
+  outcome: 'yes' | 'no' | 'timeout' | 'withdrawn' | 'closed';
 }
 
 export interface Notification {
@@ -116,4 +143,6 @@ export type IpcResponse =
   | { rid: number; event: 'fail'; message: string }
   | { rid: number; event: 'sync-progress'; peers: Record<string, SyncPeerCounts> }
   | { rid: number; event: 'sync-done'; summary: SyncSummary }
-  | ({ event: 'notification' } & Notification);
+  | ({ event: 'notification' } & Notification)
+  | { event: 'confirm-ask'; ask: ConfirmAsk }
+  | ({ event: 'confirm-closed' } & ConfirmClosed);
