@@ -25,6 +25,7 @@ import { Pings } from './pings.ts';
 import { RefusalCounter } from './refusals.ts';
 import { RemoteConfirm } from './remote/confirm.ts';
 import { LoginEnvironment } from './remote/login-env.ts';
+import type { Classifier } from './remote/policy.ts';
 import { ownStatusPayload } from './status-payload.ts';
 import { HistorySync, type SyncOptions } from './sync/engine.ts';
 
@@ -44,6 +45,11 @@ export interface ComposeOptions {
   clock?: () => number;
   /** The login environment remote commands run with (default: read from the user's profile). */
   loginEnv?: LoginEnv;
+  /**
+   * The remote policy's classifier (default: the tiers in strict mode with this machine's rules);
+   * test/bench/trust.bench.ts compares it with the plain one.
+   */
+  classify?: Classifier;
   /** History sync tuning (tests use smaller batches and faster polls). */
   sync?: Omit<SyncOptions, 'log'>;
   /** Reconnect backoff (tests shorten it; default 250 ms .. 30 s). */
@@ -99,12 +105,14 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
   const confirm = new RemoteConfirm(me);
   const jobs = new ExecJobs({
     store,
-    classify: (line) =>
-      classify(line, {
-        strict: true,
-        overrides: tierOverridesFromConfig(store.config.all()),
-        defaultTier: store.config.tier('tier.default'),
-      }),
+    classify:
+      o.classify ??
+      ((line) =>
+        classify(line, {
+          strict: true,
+          overrides: tierOverridesFromConfig(store.config.all()),
+          defaultTier: store.config.tier('tier.default'),
+        })),
     enqueue,
     confirm,
     loginEnv: o.loginEnv ?? new LoginEnvironment(),
