@@ -130,6 +130,21 @@ export class ExecJobs {
       timeoutMs,
     });
     this.asking.set(key, { from: env.from, withdraw: question.withdraw });
+    if (env.body.stream && question.asked) {
+      // the sender hears why nothing comes yet (chunk 0; the command's own output follows from 1)
+      const note = `waiting up to ${Math.round(timeoutMs / 1000)} s for a yes typed in an isaac shell on this machine\n`;
+      try {
+        this.o.enqueue(
+          'exec-chunk',
+          env.from,
+          { stream: 'stderr', data: note, n: 0 },
+          this.o.clock() + REPLY_TTL_MS,
+          env.id,
+        );
+      } catch (err) {
+        this.o.log.warn(`could not tell ${env.from} that its command waits for a yes: ${errorLine(err)}`);
+      }
+    }
     this.o.log.info(
       { from: env.from, shells: this.o.confirm.shells },
       `asking the isaac shells here for a yes to a tier-3 !exec from ${env.from}`,
@@ -141,28 +156,29 @@ export class ExecJobs {
       const now = this.decide(env);
       if ('refuse' in now) return this.refuse(env, now.refuse);
       this.o.log.info({ from: env.from }, `a yes was typed here for the tier-3 !exec from ${env.from}`);
-      this.startAdmitted(env, key);
+      this.startAdmitted(env, key, 1);
     });
   }
 
-  private startAdmitted(env: Opened<'exec'>, key: string): void {
+  /** `firstChunk`: output chunks already sent for it (the note that it waits for a yes). */
+  private startAdmitted(env: Opened<'exec'>, key: string, firstChunk = 0): void {
     // the login environment is read once at node start (and on `isaac-node reload`): wait for it
     const ready = this.o.loginEnv.ready?.();
-    if (!ready) return this.run(env, key);
+    if (!ready) return this.run(env, key, firstChunk);
     void ready.then(() => {
       const early = this.cancelledEarly.get(key);
       if (early && early.from === env.from) {
         this.cancelledEarly.delete(key);
         this.reply(env, { exit: EXIT_CANCELLED, durationMs: 0, refused: CANCELLED });
-      } else this.run(env, key);
+      } else this.run(env, key, firstChunk);
     });
   }
 
-  private run(env: Opened<'exec'>, key: string): void {
+  private run(env: Opened<'exec'>, key: string, firstChunk = 0): void {
     const body = env.body;
     const policy = remotePolicy(this.o.store);
     const timeoutMs = Math.min(body.timeoutMs, policy.timeoutMs);
-    let n = 0;
+    let n = firstChunk;
     const run = runRemoteCommand({
       cmd: body.cmd,
       timeoutMs,

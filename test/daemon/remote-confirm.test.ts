@@ -34,16 +34,18 @@ let betaHome: string;
 let betaShellEnv: IsaacEnv;
 let dir: string;
 
-type Result = Extract<ExecEvent, { event: 'result' }>;
+type Result = Extract<ExecEvent, { event: 'result' }> & { stderr: string };
 
+/** alpha's `!exec beta CMD`: its result, and what came back on stderr. */
 function exec(cmd: string): Promise<Result> {
   const events: ExecEvent[] = [];
   return alpha
     .exec({ targets: 'beta', cmd }, (e) => events.push(e))
     .done.then(() => {
-      const result = events.find((e): e is Result => e.event === 'result');
-      assert.ok(result, JSON.stringify(events));
-      return result;
+      const result = events.find((e) => e.event === 'result');
+      assert.ok(result?.event === 'result', JSON.stringify(events));
+      const stderr = events.map((e) => (e.event === 'chunk' && e.stream === 'stderr' ? e.data : '')).join('');
+      return { ...result, stderr };
     });
 }
 
@@ -122,6 +124,11 @@ test('the shell on the target shows the sender and the exact command: y runs it,
   assert.equal(r.refused, undefined, r.refused?.reason);
   assert.equal(r.exit, 0);
   assert.equal(existsSync(yes), false, 'it ran on beta');
+  assert.match(
+    r.stderr,
+    /^waiting up to 30 s for a yes typed in an isaac shell on this machine\n/,
+    'alpha was told',
+  );
   await term.waitForText('running it for alpha', mark);
 
   const no = victim('no');

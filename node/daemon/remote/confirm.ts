@@ -62,9 +62,14 @@ export class RemoteConfirm {
     return this.confirmers.size;
   }
 
-  /** Asks the open shells; `withdraw` ends the question (the sender cancelled). */
-  ask(q: ConfirmQuestion): { outcome: Promise<ConfirmOutcome>; withdraw(reason: string): void } {
+  /** Asks the open shells (`asked` false: refused at once); `withdraw` ends the question (the sender cancelled). */
+  ask(q: ConfirmQuestion): {
+    asked: boolean;
+    outcome: Promise<ConfirmOutcome>;
+    withdraw(reason: string): void;
+  } {
     const refused = (reason: string) => ({
+      asked: false,
       outcome: Promise.resolve<ConfirmOutcome>({ yes: false, reason }),
       withdraw: () => {},
     });
@@ -109,6 +114,7 @@ export class RemoteConfirm {
     this.waiting.set(ask.id, waiting);
     for (const c of waiting.asked) c.ask(ask);
     return {
+      asked: true,
       outcome,
       withdraw: (reason) => waiting.settle({ yes: false, reason }, 'withdrawn'),
     };
