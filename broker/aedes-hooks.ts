@@ -118,7 +118,7 @@ export class BrokerGate {
    * `ms`, or at once when it is not connected here: how long a revoked machine's eviction waits
    * so that it is told (its PUBACK comes after its node applied the entry).
    */
-  revocationDelivered(name: string, ms = 1000): Promise<void> {
+  revocationDelivered(name: string, ms = 2000): Promise<void> {
     const aedes = this.deps.aedes();
     const live = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[name];
     if (!live) return Promise.resolve();
