@@ -115,14 +115,19 @@ export class BrokerGate {
 
   /**
    * Resolves once `name`'s session on this broker acknowledged its revoked roster entry, after
-   * `ms`, or at once when it is not connected here: how long a revoked machine's eviction waits
-   * so that it is told (its PUBACK comes after its node applied the entry).
+   * `ms`, or at once when it is not connected here (or does not read roster entries): how long a
+   * revoked machine's eviction waits so that it is told (its PUBACK comes after its node applied
+   * the entry).
    */
   revocationDelivered(name: string, ms = 2000): Promise<void> {
     const aedes = this.deps.aedes();
     const live = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[name];
-    if (!live) return Promise.resolve();
     const topic = topics.roster(name);
+    const subscribed = (live as unknown as { subscriptions?: Record<string, unknown> } | undefined)
+      ?.subscriptions;
+    // a session that does not read roster entries (not a node) would never acknowledge one
+    if (!live || !subscribed || !(topics.allRoster in subscribed || topic in subscribed))
+      return Promise.resolve();
     return new Promise((resolve) => {
       const onAck = (packet: { topic?: string } | undefined, client: Client) => {
         if (client === live && packet?.topic === topic) finish();
