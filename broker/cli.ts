@@ -138,6 +138,7 @@ function status(dataDir: string, json: boolean): number {
 }
 
 function seconds(ms: number): string {
+  if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
