@@ -25,6 +25,8 @@ export interface BrokerTarget {
 
 const CONNECT_TIMEOUT_MS = 8000;
 const NOT_AUTHORIZED = 5;
+/** isaac-broker's "try later": a throttled login or admin request, or its state unreachable. */
+const SERVER_UNAVAILABLE = 3;
 
 /**
  * Checks every URL's transport and fetches the certificate from the first reachable mqtts://
@@ -114,6 +116,10 @@ export async function sendAdminRequest(
     if ('code' in outcome) {
       const known = explain?.(outcome.code);
       if (known) throw known;
+      if (outcome.code === SERVER_UNAVAILABLE)
+        throw new NetworkError(`the broker is not taking the ${what} now (CONNACK 3, server unavailable)`, {
+          hint: 'too many failed logins from this address (the broker throttles them), or its state is unreachable: try again in a minute; nothing was changed',
+        });
       throw new AuthError(
         outcome.code === NOT_AUTHORIZED
           ? `the broker refused the ${what}`

@@ -218,4 +218,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'who revoked a machine, and how the broker last answered this machine',
+    // revoked_by: the admin named in the signed revoked roster entry. broker_login: one row, the
+    // broker's last refusal of this machine's login (CONNACK code, since when), kept until a
+    // login succeeds, so `/show status`, `isaac-node status` and `!` commands can say why
+    // nothing gets through, also while isaac-node is not running.
+    sql: `
+      ALTER TABLE machines ADD COLUMN revoked_by TEXT;
+      CREATE TABLE broker_login (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        state    TEXT    NOT NULL,              -- revoked | refused | unavailable
+        code     INTEGER NOT NULL,              -- the CONNACK return code
+        broker   TEXT,                          -- the URL that answered
+        since    INTEGER NOT NULL,              -- ms: first refusal of this kind in a row
+        last_at  INTEGER NOT NULL               -- ms: the latest one
+      );
+    `,
+  },
 ];

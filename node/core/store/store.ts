@@ -1,4 +1,5 @@
 import { AiHistoryRepo } from './ai-history.ts';
+import { BrokerLoginRepo } from './broker-login.ts';
 import { ConfigRepo } from './config.ts';
 import { type Db, type OpenOptions, openDatabase } from './db.ts';
 import { HistoryRepo } from './history.ts';
@@ -24,6 +25,8 @@ export class Store {
   readonly seenIds: SeenIdsRepo;
   readonly messages: MessagesRepo;
   readonly machines: MachinesRepo;
+  /** the broker's last refusal of this machine's login, until one is accepted */
+  readonly brokerLogin: BrokerLoginRepo;
 
   constructor(
     readonly db: Db,
@@ -37,6 +40,7 @@ export class Store {
     this.seenIds = new SeenIdsRepo(db);
     this.messages = new MessagesRepo(db);
     this.machines = new MachinesRepo(db);
+    this.brokerLogin = new BrokerLoginRepo(db);
   }
 
   /** This machine's name: `machine.name`, else the hostname made into a valid machine name. */

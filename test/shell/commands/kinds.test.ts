@@ -101,6 +101,7 @@ test('kinds: derived the same way from text and source; migration 5 fills them i
     'tombstones',
     'roster_invites',
     'ai_tombstones',
+    'broker_login',
   ]) {
     old.exec(`DROP TABLE ${table}`);
   }
