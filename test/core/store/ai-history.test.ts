@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { paths } from '../../../node/core/paths.ts';
 import { heldAiMap } from '../../../node/core/store/ai-sync-state.ts';
 import { openStore } from '../../../node/core/store/store.ts';
+import { databaseAtVersion } from '../../helpers/old-database.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 const asked = (question: string, ts: number) => ({
@@ -19,15 +19,8 @@ const asked = (question: string, ts: number) => ({
 
 test('migration 7: the AI questions asked before it become this machine’s series, in the order asked', (t) => {
   const home = tempDir(t);
-  openStore(home).close();
   // the database as migrations 1 to 6 left it, with three questions and a machine name
-  const old = new Database(paths.database(home));
-  old.exec(
-    'DROP TABLE ai_history; DROP TABLE ai_tombstones; DROP INDEX IF EXISTS ai_history_series; DROP INDEX IF EXISTS ai_history_ts;',
-  );
-  old.exec(`CREATE TABLE ai_history (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,
-    provider TEXT, model TEXT, question TEXT NOT NULL, answer TEXT, command TEXT, error TEXT)`);
-  old.pragma('user_version = 6');
+  const old = databaseAtVersion(paths.database(home), 6);
   const insert = old.prepare('INSERT INTO ai_history(ts, kind, question) VALUES (?, ?, ?)');
   for (const [ts, q] of [
     [30, 'third'],

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../../node/core/store/migrations.ts';
 import { enqueueWithoutDaemon } from '../../../node/core/store/pending.ts';
 import { openStore } from '../../../node/core/store/store.ts';
+import { databaseAtVersion } from '../../helpers/old-database.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 /** A database as Isaac before migration 3 left it: pending requests as "pending:" rows in the outbox. */
 function databaseAtVersion2(home: string): void {
-  const db = new Database(join(home, 'isaac.db'));
-  for (const m of MIGRATIONS.filter((m) => m.version <= 2)) db.exec(m.sql);
-  db.pragma('user_version = 2');
+  const db = databaseAtVersion(join(home, 'isaac.db'), 2);
   const row = db.prepare(
     'INSERT INTO outbox(id, topic, payload, kind, peer, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );

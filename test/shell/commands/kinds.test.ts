@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { paths } from '../../../node/core/paths.ts';
 import { commandKind } from '../../../node/core/store/command-kind.ts';
-import { MIGRATIONS } from '../../../node/core/store/migrations.ts';
 import { openStore } from '../../../node/core/store/store.ts';
 import { isaacEnv, runIsaac } from '../../helpers/isaac.ts';
+import { databaseAtVersion } from '../../helpers/old-database.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 type Row = { command: string; kind: string; exit: number | null };
@@ -86,27 +85,7 @@ test('kinds: derived the same way from text and source; migration 5 fills them i
 
   // a database as the previous version left it (migrations 1 to 4), with old rows
   const home = tempDir(t);
-  openStore(home).close(); // creates the home and file
-  const file = paths.database(home);
-  const old = new Database(file);
-  old.exec('DROP TABLE commands_fts; DROP TABLE commands; DROP TABLE config;');
-  for (const table of [
-    'machines',
-    'outbox',
-    'messages',
-    'pending_ai',
-    'ai_history',
-    'seen_ids',
-    'sync_state',
-    'tombstones',
-    'roster_invites',
-    'ai_tombstones',
-    'broker_login',
-  ]) {
-    old.exec(`DROP TABLE ${table}`);
-  }
-  for (const m of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(m.sql);
-  old.pragma('user_version = 4');
+  const old = databaseAtVersion(paths.database(home), 4);
   const insert = old.prepare('INSERT INTO commands(origin, seq, ts, command, source) VALUES (?, ?, ?, ?, ?)');
   insert.run('laptop', 1, 1, 'make test', 'shell');
   insert.run('laptop', 2, 2, 'uptime', 'remote:desktop');
