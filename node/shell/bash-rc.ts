@@ -8,6 +8,9 @@
  * After each command the aliases (`alias -p`) and function names (`declare -F`) go to
  * $ISAAC_NAMES_FILE (builtins only, no fork), so the tier check knows them: an alias is judged
  * by what it runs.
+ * Bash makes the FIFO itself (in Isaac's private 0700 directory) and says so with a `pipe`
+ * marker; Isaac then opens it and bash's own open returns. So the mkfifo runs beside Isaac's
+ * start-up instead of before it.
  */
 export const MARKER_PREFIX = '\x1b]6973;';
 export const MARKER_END = '\x07';
@@ -45,6 +48,11 @@ __isaac_loop() {
   done
   exit 0
 }
+if command mkfifo -m 600 "$ISAAC_CMD_FIFO"; then
+  printf '\\033]6973;${options.nonce};pipe\\007'
+else
+  printf '\\033]6973;${options.nonce};nopipe\\007'
+fi
 exec 3<"$ISAAC_CMD_FIFO"
 PROMPT_COMMAND=__isaac_loop
 `;

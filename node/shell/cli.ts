@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { runProgram } from '../../schemas/cli.ts';
 import { isaacHome } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
 import { openShellStore } from '../core/store/unwritable.ts';
-import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
 import type { IsaacArgs } from './cli-args.ts';
-import { runIsaacArgs } from './commands/isaac-words.ts';
 import { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
 import { ShellSession } from './pty-session.ts';
-import { routeLine } from './router.ts';
+import { randomUuid } from './random.ts';
+import { isShellLine, routeLine } from './router.ts';
 import { streamIO } from './stream-io.ts';
 
 /**
@@ -29,7 +26,12 @@ function quickArgs(argv: string[]): IsaacArgs | undefined {
   return args;
 }
 
-/** Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null. */
+/**
+ * Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null.
+ * `prestart()` starts bash early, while the line is still being checked: nothing reaches it
+ * before `shell()` hands it over (after the tier check), and until then the line is checked as
+ * if no shell ran (its own functions are no "known names").
+ */
 function streamHost(
   store: Store,
   recorder: HistoryRecorder,
@@ -37,12 +39,20 @@ function streamHost(
   terminal = false,
 ): {
   host: ShellHost;
+  prestart(): void;
   close(): Promise<void>;
   exitRequested(): number | undefined;
 } {
+  let early: Promise<ShellSession> | undefined;
   let session: Promise<ShellSession> | undefined;
   let started: ShellSession | undefined;
   let exitStatus: number | undefined;
+  const startShell = () =>
+    ShellSession.start({
+      interactive: false,
+      shell: store.config.string('shell.program'),
+      outputLimit: store.config.number('shell.output_limit'),
+    });
   const host: ShellHost = {
     store,
     recorder,
@@ -50,13 +60,9 @@ function streamHost(
     env: process.env,
     assumeYes,
     interactive: false,
-    sessionId: randomUUID(),
+    sessionId: randomUuid(),
     shell: () => {
-      session ??= ShellSession.start({
-        interactive: false,
-        shell: store.config.string('shell.program'),
-        outputLimit: store.config.number('shell.output_limit'),
-      }).then((s) => {
+      session ??= (early ?? startShell()).then((s) => {
         started = s;
         return s;
       });
@@ -67,13 +73,20 @@ function streamHost(
     requestExit: (status) => {
       exitStatus = status;
     },
-    reviewRisk: (line, reason) => aiReviewRisk({ store, env: process.env }, line, reason),
-    suggestFix: (line, exit, output) => aiSuggestFix({ store, env: process.env }, line, exit, output),
+    // the AI loads only when a line needs it (a tier-3 review, a failed command)
+    reviewRisk: async (line, reason) =>
+      (await import('./ai-hooks.ts')).aiReviewRisk({ store, env: process.env }, line, reason),
+    suggestFix: async (line, exit, output) =>
+      (await import('./ai-hooks.ts')).aiSuggestFix({ store, env: process.env }, line, exit, output),
   };
   return {
     host,
+    prestart: () => {
+      early ??= startShell();
+      early.catch(() => undefined); // a failed start is reported by shell(), if the line gets there
+    },
     close: async () => {
-      await session?.then((s) => s.close()).catch(() => undefined);
+      await (session ?? early)?.then((s) => s.close()).catch(() => undefined);
     },
     exitRequested: () => exitStatus,
   };
@@ -83,6 +96,7 @@ async function runScript(store: Store, recorder: HistoryRecorder, assumeYes: boo
   const { host, close, exitRequested } = streamHost(store, recorder, assumeYes);
   let status = 0;
   try {
+    const { createInterface } = process.getBuiltinModule('node:readline');
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
       status = await routeLine(line, host);
       const exit = exitRequested();
@@ -106,7 +120,13 @@ async function main(argv: string[]): Promise<number> {
   const recorder = new HistoryRecorder(store, isCopy);
   try {
     if (parsed.line !== undefined) {
-      const { host, close, exitRequested } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
+      const { host, prestart, close, exitRequested } = streamHost(
+        store,
+        recorder,
+        parsed.assumeYes,
+        onTerminal(),
+      );
+      if (isShellLine(parsed.line)) prestart();
       try {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
@@ -117,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
     if (parsed.words.length > 0) {
       const { host, close } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
       try {
+        const { runIsaacArgs } = await import('./commands/isaac-words.ts');
         return await runIsaacArgs(parsed.words, {
           store,
           io: host.io,

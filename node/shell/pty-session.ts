@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -17,7 +16,13 @@ import { IsaacError } from '../../schemas/errors.ts';
 import { bashRc } from './bash-rc.ts';
 import { BoundedText } from './bounded-text.ts';
 import { MarkerParser } from './marker-parser.ts';
+import { randomBytesQuick } from './random.ts';
 import { parseSessionNames, type SessionNames } from './session-names.ts';
+
+/** What Isaac's private directory for one shell holds: command FIFO, rc file, names file. */
+const FIFO = 'cmd';
+const RC = 'rc.bash';
+const NAMES = 'names';
 
 export interface RunResult {
   exit: number;
@@ -70,9 +75,13 @@ export class ShellSession {
   private exitWaiters: Array<() => void> = [];
   private currentCwd: string;
 
+  /** Isaac's end of the command FIFO, open once bash has made it (its `pipe` marker). */
+  private fifoFd: number | undefined;
+  private startFailure: IsaacError | undefined;
+
   private constructor(
     private readonly term: pty.IPty,
-    private readonly fifoFd: number,
+    private readonly fifo: string,
     private readonly dir: string,
     nonce: string,
     private readonly outputLimit: number,
@@ -89,25 +98,16 @@ export class ShellSession {
 
   static async start(options: ShellSessionOptions): Promise<ShellSession> {
     const dir = mkdtempSync(join(tmpdir(), 'isaac-sh-'));
-    const fifo = join(dir, 'cmd');
-    const made = spawnSync('mkfifo', ['-m', '600', fifo]);
-    if (made.status !== 0) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new IsaacError('cannot create the command pipe for the shell', {
-        hint: 'check that mkfifo works in $TMPDIR',
-      });
-    }
-    const nonce = randomBytes(8).toString('hex');
-    const rcFile = join(dir, 'rc.bash');
+    const fifo = join(dir, FIFO);
+    const nonce = randomBytesQuick(8).toString('hex');
+    const rcFile = join(dir, RC);
     const rc = bashRc({ sourceUserRc: options.interactive, nonce });
     writeFileSync(rcFile, options.interactive ? rc : `stty -echo -onlcr 2>/dev/null\n${rc}`, { mode: 0o600 });
-    // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
-    const fifoFd = openSync(fifo, 'r+');
     const cwd = options.cwd ?? process.cwd();
     const env = {
       ...(options.env ?? process.env),
       ISAAC_CMD_FIFO: fifo,
-      ISAAC_NAMES_FILE: join(dir, 'names'),
+      ISAAC_NAMES_FILE: join(dir, NAMES),
       ISAAC_SHELL: '1',
     } as Record<string, string>;
     const term = pty.spawn(options.shell ?? 'bash', ['--noprofile', '--rcfile', rcFile, '-i'], {
@@ -117,7 +117,7 @@ export class ShellSession {
       cwd,
       env,
     });
-    const session = new ShellSession(term, fifoFd, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
+    const session = new ShellSession(term, fifo, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
     await session.waitReady(10_000);
     return session;
   }
@@ -133,7 +133,7 @@ export class ShellSession {
   }
 
   private readNames(): SessionNames {
-    const file = join(this.dir, 'names');
+    const file = join(this.dir, NAMES);
     try {
       const mtime = statSync(file).mtimeMs;
       if (mtime !== this.namesMtime) {
@@ -171,7 +171,7 @@ export class ShellSession {
         onOutput: options.onOutput,
       };
       const prefix = options.stdinNull ? '\x01' : '';
-      writeSync(this.fifoFd, `${prefix}${command.replaceAll('\0', '')}\0`);
+      writeSync(this.fifoFd!, `${prefix}${command.replaceAll('\0', '')}\0`);
     });
   }
 
@@ -204,8 +204,10 @@ export class ShellSession {
         clearTimeout(killer);
         resolve();
       });
+      // bash still waiting for its FIFO (or in a command) cannot read the end of it
+      const waiting = this.fifoFd === undefined || this.pending !== undefined;
       this.closeFifo();
-      if (this.pending) this.term.kill('SIGHUP');
+      if (waiting) this.term.kill('SIGHUP');
     });
   }
 
@@ -213,7 +215,7 @@ export class ShellSession {
     if (this.fifoClosed) return;
     this.fifoClosed = true;
     try {
-      closeSync(this.fifoFd);
+      if (this.fifoFd !== undefined) closeSync(this.fifoFd);
     } catch {
       // already closed
     }
@@ -221,19 +223,31 @@ export class ShellSession {
 
   private cleanup(): void {
     this.closeFifo();
-    rmSync(this.dir, { recursive: true, force: true });
+    // the directory holds only these (the rest of a recursive remove costs a few ms per shell)
+    try {
+      for (const name of [FIFO, RC, NAMES]) rmSync(join(this.dir, name), { force: true });
+      rmdirSync(this.dir);
+    } catch {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   private waitReady(timeoutMs: number): Promise<void> {
     if (this.isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const failed = () => {
+        if (!this.startFailure) return false;
+        void this.close();
+        reject(this.startFailure);
+        return true;
+      };
       const timer = setTimeout(() => {
         void this.close();
         reject(new IsaacError('the shell did not start', { hint: 'check that bash runs: bash --version' }));
       }, timeoutMs);
       this.readyWaiters.push(() => {
         clearTimeout(timer);
-        resolve();
+        if (!failed()) resolve();
       });
     });
   }
@@ -246,6 +260,18 @@ export class ShellSession {
   }
 
   private onMarker(fields: string[]): void {
+    if (fields[0] === 'pipe' && this.fifoFd === undefined && !this.fifoClosed) {
+      // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
+      this.fifoFd = openSync(this.fifo, 'r+');
+      return;
+    }
+    if (fields[0] === 'nopipe') {
+      this.startFailure = new IsaacError('cannot create the command pipe for the shell', {
+        hint: 'check that mkfifo works in $TMPDIR',
+      });
+      for (const waiter of this.readyWaiters.splice(0)) waiter();
+      return;
+    }
     if (fields[0] === 'ready') {
       this.isReady = true;
       for (const waiter of this.readyWaiters.splice(0)) waiter();
