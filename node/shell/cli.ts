@@ -5,7 +5,7 @@ import { openShellStore } from '../core/store/unwritable.ts';
 import type { IsaacArgs } from './cli-args.ts';
 import { HistoryRecorder } from './history-recorder.ts';
 import type { ShellHost } from './host.ts';
-import { ShellSession } from './pty-session.ts';
+import type { ShellSession } from './pty-session.ts';
 import { randomUuid } from './random.ts';
 import { isShellLine, routeLine } from './router.ts';
 import { streamIO } from './stream-io.ts';
@@ -39,7 +39,7 @@ function streamHost(
   terminal = false,
 ): {
   host: ShellHost;
-  prestart(): void;
+  prestart(): Promise<void>;
   close(): Promise<void>;
   exitRequested(): number | undefined;
 } {
@@ -47,8 +47,10 @@ function streamHost(
   let session: Promise<ShellSession> | undefined;
   let started: ShellSession | undefined;
   let exitStatus: number | undefined;
-  const startShell = () =>
-    ShellSession.start({
+  // node-pty loads with the first shell line: a `/` command never pays for it
+  const shellModule = () => import('./pty-session.ts');
+  const startShell = (module: Awaited<ReturnType<typeof shellModule>>) =>
+    module.ShellSession.start({
       interactive: false,
       shell: store.config.string('shell.program'),
       outputLimit: store.config.number('shell.output_limit'),
@@ -62,7 +64,7 @@ function streamHost(
     interactive: false,
     sessionId: randomUuid(),
     shell: () => {
-      session ??= (early ?? startShell()).then((s) => {
+      session ??= (early ?? shellModule().then(startShell)).then((s) => {
         started = s;
         return s;
       });
@@ -81,8 +83,10 @@ function streamHost(
   };
   return {
     host,
-    prestart: () => {
-      early ??= startShell();
+    // resolves once bash is spawned (not ready): the caller classifies the line meanwhile
+    prestart: async () => {
+      const module = await shellModule();
+      early ??= startShell(module);
       early.catch(() => undefined); // a failed start is reported by shell(), if the line gets there
     },
     close: async () => {
@@ -110,7 +114,9 @@ async function runScript(store: Store, recorder: HistoryRecorder, assumeYes: boo
 
 /** A person is at this terminal: confirmations can be asked and progress drawn. */
 function onTerminal(): boolean {
-  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+  // isatty, not process.stdin.isTTY: that builds a stdin stream (fs streams for /dev/null, ~2 ms)
+  const { isatty } = process.getBuiltinModule('node:tty');
+  return isatty(0) && isatty(2);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -126,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
         parsed.assumeYes,
         onTerminal(),
       );
-      if (isShellLine(parsed.line)) prestart();
+      if (isShellLine(parsed.line)) await prestart();
       try {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
@@ -149,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
         await close();
       }
     }
-    if (process.stdin.isTTY && process.stdout.isTTY) {
+    if (process.getBuiltinModule('node:tty').isatty(0) && process.stdout.isTTY) {
       const { runRepl } = await import('./repl.ts');
       return await runRepl(store, recorder, process.env, parsed.assumeYes);
     }
