@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+import { StoreError } from '../../../schemas/errors.ts';
 import { type CommandKind, commandKind } from './command-kind.ts';
 import type { Db } from './db.ts';
 import { redactOutput, redactSecrets } from './redact.ts';
@@ -48,6 +50,10 @@ export interface RemoteCommand {
   source?: string;
 }
 
+/** Values per row of recordMany's INSERT, and rows per statement (SQLite takes 32766 values). */
+const INSERT_WIDTH = 13;
+const ROWS_PER_INSERT = 2000;
+
 const COLUMNS =
   'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced';
 
@@ -59,6 +65,8 @@ export class HistoryRepo {
   private readonly nextSeqStmt;
   private readonly insertStmt;
   private readonly insertRemoteStmt;
+  private storedKeysStmt: Database.Statement<[string], string> | undefined;
+  private readonly insertRowsStmts = new Map<number, ReturnType<Db['prepare']>>();
 
   constructor(
     private readonly db: Db,
@@ -96,22 +104,79 @@ export class HistoryRepo {
   /**
    * Appends many records to this machine's series in one transaction (history import).
    * Same redaction and import-key dedupe as record(); a duplicate takes no seq. Returns rows added.
+   * Duplicates are found first (import keys already stored, or repeated in `entries`), then the
+   * rest go in a few multi-row INSERTs: each INSERT statement costs a statement journal and an
+   * FTS flush (a new index segment to merge later), which one row per statement pays per row.
    */
   recordMany(entries: readonly NewCommand[]): number {
     const origin = this.origin();
     return this.db
       .transaction(() => {
         let seq = this.nextSeqStmt.get({ o: origin })!.next;
-        let added = 0;
+        const taken = this.storedImportKeys(entries);
+        const values: unknown[] = [];
         for (const entry of entries) {
-          if (this.insertStmt.run(ownRow(origin, seq, entry)).changes > 0) {
-            seq++;
-            added++;
+          const key = entry.importKey;
+          if (key != null) {
+            if (taken.has(key)) continue;
+            taken.add(key);
+          }
+          // ownRow's fields, without its objects (a million-line import makes a million of each)
+          values.push(
+            origin,
+            seq++,
+            entry.ts ?? Date.now(),
+            redactSecrets(entry.command),
+            entry.output == null ? null : redactOutput(entry.output),
+            entry.cwd ?? null,
+            entry.exit ?? null,
+            entry.durationMs ?? null,
+            entry.session ?? null,
+            origin,
+            entry.source ?? 'shell',
+            entry.kind ?? commandKind(entry.command, entry.source),
+            key ?? null,
+          );
+        }
+        const added = values.length / INSERT_WIDTH;
+        for (let at = 0; at < added; at += ROWS_PER_INSERT) {
+          const n = Math.min(ROWS_PER_INSERT, added - at);
+          const part = values.slice(at * INSERT_WIDTH, (at + n) * INSERT_WIDTH);
+          if (this.insertRows(n).run(part).changes !== n) {
+            // cannot happen: seqs are fresh and duplicates were left out; never half an import
+            throw new StoreError('history import: the database refused a row it should have taken', {
+              hint: 'run the import again; nothing of this batch was stored',
+            });
           }
         }
         return added;
       })
       .immediate();
+  }
+
+  /** The import keys among `entries` that the table already holds. */
+  private storedImportKeys(entries: readonly NewCommand[]): Set<string> {
+    const keys = entries.flatMap((e) => (e.importKey == null ? [] : [e.importKey]));
+    if (keys.length === 0) return new Set();
+    this.storedKeysStmt ??= this.db
+      .prepare<[string], string>(
+        'SELECT import_key FROM commands WHERE import_key IN (SELECT value FROM json_each(?))',
+      )
+      .pluck();
+    return new Set(this.storedKeysStmt.all(JSON.stringify(keys)));
+  }
+
+  /** INSERT OR IGNORE of `n` rows in one statement (prepared once per size). */
+  private insertRows(n: number): ReturnType<Db['prepare']> {
+    let stmt = this.insertRowsStmts.get(n);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, import_key)
+         VALUES ${Array.from({ length: n }, () => `(${'?, '.repeat(INSERT_WIDTH - 1)}?)`).join(', ')}`,
+      );
+      this.insertRowsStmts.set(n, stmt);
+    }
+    return stmt;
   }
 
   /** Idempotent insert of peers' records; tombstoned records never come back. Returns rows added. */
