@@ -28,33 +28,41 @@ function quickArgs(argv: string[]): IsaacArgs | undefined {
 
 /**
  * Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null.
- * `prestart()` starts bash early, while the line is still being checked: nothing reaches it
+ * `early` is a bash `isaac -c` started before the store opened (spawnEarly): nothing reaches it
  * before `shell()` hands it over (after the tier check), and until then the line is checked as
- * if no shell ran (its own functions are no "known names").
+ * if no shell ran (its own functions are no "known names"). It is bash with the default output
+ * limit; a configured `shell.program` other than bash replaces it.
  */
 function streamHost(
   store: Store,
   recorder: HistoryRecorder,
   assumeYes: boolean,
   terminal = false,
+  early?: ShellSession,
 ): {
   host: ShellHost;
-  prestart(): Promise<void>;
   close(): Promise<void>;
   exitRequested(): number | undefined;
 } {
-  let early: Promise<ShellSession> | undefined;
   let session: Promise<ShellSession> | undefined;
   let started: ShellSession | undefined;
   let exitStatus: number | undefined;
-  // node-pty loads with the first shell line: a `/` command never pays for it
-  const shellModule = () => import('./pty-session.ts');
-  const startShell = (module: Awaited<ReturnType<typeof shellModule>>) =>
-    module.ShellSession.start({
-      interactive: false,
-      shell: store.config.string('shell.program'),
-      outputLimit: store.config.number('shell.output_limit'),
-    });
+  const configured = async (): Promise<ShellSession> => {
+    const program = store.config.string('shell.program');
+    const outputLimit = store.config.number('shell.output_limit');
+    let shell = early;
+    early = undefined;
+    if (shell && program !== EARLY_SHELL) {
+      await shell.close();
+      shell = undefined;
+    }
+    if (!shell)
+      return (await shellModule()).ShellSession.start({ interactive: false, shell: program, outputLimit });
+    shell.outputLimit = outputLimit;
+    shell.claimPipe();
+    await shell.ready();
+    return shell;
+  };
   const host: ShellHost = {
     store,
     recorder,
@@ -64,7 +72,7 @@ function streamHost(
     interactive: false,
     sessionId: randomUuid(),
     shell: () => {
-      session ??= (early ?? shellModule().then(startShell)).then((s) => {
+      session ??= configured().then((s) => {
         started = s;
         return s;
       });
@@ -83,17 +91,29 @@ function streamHost(
   };
   return {
     host,
-    // resolves once bash is spawned (not ready): the caller classifies the line meanwhile
-    prestart: async () => {
-      const module = await shellModule();
-      early ??= startShell(module);
-      early.catch(() => undefined); // a failed start is reported by shell(), if the line gets there
-    },
     close: async () => {
-      await (session ?? early)?.then((s) => s.close()).catch(() => undefined);
+      await early?.close();
+      await session?.then((s) => s.close()).catch(() => undefined);
     },
     exitRequested: () => exitStatus,
   };
+}
+
+// node-pty loads with the first shell line: a `/` command never pays for it
+const shellModule = () => import('./pty-session.ts');
+const EARLY_SHELL = 'bash';
+
+/**
+ * For `isaac -c` with a shell line: bash (the default shell.program) starts before anything
+ * else, so its start-up runs beside the store's opening and the tier check. A failure here is
+ * left for the normal start to report.
+ */
+async function spawnEarly(): Promise<ShellSession | undefined> {
+  try {
+    return (await shellModule()).ShellSession.spawn({ interactive: false, shell: EARLY_SHELL });
+  } catch {
+    return undefined;
+  }
 }
 
 async function runScript(store: Store, recorder: HistoryRecorder, assumeYes: boolean): Promise<number> {
@@ -122,17 +142,27 @@ function onTerminal(): boolean {
 async function main(argv: string[]): Promise<number> {
   const parsed = quickArgs(argv) ?? (await (await import('./cli-args.ts')).parseIsaacArgs(argv));
   if (typeof parsed === 'number') return parsed;
-  const { store, isCopy } = openShellStore(isaacHome());
+  const early = parsed.line !== undefined && isShellLine(parsed.line) ? await spawnEarly() : undefined;
+  let opened: ReturnType<typeof openShellStore>;
+  try {
+    opened = openShellStore(isaacHome());
+  } catch (err) {
+    await early?.close();
+    throw err;
+  }
+  const { store, isCopy } = opened;
+  early?.claimPipe();
   const recorder = new HistoryRecorder(store, isCopy);
+  let interactive = false;
   try {
     if (parsed.line !== undefined) {
-      const { host, prestart, close, exitRequested } = streamHost(
+      const { host, close, exitRequested } = streamHost(
         store,
         recorder,
         parsed.assumeYes,
         onTerminal(),
+        early,
       );
-      if (isShellLine(parsed.line)) await prestart();
       try {
         const status = await routeLine(parsed.line, host);
         return exitRequested() ?? status;
@@ -156,13 +186,20 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (process.getBuiltinModule('node:tty').isatty(0) && process.stdout.isTTY) {
+      interactive = true;
       const { runRepl } = await import('./repl.ts');
       return await runRepl(store, recorder, process.env, parsed.assumeYes);
     }
     return await runScript(store, recorder, parsed.assumeYes);
   } finally {
     recorder.close();
-    store.close();
+    // A one-shot run (-c, isaac WORDS, a script) leaves its connection to the exit. Closing the
+    // last connection checkpoints the WAL into the database and fsyncs it, and the next commit
+    // then starts a new WAL (another sync): 10-20 ms a run on a virtual disk, more than the rest
+    // of `isaac -c true`. Left open, the WAL stays for the next run and is checkpointed when it
+    // fills (SQLite's autocheckpoint). A commit is not synced either way (WAL with
+    // synchronous=NORMAL); closing only synced it at the exit.
+    if (interactive) store.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  fstatSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -84,7 +85,8 @@ export class ShellSession {
     private readonly fifo: string,
     private readonly dir: string,
     nonce: string,
-    private readonly outputLimit: number,
+    /** How much of each command's output RunResult keeps (the last characters). */
+    public outputLimit: number,
     cwd: string,
   ) {
     this.currentCwd = cwd;
@@ -96,13 +98,25 @@ export class ShellSession {
     term.onExit(({ exitCode }) => this.onExit(exitCode));
   }
 
+  /** Starts bash and resolves once it takes commands. */
   static async start(options: ShellSessionOptions): Promise<ShellSession> {
+    const session = ShellSession.spawn(options);
+    await session.ready();
+    return session;
+  }
+
+  /**
+   * Starts bash and returns at once: `ready()` resolves when it takes commands, and meanwhile
+   * the caller can do other work (`isaac -c` checks the line). `claimPipe()` then spares bash
+   * waiting for Isaac to notice its FIFO.
+   */
+  static spawn(options: ShellSessionOptions): ShellSession {
     const dir = mkdtempSync(join(tmpdir(), 'isaac-sh-'));
     const fifo = join(dir, FIFO);
     const nonce = randomBytesQuick(8).toString('hex');
     const rcFile = join(dir, RC);
-    const rc = bashRc({ sourceUserRc: options.interactive, nonce });
-    writeFileSync(rcFile, options.interactive ? rc : `stty -echo -onlcr 2>/dev/null\n${rc}`, { mode: 0o600 });
+    const rc = bashRc({ sourceUserRc: options.interactive, nonce, quietTerminal: !options.interactive });
+    writeFileSync(rcFile, rc, { mode: 0o600 });
     const cwd = options.cwd ?? process.cwd();
     const env = {
       ...(options.env ?? process.env),
@@ -117,9 +131,24 @@ export class ShellSession {
       cwd,
       env,
     });
-    const session = new ShellSession(term, fifo, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
-    await session.waitReady(10_000);
-    return session;
+    return new ShellSession(term, fifo, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
+  }
+
+  /**
+   * Opens Isaac's end of the command FIFO if bash has made it: bash waits in its own open of the
+   * FIFO until then, and its `pipe` marker is only read when Isaac's event loop gets to it.
+   */
+  claimPipe(): void {
+    if (this.fifoFd !== undefined || this.fifoClosed) return;
+    let fd: number;
+    try {
+      // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
+      fd = openSync(this.fifo, 'r+');
+    } catch {
+      return; // not made yet: the `pipe` marker will say when
+    }
+    if (fstatSync(fd).isFIFO()) this.fifoFd = fd;
+    else closeSync(fd);
   }
 
   /** Aliases and functions defined in this shell (as of the last command's end). */
@@ -232,7 +261,8 @@ export class ShellSession {
     }
   }
 
-  private waitReady(timeoutMs: number): Promise<void> {
+  /** Resolves when bash takes commands; rejects when it cannot start. */
+  ready(timeoutMs = 10_000): Promise<void> {
     if (this.isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const failed = () => {
@@ -260,9 +290,8 @@ export class ShellSession {
   }
 
   private onMarker(fields: string[]): void {
-    if (fields[0] === 'pipe' && this.fifoFd === undefined && !this.fifoClosed) {
-      // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
-      this.fifoFd = openSync(this.fifo, 'r+');
+    if (fields[0] === 'pipe') {
+      this.claimPipe();
       return;
     }
     if (fields[0] === 'nopipe') {

@@ -53,6 +53,8 @@ export interface RemoteCommand {
 /** Values per row of recordMany's INSERT, and rows per statement (SQLite takes 32766 values). */
 const INSERT_WIDTH = 13;
 const ROWS_PER_INSERT = 2000;
+/** Thrown inside recordMany's optimistic try: some rows were imported before. */
+const DUPLICATES = new Error('some rows of the batch are already imported');
 
 const COLUMNS =
   'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced';
@@ -104,54 +106,71 @@ export class HistoryRepo {
   /**
    * Appends many records to this machine's series in one transaction (history import).
    * Same redaction and import-key dedupe as record(); a duplicate takes no seq. Returns rows added.
-   * Duplicates are found first (import keys already stored, or repeated in `entries`), then the
-   * rest go in a few multi-row INSERTs: each INSERT statement costs a statement journal and an
-   * FTS flush (a new index segment to merge later), which one row per statement pays per row.
+   * The rows go in a few multi-row INSERTs: each INSERT statement costs a statement journal and
+   * an FTS flush (a new index segment to merge later), which one row per statement pays per row.
+   * A batch is first tried as all new (the usual case of an import); when the table refuses a
+   * row as already imported, that try is rolled back and the batch goes again without the keys
+   * the table holds, so the seqs stay without gaps.
    */
   recordMany(entries: readonly NewCommand[]): number {
     const origin = this.origin();
     return this.db
       .transaction(() => {
-        let seq = this.nextSeqStmt.get({ o: origin })!.next;
-        const taken = this.storedImportKeys(entries);
-        const values: unknown[] = [];
-        for (const entry of entries) {
-          const key = entry.importKey;
-          if (key != null) {
-            if (taken.has(key)) continue;
-            taken.add(key);
-          }
-          // ownRow's fields, without its objects (a million-line import makes a million of each)
-          values.push(
-            origin,
-            seq++,
-            entry.ts ?? Date.now(),
-            redactSecrets(entry.command),
-            entry.output == null ? null : redactOutput(entry.output),
-            entry.cwd ?? null,
-            entry.exit ?? null,
-            entry.durationMs ?? null,
-            entry.session ?? null,
-            origin,
-            entry.source ?? 'shell',
-            entry.kind ?? commandKind(entry.command, entry.source),
-            key ?? null,
-          );
+        const seq = this.nextSeqStmt.get({ o: origin })!.next;
+        try {
+          return this.db.transaction(() => this.insertBatch(origin, seq, entries, new Set(), true))();
+        } catch (err) {
+          if (err !== DUPLICATES) throw err;
         }
-        const added = values.length / INSERT_WIDTH;
-        for (let at = 0; at < added; at += ROWS_PER_INSERT) {
-          const n = Math.min(ROWS_PER_INSERT, added - at);
-          const part = values.slice(at * INSERT_WIDTH, (at + n) * INSERT_WIDTH);
-          if (this.insertRows(n).run(part).changes !== n) {
-            // cannot happen: seqs are fresh and duplicates were left out; never half an import
-            throw new StoreError('history import: the database refused a row it should have taken', {
-              hint: 'run the import again; nothing of this batch was stored',
-            });
-          }
-        }
-        return added;
+        return this.insertBatch(origin, seq, entries, this.storedImportKeys(entries), false);
       })
       .immediate();
+  }
+
+  /** recordMany's rows from `seq` on, leaving out the keys in `taken` and repeats in `entries`. */
+  private insertBatch(
+    origin: string,
+    seq: number,
+    entries: readonly NewCommand[],
+    taken: Set<string>,
+    optimistic: boolean,
+  ): number {
+    const values: unknown[] = [];
+    for (const entry of entries) {
+      const key = entry.importKey;
+      if (key != null) {
+        if (taken.has(key)) continue;
+        taken.add(key);
+      }
+      // ownRow's fields, without its objects (a million-line import makes a million of each)
+      values.push(
+        origin,
+        seq++,
+        entry.ts ?? Date.now(),
+        redactSecrets(entry.command),
+        entry.output == null ? null : redactOutput(entry.output),
+        entry.cwd ?? null,
+        entry.exit ?? null,
+        entry.durationMs ?? null,
+        entry.session ?? null,
+        origin,
+        entry.source ?? 'shell',
+        entry.kind ?? commandKind(entry.command, entry.source),
+        key ?? null,
+      );
+    }
+    const added = values.length / INSERT_WIDTH;
+    for (let at = 0; at < added; at += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, added - at);
+      const part = values.slice(at * INSERT_WIDTH, (at + n) * INSERT_WIDTH);
+      if (this.insertRows(n).run(part).changes === n) continue;
+      if (optimistic) throw DUPLICATES;
+      // cannot happen: seqs are fresh and stored keys were left out; never half an import
+      throw new StoreError('history import: the database refused a row it should have taken', {
+        hint: 'run the import again; nothing of this batch was stored',
+      });
+    }
+    return added;
   }
 
   /** The import keys among `entries` that the table already holds. */
