@@ -56,6 +56,12 @@ const ROWS_PER_INSERT = 2000;
 /** Thrown inside recordMany's optimistic try: some rows were imported before. */
 const DUPLICATES = new Error('some rows of the batch are already imported');
 
+/** A row of recordMany: its import key, and its columns after origin and seq. */
+interface ImportRow {
+  key: string | null;
+  entry: unknown[];
+}
+
 const COLUMNS =
   'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced';
 
@@ -106,76 +112,63 @@ export class HistoryRepo {
   /**
    * Appends many records to this machine's series in one transaction (history import).
    * Same redaction and import-key dedupe as record(); a duplicate takes no seq. Returns rows added.
-   * The rows go in a few multi-row INSERTs: each INSERT statement costs a statement journal and
-   * an FTS flush (a new index segment to merge later), which one row per statement pays per row.
-   * A batch is first tried as all new (the usual case of an import); when the table refuses a
-   * row as already imported, that try is rolled back and the batch goes again without the keys
-   * the table holds, so the seqs stay without gaps.
+   * The rows go in multi-row INSERTs: each INSERT statement costs a statement journal and an FTS
+   * flush (a new index segment to merge later), which one row per statement pays per row. Each
+   * INSERT is first tried as all new (the usual case of an import); when the table refuses a row
+   * as already imported, that INSERT is rolled back and its rows go again without the keys the
+   * table holds, so the seqs stay without gaps.
    */
   recordMany(entries: readonly NewCommand[]): number {
     const origin = this.origin();
     return this.db
       .transaction(() => {
-        const seq = this.nextSeqStmt.get({ o: origin })!.next;
-        try {
-          return this.db.transaction(() => this.insertBatch(origin, seq, entries, new Set(), true))();
-        } catch (err) {
-          if (err !== DUPLICATES) throw err;
+        let seq = this.nextSeqStmt.get({ o: origin })!.next;
+        const seen = new Set<string>();
+        let added = 0;
+        for (let at = 0; at < entries.length; at += ROWS_PER_INSERT) {
+          const rows: ImportRow[] = [];
+          for (const entry of entries.slice(at, at + ROWS_PER_INSERT)) {
+            const key = entry.importKey ?? null;
+            if (key !== null) {
+              if (seen.has(key)) continue; // a repeat within the batch
+              seen.add(key);
+            }
+            rows.push({ key, entry: ownFields(origin, entry, key) });
+          }
+          if (rows.length === 0) continue;
+          let fresh = rows;
+          try {
+            this.db.transaction(() => this.insertRows(origin, seq, rows, true))();
+          } catch (err) {
+            if (err !== DUPLICATES) throw err;
+            const stored = this.storedImportKeys(rows);
+            fresh = rows.filter((r) => r.key === null || !stored.has(r.key));
+            this.insertRows(origin, seq, fresh, false);
+          }
+          seq += fresh.length;
+          added += fresh.length;
         }
-        return this.insertBatch(origin, seq, entries, this.storedImportKeys(entries), false);
+        return added;
       })
       .immediate();
   }
 
-  /** recordMany's rows from `seq` on, leaving out the keys in `taken` and repeats in `entries`. */
-  private insertBatch(
-    origin: string,
-    seq: number,
-    entries: readonly NewCommand[],
-    taken: Set<string>,
-    optimistic: boolean,
-  ): number {
+  /** One INSERT of `rows`, numbered from `seq`. */
+  private insertRows(origin: string, seq: number, rows: readonly ImportRow[], optimistic: boolean): void {
+    if (rows.length === 0) return;
     const values: unknown[] = [];
-    for (const entry of entries) {
-      const key = entry.importKey;
-      if (key != null) {
-        if (taken.has(key)) continue;
-        taken.add(key);
-      }
-      // ownRow's fields, without its objects (a million-line import makes a million of each)
-      values.push(
-        origin,
-        seq++,
-        entry.ts ?? Date.now(),
-        redactSecrets(entry.command),
-        entry.output == null ? null : redactOutput(entry.output),
-        entry.cwd ?? null,
-        entry.exit ?? null,
-        entry.durationMs ?? null,
-        entry.session ?? null,
-        origin,
-        entry.source ?? 'shell',
-        entry.kind ?? commandKind(entry.command, entry.source),
-        key ?? null,
-      );
-    }
-    const added = values.length / INSERT_WIDTH;
-    for (let at = 0; at < added; at += ROWS_PER_INSERT) {
-      const n = Math.min(ROWS_PER_INSERT, added - at);
-      const part = values.slice(at * INSERT_WIDTH, (at + n) * INSERT_WIDTH);
-      if (this.insertRows(n).run(part).changes === n) continue;
-      if (optimistic) throw DUPLICATES;
-      // cannot happen: seqs are fresh and stored keys were left out; never half an import
-      throw new StoreError('history import: the database refused a row it should have taken', {
-        hint: 'run the import again; nothing of this batch was stored',
-      });
-    }
-    return added;
+    for (const { entry } of rows) values.push(origin, seq++, ...entry);
+    if (this.insertRowsStatement(rows.length).run(values).changes === rows.length) return;
+    if (optimistic) throw DUPLICATES;
+    // cannot happen: seqs are fresh and stored keys were left out; never half an import
+    throw new StoreError('history import: the database refused a row it should have taken', {
+      hint: 'run the import again; nothing of this batch was stored',
+    });
   }
 
-  /** The import keys among `entries` that the table already holds. */
-  private storedImportKeys(entries: readonly NewCommand[]): Set<string> {
-    const keys = entries.flatMap((e) => (e.importKey == null ? [] : [e.importKey]));
+  /** The import keys among `rows` that the table already holds. */
+  private storedImportKeys(rows: readonly ImportRow[]): Set<string> {
+    const keys = rows.flatMap((r) => (r.key === null ? [] : [r.key]));
     if (keys.length === 0) return new Set();
     this.storedKeysStmt ??= this.db
       .prepare<[string], string>(
@@ -186,7 +179,7 @@ export class HistoryRepo {
   }
 
   /** INSERT OR IGNORE of `n` rows in one statement (prepared once per size). */
-  private insertRows(n: number): ReturnType<Db['prepare']> {
+  private insertRowsStatement(n: number): ReturnType<Db['prepare']> {
     let stmt = this.insertRowsStmts.get(n);
     if (!stmt) {
       stmt = this.db.prepare(
@@ -353,6 +346,23 @@ function redactedFields(
     exit: rest.exit ?? null,
     session: rest.session ?? null,
   };
+}
+
+/** ownRow's columns after origin and seq, as INSERT values (no objects: an import makes a million). */
+function ownFields(origin: string, entry: NewCommand, key: string | null): unknown[] {
+  return [
+    entry.ts ?? Date.now(),
+    redactSecrets(entry.command),
+    entry.output == null ? null : redactOutput(entry.output),
+    entry.cwd ?? null,
+    entry.exit ?? null,
+    entry.durationMs ?? null,
+    entry.session ?? null,
+    origin,
+    entry.source ?? 'shell',
+    entry.kind ?? commandKind(entry.command, entry.source),
+    key,
+  ];
 }
 
 function ownRow(origin: string, seq: number, entry: NewCommand) {

@@ -89,10 +89,32 @@ export async function importHistory(store: Store, options: ImportOptions): Promi
     ...(counts.deleted === undefined ? {} : { deleted: counts.deleted }),
     ...(counts.otherHosts === undefined ? {} : { otherHosts: counts.otherHosts }),
   };
-  const keys = new ImportKeys(shell);
-  // INSERT OR IGNORE with FTS triggers keeps a statement journal per statement; on disk that is
-  // many pwrite calls. In memory it costs nothing.
-  store.db.pragma('temp_store = MEMORY');
+  // Each multi-row INSERT (history.ts recordMany) keeps a statement journal: the pages it changed,
+  // a few MB each (the import keys' index is written all over). In memory that is 10-25 MB of the
+  // import's peak; in a temporary file, a few writes per statement that the OS mostly buffers.
+  const tempStore = store.db.pragma('temp_store', { simple: true });
+  store.db.pragma('temp_store = FILE');
+  try {
+    return await importEntries(store, options, summary, { entries: entries(), times, total, shell });
+  } finally {
+    store.db.pragma(`temp_store = ${Number(tempStore)}`);
+  }
+}
+
+/** The entries in batches of BATCH (one transaction each), keyed, redacted and timed. */
+async function importEntries(
+  store: Store,
+  options: ImportOptions,
+  summary: ImportSummary,
+  plan: {
+    entries: Iterable<ParsedEntry>;
+    times: (index: number, entry: ParsedEntry) => number;
+    total: number;
+    shell: HistoryShell;
+  },
+): Promise<ImportSummary> {
+  const { entries, times, total } = plan;
+  const keys = new ImportKeys(plan.shell);
   options.onProgress?.(0, total);
   let batch: NewCommand[] = [];
   const flush = async (done: number): Promise<void> => {
@@ -104,7 +126,7 @@ export async function importHistory(store: Store, options: ImportOptions): Promi
     await yieldToLoop();
   };
   let i = 0;
-  for (const parsed of entries()) {
+  for (const parsed of entries) {
     if (i >= total) break; // the file changed between the two readings
     // redacted here too, so not even the import key is derived from a secret
     const entry = { ...parsed, command: redactSecrets(parsed.command) };
