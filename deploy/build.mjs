@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // Bundles the `isaac` shell into one CommonJS file (native and npm packages stay external), so it
 // starts without compiling TypeScript on every run. Run by `npm ci`/`npm install` (prepare) and
-// before `npm test`; the launcher (node/cli/isaac.mjs) falls back to the sources whenever one of
+// before `npm test`; the launcher (node/cli/isaac.cjs) falls back to the sources whenever one of
 // the files the bundle was made from is newer than it.
 //
 // Why CommonJS: an ES module entry costs a few milliseconds more to start, its npm imports go
 // through the ES module loader (better-sqlite3 and node-pty cost ~10 ms more than by require), and
 // Node 20 cannot keep V8's compiled code of an ES module between runs. The launcher compiles this
-// file with a V8 code cache instead (node/dist/isaac.cache), see node/cli/isaac.mjs.
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// file with a V8 code cache instead (node/dist/isaac-SIZE-TIME.cache), see node/cli/isaac.cjs.
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
@@ -50,6 +50,10 @@ const result = await build({
   define: { 'import.meta.url': '__isaacBundleUrl' },
   banner: { js: 'const __isaacBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [sqliteInBundle],
+  // a third less to read and to check against the code cache at every start; names stay, so a
+  // stack trace still says which function
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
@@ -60,6 +64,7 @@ copyFileSync('node/core/tiers/rules.json', 'node/dist/rules.json');
 const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/'));
 inputs.push('node/core/tiers/rules.json');
 writeFileSync('node/dist/isaac.inputs.json', `${JSON.stringify(inputs.sort())}\n`);
-// the previous bundle's compiled code is of no use to this one; the next run writes it again
-rmSync('node/dist/isaac.cache', { force: true });
-rmSync('node/dist/isaac.mjs', { force: true });
+// earlier bundles' compiled code (node/cli/isaac.cjs) is of no use to this one
+for (const file of readdirSync('node/dist')) {
+  if (file.endsWith('.cache') || file === 'isaac.mjs') rmSync(`node/dist/${file}`, { force: true });
+}

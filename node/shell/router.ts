@@ -27,16 +27,6 @@ export async function routeLine(rawLine: string, host: ShellHost): Promise<numbe
 // The `/`, `!` and `isaac` commands (the registry, the network, the AI) load on first use, so a
 // plain shell line (`isaac -c true`) never pays for them.
 
-/**
- * True when `rawLine` would run in the user's shell (after the tier check), not as a `/`, `!`
- * or `isaac` command: `isaac -c` then starts bash while it classifies the line.
- */
-export function isShellLine(rawLine: string): boolean {
-  const line = rawLine.trim();
-  if (line === '' || line.startsWith('#') || line.startsWith('/') || line.startsWith('!')) return false;
-  return !/^isaac(\s|$)/.test(line) && !/^(exit|logout)(\s+\d+)?$/.test(line);
-}
-
 async function dispatchLine(
   line: string,
   rawLine: string,
