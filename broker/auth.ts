@@ -44,6 +44,7 @@ export type AdminRefusal =
   | 'admin-bad-invite'
   | 'admin-invite-expired'
   | 'admin-invite-used'
+  | 'admin-invite-old-key'
   | 'admin-name-taken';
 
 export type Verdict<R> = { ok: true } | { ok: false; reason: R };
@@ -180,6 +181,12 @@ async function enrollWithInvite(
   try {
     grant = verifyInviteGrant(request.grant as Uint8Array, bound);
   } catch (err) {
+    const retired = await signedByRetiredKey(state, request.grant as Uint8Array);
+    if (retired !== undefined)
+      return {
+        reason: 'admin-invite-old-key',
+        detail: `the invite was signed by the network key rotated away at ${new Date(retired).toISOString()}`,
+      };
     return { reason: 'admin-bad-invite', detail: err instanceof Error ? err.message : String(err) };
   }
   if (grant.name !== request.name)
@@ -196,6 +203,19 @@ async function enrollWithInvite(
     return { reason: 'admin-invite-used', detail: `the invite for ${grant.name} was used already` };
   if (!(await state.enrollNew(request.name, request.secret as Uint8Array, nowMs)))
     return { reason: 'admin-name-taken', detail: `${request.name} is enrolled; revoke it first` };
+  return undefined;
+}
+
+/** When the retired network key that signed `grant` was rotated away, if one did (to explain a refusal only). */
+async function signedByRetiredKey(state: BrokerStateStore, grant: Uint8Array): Promise<number | undefined> {
+  for (const key of await state.retiredNetworkKeys()) {
+    try {
+      verifyInviteGrant(grant, key.pk);
+      return key.retiredAt;
+    } catch {
+      // not this one
+    }
+  }
   return undefined;
 }
 

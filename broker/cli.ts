@@ -131,9 +131,31 @@ function status(dataDir: string, json: boolean): number {
         .join(', ') || '-'
     }`,
     `messages/s: ${snap.messagesPerSecond}  (published ${snap.published}, delivered ${snap.delivered}, dropped ${snap.dropped})`,
+    ...throttleLines(snap.throttle),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return running ? EXIT.ok : EXIT.notRunning;
+}
+
+function seconds(ms: number): string {
+  if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The failed-login throttle in `isaac-broker status`: its settings, and who is held back now. */
+function throttleLines(t: StatusSnapshot['throttle']): string[] {
+  if (!t) return [];
+  const s = t.settings;
+  const held = (kind: string, keys: typeof t.addresses) =>
+    keys.map(
+      (k) =>
+        `${kind} ${k.key} (${k.failures} failed, ${k.throttled} throttled, ${seconds(Math.ceil(k.retryInMs / 1000) * 1000)} left)`,
+    );
+  const now = [...held('address', t.addresses), ...held('name', t.names)];
+  return [
+    `login throttle (${t.scope}): ${s.loginFreeFailures} failed logins free per name and per address, then refused for ${seconds(s.loginBackoffMs)} doubling up to ${seconds(s.loginBackoffMaxMs)}; forgotten after ${seconds(s.loginForgetMs)} without a failure`,
+    `throttled now: ${now.join(', ') || '-'}  (${t.throttled} attempts refused as throttled since start)`,
+  ];
 }
 
 /** Observers live where the broker's state lives: DATA/broker-state.db, or Redis in cluster mode. */
@@ -214,6 +236,10 @@ const NUMERIC_FLAGS = {
   'drain-timeout-ms': CONFIG_HELP.drainTimeoutMs,
   'max-inflight': CONFIG_HELP.maxInflight,
   'heartbeat-interval-ms': CONFIG_HELP.heartbeatIntervalMs,
+  'login-free-failures': CONFIG_HELP.loginFreeFailures,
+  'login-backoff-ms': CONFIG_HELP.loginBackoffMs,
+  'login-backoff-max-ms': CONFIG_HELP.loginBackoffMaxMs,
+  'login-forget-ms': CONFIG_HELP.loginForgetMs,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -48,6 +48,11 @@ export const CONFIG_HELP: Record<keyof BrokerConfig, string> = {
   drainTimeoutMs: 'milliseconds a client may leave its socket full before it is disconnected',
   maxInflight: 'QoS-2 messages one client may have in flight',
   concurrency: 'messages the broker routes at once',
+  loginFreeFailures: 'failed logins a machine name or a source address may have before the throttle starts',
+  loginBackoffMs:
+    'milliseconds a name or address is refused after those failures; doubles with each further failure',
+  loginBackoffMaxMs: 'the longest such wait in milliseconds (at least loginBackoffMs)',
+  loginForgetMs: 'milliseconds without a failed login after which a name or address starts over',
 };
 
 const NUMERIC = new Set<keyof BrokerConfig>([
@@ -60,7 +65,12 @@ const NUMERIC = new Set<keyof BrokerConfig>([
   'maxInflight',
   'concurrency',
   'heartbeatIntervalMs',
+  'loginFreeFailures',
+  'loginBackoffMs',
+  'loginBackoffMaxMs',
+  'loginForgetMs',
 ]);
+const WHOLE = new Set<keyof BrokerConfig>(['loginFreeFailures']);
 const PORTS = new Set<keyof BrokerConfig>(['tlsPort', 'tcpPort', 'wsPort']);
 
 export function envName(key: string): string {
@@ -93,6 +103,7 @@ export function coerce(key: keyof BrokerConfig, value: unknown, source: string):
   if (NUMERIC.has(key)) {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw bad('a positive number');
+    if (WHOLE.has(key) && !Number.isInteger(n)) throw bad('a whole number');
     return n;
   }
   if (key === 'insecureTcp') {
@@ -111,6 +122,8 @@ export function loadConfig(
 ): BrokerConfig {
   const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
   const keys = Object.keys(DEFAULT_CONFIG) as (keyof BrokerConfig)[];
+  /** where each key's value came from, as the user wrote it (for errors about two keys) */
+  const source: Partial<Record<keyof BrokerConfig, string>> = {};
   const file = join(dataDir, CONFIG_FILE);
   if (existsSync(file)) {
     let parsed: unknown;
@@ -129,15 +142,35 @@ export function loadConfig(
         });
       }
       config[key] = coerce(key as keyof BrokerConfig, value, file);
+      source[key as keyof BrokerConfig] = `${file}: ${key}`;
     }
   }
   for (const key of keys) {
     const value = env[envName(key)];
-    if (value !== undefined && value !== '') config[key] = coerce(key, value, envName(key));
+    if (value !== undefined && value !== '') {
+      config[key] = coerce(key, value, envName(key));
+      source[key] = envName(key);
+    }
   }
   for (const key of keys) {
     const value = flags[key];
-    if (value !== undefined) config[key] = coerce(key, value, flagName(key));
+    if (value !== undefined) {
+      config[key] = coerce(key, value, flagName(key));
+      source[key] = flagName(key);
+    }
   }
-  return config as unknown as BrokerConfig;
+  const result = config as unknown as BrokerConfig;
+  if (result.loginBackoffMaxMs < result.loginBackoffMs) {
+    const max =
+      source.loginBackoffMaxMs ?? `the default loginBackoffMaxMs ${DEFAULT_CONFIG.loginBackoffMaxMs}`;
+    const min = source.loginBackoffMs ?? `the default loginBackoffMs ${DEFAULT_CONFIG.loginBackoffMs}`;
+    const Problem = [max, min].some((s) => s.startsWith('--')) ? UsageError : ConfigError;
+    throw new Problem(
+      `loginBackoffMaxMs ${result.loginBackoffMaxMs} (${max}) is below loginBackoffMs ${result.loginBackoffMs} (${min})`,
+      {
+        hint: `raise loginBackoffMaxMs (${flagName('loginBackoffMaxMs')}, ${envName('loginBackoffMaxMs')} or ${CONFIG_FILE}) or lower loginBackoffMs: the longest wait cannot be shorter than the first`,
+      },
+    );
+  }
+  return result;
 }

@@ -1,3 +1,5 @@
+import type { ThrottleStatus } from './login-throttle.ts';
+
 /** Counters the running broker keeps and `isaac-broker status` shows. */
 export class Counters {
   readonly refusals = new Map<string, number>();
@@ -52,6 +54,8 @@ export interface StatusSnapshot {
   delivered: number;
   dropped: number;
   messagesPerSecond: number;
+  /** the failed-login throttle: settings and what it blocks now */
+  throttle?: ThrottleStatus;
 }
 
 export interface ListeningPorts {

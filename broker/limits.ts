@@ -1,6 +1,8 @@
 import type { Client } from 'aedes';
+import { DEFAULT_THROTTLE, type ThrottleSettings } from './login-throttle.ts';
 
-export interface BrokerLimits {
+/** Also the failed-login throttle's settings (broker/login-throttle.ts). */
+export interface BrokerLimits extends ThrottleSettings {
   /** Largest PUBLISH payload in bytes (DESIGN.md default 256 KiB, shared with the node). */
   maxPayload: number;
   /** Sustained publishes per second per client, and the burst allowed above it. */
@@ -19,6 +21,7 @@ export interface BrokerLimits {
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {
+  ...DEFAULT_THROTTLE,
   maxPayload: 256 * 1024,
   publishRate: 200,
   publishBurst: 1000,

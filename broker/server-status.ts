@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Aedes, Client } from 'aedes';
 import type { Counters, ListeningPorts, StatusSnapshot } from './counters.ts';
+import type { ThrottleStatus } from './login-throttle.ts';
 import type { AedesPersistence } from './queue-bound.ts';
 import { writeJson } from './server-util.ts';
 
@@ -26,6 +27,7 @@ export function statusReader(deps: {
   persistence: AedesPersistence;
   ports: ListeningPorts;
   isMachine: (client: Client) => boolean;
+  throttle?: () => ThrottleStatus;
 }): () => StatusSnapshot {
   const { aedes, counters, persistence, ports, isMachine } = deps;
   return () => {
@@ -42,6 +44,12 @@ export function statusReader(deps: {
         ...snapshot.queueDepth,
       }).filter(([id]) => !counters.connected.has(id)),
     );
-    return { ...snapshot, queueDepth, pid: process.pid, ports };
+    return {
+      ...snapshot,
+      queueDepth,
+      pid: process.pid,
+      ports,
+      ...(deps.throttle ? { throttle: deps.throttle() } : {}),
+    };
   };
 }

@@ -144,7 +144,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   stateStore.onRevoked((name) => {
     gate.noteRevoked(name);
     log.info({ machine: name }, 'revoked at another broker of the cluster');
-    evict(name).catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
+    // the broker that applied it published the signed revocation first: let it reach the session here
+    gate
+      .revocationDelivered(name)
+      .then(() => evict(name))
+      .catch((err: unknown) => log.error({ err, name }, 'could not close a revoked session'));
   });
 
   let listeners: Listeners;
@@ -162,7 +166,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   log.info({ ...ports, fingerprint: tls.fingerprint, id: aedes.id }, 'listening');
   writePortsFile(dataDir, ports);
 
-  const status = statusReader({ aedes, counters, persistence, ports, isMachine: (c) => gate.isMachine(c) });
+  const status = statusReader({
+    aedes,
+    counters,
+    persistence,
+    ports,
+    isMachine: (c) => gate.isMachine(c),
+    throttle: () => gate.throttle.status(),
+  });
   const timers = [
     setInterval(() => {
       stateStore.pruneNonces().catch(() => undefined);
@@ -176,6 +187,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const timer of timers) clearInterval(timer);
+      gate.close();
       const stopped = closeListeners(servers);
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await Promise.all(stopped);

@@ -14,7 +14,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './redis-connect.ts';
-import { type MachineRow, type StateSnapshot, sha256 } from './state.ts';
+import { type MachineRow, retiredKeys, type StateSnapshot, sha256 } from './state.ts';
 import type { BrokerStateStore } from './state-store.ts';
 
 const META = 'state:meta';
@@ -163,6 +163,10 @@ export async function createRedisStateStore(options: RedisStateOptions): Promise
     async rotateNetworkKey(expected, next, nowMs = Date.now()) {
       const done = await redis.eval(ROTATE, 1, META, Buffer.from(expected), Buffer.from(next), String(nowMs));
       return done === 1;
+    },
+    async retiredNetworkKeys() {
+      const meta = await redis.hgetallBuffer(META);
+      return retiredKeys(Object.entries(meta).filter(([key]) => key.startsWith('network_pk_retired.')));
     },
     async addObserver(name, password) {
       await redis.hset(OBSERVERS, name, sha256(password));

@@ -32,6 +32,8 @@ export interface BrokerStateStore {
   ): Promise<boolean>;
   /** Compare-and-set of the bound network key (op `rotate`). */
   rotateNetworkKey(expected: Uint8Array, next: Uint8Array, nowMs?: number): Promise<boolean>;
+  /** The keys rotations replaced and when, newest first (never used to accept anything). */
+  retiredNetworkKeys(): Promise<{ pk: Uint8Array; retiredAt: number }[]>;
   addObserver(name: string, password: string, nowMs?: number): Promise<void>;
   removeObserver(name: string): Promise<boolean>;
   observers(): Promise<string[]>;
@@ -63,6 +65,7 @@ export function sqliteStateStore(state: BrokerState): BrokerStateStore {
       return true;
     },
     rotateNetworkKey: async (expected, next, nowMs) => state.rotateNetworkKey(expected, next, nowMs),
+    retiredNetworkKeys: async () => state.retiredNetworkKeys(),
     addObserver: async (name, password, nowMs) => state.addObserver(name, password, nowMs),
     removeObserver: async (name) => state.removeObserver(name),
     observers: async () => state.observers(),

@@ -172,6 +172,14 @@ export class BrokerState {
     })();
   }
 
+  /** The network keys a rotation replaced, with when (newest first): to tell an old invite why it fails. */
+  retiredNetworkKeys(): { pk: Uint8Array; retiredAt: number }[] {
+    const rows = this.db
+      .prepare("SELECT key, value FROM meta WHERE key LIKE 'network_pk_retired.%'")
+      .all() as { key: string; value: Buffer }[];
+    return retiredKeys(rows.map((r) => [r.key, r.value]));
+  }
+
   /**
    * Read-only observers (Home Assistant, dashboards): a static, broker-generated random password
    * (high entropy, so a plain SHA-256 is enough and keeps logins cheap).
@@ -233,4 +241,15 @@ export class BrokerState {
 
 export function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
+}
+
+/** `network_pk_retired.<ms>` meta entries (SQLite or Redis) as keys with their retirement time, newest first. */
+export function retiredKeys(entries: readonly [string, Buffer][]): { pk: Uint8Array; retiredAt: number }[] {
+  return entries
+    .map(([key, value]) => ({
+      retiredAt: Number(key.slice('network_pk_retired.'.length)),
+      pk: new Uint8Array(value),
+    }))
+    .filter((k) => Number.isSafeInteger(k.retiredAt) && k.pk.length === 32)
+    .sort((a, b) => b.retiredAt - a.retiredAt);
 }

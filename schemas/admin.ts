@@ -26,6 +26,14 @@ export const ADMIN_USERNAME = '$admin';
 export const ADMIN_CLIENT_PREFIX = '$admin-';
 /** A signed request older or newer than this is refused (replay window; nonces are remembered). */
 export const ADMIN_MAX_SKEW_MS = 5 * 60 * 1000;
+/**
+ * The CONNACK return code of an admin request the broker refuses (MQTT 3.1.1: "not authorized"),
+ * except an enrollment whose invite is signed by a network key a rotation retired: that one gets
+ * 4 ("bad user name or password": the credentials were good once), so the joining machine can say
+ * the invite predates the rotation instead of guessing among every reason an invite fails.
+ */
+export const CONNACK_REFUSED = 5;
+export const CONNACK_INVITE_BEFORE_ROTATION = 4;
 
 export type AdminOp = 'bind' | 'enroll' | 'revoke' | 'rotate';
 

@@ -64,9 +64,35 @@ export interface TombstoneWire {
   seq: number;
 }
 
+/**
+ * One immutable AI history record: a question to the AI and its outcome, redacted. AI records are
+ * a series of their own per origin (their own seqs and tombstones), carried in the same batches.
+ */
+export interface AiRecordWire {
+  origin: string;
+  seq: number;
+  ts: number;
+  /** ask | explain | fix | review, ... */
+  kind: string;
+  question: string;
+  answer?: string;
+  /** the command the AI proposed */
+  command?: string;
+  provider?: string;
+  model?: string;
+  error?: string;
+}
+
+/**
+ * Records and tombstones of command series and, since AI history syncs, of AI series. A peer
+ * that predates `ai`/`aiTombstones` ignores them (validators drop unknown fields), and its
+ * batches, which never carry them, are accepted as they are.
+ */
 export interface HistoryBatch {
   records: HistoryRecordWire[];
   tombstones?: TombstoneWire[];
+  ai?: AiRecordWire[];
+  aiTombstones?: TombstoneWire[];
 }
 
 export interface SyncRequest {
@@ -76,6 +102,8 @@ export interface SyncRequest {
   reply?: boolean;
   /** `/sync force`: also resend every tombstone the recipient made. */
   force?: boolean;
+  /** The same map over AI series; absent from a peer that keeps no AI series (an older Isaac). */
+  haveAi?: Record<string, number>;
 }
 
 /**
@@ -208,6 +236,55 @@ function historyRecord(value: unknown): HistoryRecordWire {
   );
 }
 
+export const MAX_AI_TEXT_LENGTH = 64 * 1024;
+
+function aiRecord(value: unknown): AiRecordWire {
+  const t = 'history-batch';
+  const r = asMap(t, value);
+  if (!isMachineName(r.origin)) fail(t, 'AI record origin is not a machine name');
+  return withOptional(
+    {
+      origin: r.origin,
+      seq: int(t, r, 'seq', 1, Number.MAX_SAFE_INTEGER),
+      ts: int(t, r, 'ts', 0, MAX_TS),
+      kind: str(t, r, 'kind', 64),
+      question: str(t, r, 'question', MAX_AI_TEXT_LENGTH),
+    },
+    {
+      answer: optStr(t, r, 'answer', MAX_AI_TEXT_LENGTH),
+      command: optStr(t, r, 'command', MAX_COMMAND_LENGTH),
+      provider: optStr(t, r, 'provider', 256),
+      model: optStr(t, r, 'model', 256),
+      error: optStr(t, r, 'error', 4096),
+    },
+  );
+}
+
+function tombstoneList(value: unknown): TombstoneWire[] {
+  const t = 'history-batch';
+  if (!Array.isArray(value)) fail(t, 'tombstones must be a list');
+  return value.map((item: unknown) => {
+    const r = asMap(t, item);
+    if (!isMachineName(r.origin)) fail(t, 'tombstone origin is not a machine name');
+    return { origin: r.origin, seq: int(t, r, 'seq', 1, Number.MAX_SAFE_INTEGER) };
+  });
+}
+
+function seqMap(type: string, field: string, value: unknown): Record<string, number> {
+  const have = asMap(type, value);
+  const out: Record<string, number> = {};
+  for (const [origin, seq] of Object.entries(have)) {
+    if (!isMachineName(origin)) fail(type, `${field} has a key that is not a machine name`);
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+      fail(type, `${field}.${origin} must be a whole number >= 0`);
+    }
+    out[origin] = seq;
+  }
+  return out;
+}
+
+const present = (v: unknown) => v !== undefined && v !== null;
+
 const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K] } = {
   exec: (m) => {
     if (typeof m.stream !== 'boolean') fail('exec', 'stream must be true or false');
@@ -256,29 +333,19 @@ const validators: { readonly [K in MessageType]: (m: Fields) => MessageBodies[K]
   'history-batch': (m) => {
     if (!Array.isArray(m.records)) fail('history-batch', 'records must be a list');
     const batch: HistoryBatch = { records: m.records.map(historyRecord) };
-    if (m.tombstones !== undefined && m.tombstones !== null) {
-      if (!Array.isArray(m.tombstones)) fail('history-batch', 'tombstones must be a list');
-      batch.tombstones = m.tombstones.map((value: unknown) => {
-        const r = asMap('history-batch', value);
-        if (!isMachineName(r.origin)) fail('history-batch', 'tombstone origin is not a machine name');
-        return { origin: r.origin, seq: int('history-batch', r, 'seq', 1, Number.MAX_SAFE_INTEGER) };
-      });
+    if (present(m.tombstones)) batch.tombstones = tombstoneList(m.tombstones);
+    if (present(m.ai)) {
+      if (!Array.isArray(m.ai)) fail('history-batch', 'ai must be a list');
+      batch.ai = m.ai.map(aiRecord);
     }
+    if (present(m.aiTombstones)) batch.aiTombstones = tombstoneList(m.aiTombstones);
     return batch;
   },
   'sync-request': (m) => {
-    const have = asMap('sync-request', m.have);
-    const out: Record<string, number> = {};
-    for (const [origin, seq] of Object.entries(have)) {
-      if (!isMachineName(origin)) fail('sync-request', 'have has a key that is not a machine name');
-      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-        fail('sync-request', `have.${origin} must be a whole number >= 0`);
-      }
-      out[origin] = seq;
-    }
-    const request: SyncRequest = { have: out };
+    const request: SyncRequest = { have: seqMap('sync-request', 'have', m.have) };
     if (m.reply === true) request.reply = true;
     if (m.force === true) request.force = true;
+    if (present(m.haveAi)) request.haveAi = seqMap('sync-request', 'haveAi', m.haveAi);
     return request;
   },
   ack: () => ({}),

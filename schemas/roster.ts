@@ -30,6 +30,8 @@ export interface RosterEntry {
   added: number;
   /** ms since epoch when it was revoked; absent while it is a member */
   revoked?: number;
+  /** the admin machine that revoked it (with `revoked`; absent in entries made before it existed) */
+  revokedBy?: string;
   /** true when the machine holds the network key (may invite, revoke, rotate) */
   admin?: true;
   /** set when the entry was made with an invite: the grant it proves */
@@ -63,6 +65,11 @@ function entryBody(entry: RosterEntryInput): Uint8Array {
     added: entry.added,
   };
   if (entry.revoked !== undefined) fields.revoked = entry.revoked;
+  if (entry.revokedBy !== undefined) {
+    if (entry.revoked === undefined || machineNameProblem(entry.revokedBy) !== undefined)
+      throw new ProtocolError('roster entry revokedBy needs a revocation and a machine name');
+    fields.by = entry.revokedBy;
+  }
   if (entry.admin === true) fields.admin = true;
   return encodeCbor(fields);
 }
@@ -111,7 +118,7 @@ export function verifyRosterEntry(
   }
   const m = decodeBodyMap(body, 'roster entry');
   if (m.v !== ROSTER_VERSION) throw new ProtocolError(`unsupported roster entry version ${String(m.v)}`);
-  const { name, signPk, boxPk, added, revoked, admin } = m;
+  const { name, signPk, boxPk, added, revoked, admin, by } = m;
   const nameProblem = machineNameProblem(name);
   if (nameProblem !== undefined)
     throw new ProtocolError(`roster entry for ${JSON.stringify(name)} refused: ${nameProblem}`);
@@ -121,6 +128,8 @@ export function verifyRosterEntry(
   if (revoked !== undefined && !isTime(revoked))
     throw new ProtocolError('roster entry revoked time is invalid');
   if (admin !== undefined && admin !== true) throw new ProtocolError('roster entry admin flag is invalid');
+  if (by !== undefined && (revoked === undefined || !isMachineName(by)))
+    throw new ProtocolError('roster entry revokedBy is invalid');
   if (expectedName !== undefined && name !== expectedName) {
     throw new ProtocolError(`roster entry for ${name} arrived on ${expectedName}'s roster topic`);
   }
@@ -140,6 +149,7 @@ export function verifyRosterEntry(
     added,
   };
   if (revoked !== undefined) entry.revoked = revoked;
+  if (typeof by === 'string') entry.revokedBy = by;
   if (admin === true) entry.admin = true;
   if (invite) entry.invite = invite;
   return entry;

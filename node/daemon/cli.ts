@@ -103,10 +103,12 @@ async function status(): Promise<number> {
   const client = await connectNode(home);
   if (!client) {
     const { openStore } = await import('../core/store/store.ts');
+    const { loginProblem } = await import('../core/identity/login-status.ts');
     const store = openStore(home);
     try {
+      const login = loginProblem(store);
       process.stdout.write(
-        `${DAEMON_NOT_RUNNING}\noutbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
+        `${DAEMON_NOT_RUNNING}\n${login ? `login: ${login.line}\n` : ''}outbox: ${store.outbox.count() + store.pending.count()} waiting\n`,
       );
     } finally {
       store.close();

@@ -1,6 +1,7 @@
 import type { IClientOptions } from 'mqtt';
 import { topics } from '../../schemas/topics.ts';
-import { loadNetworkSettings } from '../core/identity/settings.ts';
+import { loginProblem, refusalState } from '../core/identity/login-status.ts';
+import { loadNetworkSettings, NETWORK_KEYS } from '../core/identity/settings.ts';
 import { acceptRosterEntry } from '../core/identity/trust.ts';
 import { paths } from '../core/paths.ts';
 import type { Store } from '../core/store/store.ts';
@@ -22,7 +23,9 @@ import { OutgoingExecs } from './outgoing-execs.ts';
 import { dropStaleEphemeral } from './pending-adoption.ts';
 import { Pings } from './pings.ts';
 import { RefusalCounter } from './refusals.ts';
+import { RemoteConfirm } from './remote/confirm.ts';
 import { LoginEnvironment } from './remote/login-env.ts';
+import type { Classifier } from './remote/policy.ts';
 import { ownStatusPayload } from './status-payload.ts';
 import { HistorySync, type SyncOptions } from './sync/engine.ts';
 
@@ -42,6 +45,11 @@ export interface ComposeOptions {
   clock?: () => number;
   /** The login environment remote commands run with (default: read from the user's profile). */
   loginEnv?: LoginEnv;
+  /**
+   * The remote policy's classifier (default: the tiers in strict mode with this machine's rules);
+   * test/bench/trust.bench.ts compares it with the plain one.
+   */
+  classify?: Classifier;
   /** History sync tuning (tests use smaller batches and faster polls). */
   sync?: Omit<SyncOptions, 'log'>;
   /** Reconnect backoff (tests shorten it; default 250 ms .. 30 s). */
@@ -81,26 +89,32 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     outbox: store.outbox,
     statusPayload: () => ownStatusPayload(store, me, o.version),
     onConnected: (s) => {
+      store.brokerLogin.accepted();
       dropStaleEphemeral(store, clock());
       const roster = loadNetworkSettings(store)?.rosterEntry;
       if (roster) s.publishRetained(topics.roster(me), roster);
       extensions.connected();
     },
+    onLoginRefused: (code, url) => recordRefusal(store, code, url, componentLogger(logger, 'bus')),
     onMessage: (topic, payload) => intake?.receive(topic, payload),
     log: componentLogger(logger, 'bus'),
     ...(o.backoff ? { minBackoffMs: o.backoff.minMs, maxBackoffMs: o.backoff.maxMs } : {}),
   });
   const enqueue = envelopeSender(codec, store.outbox, () => session);
   const members = () => store.machines.members().map((m) => m.name);
+  const confirm = new RemoteConfirm(me);
   const jobs = new ExecJobs({
     store,
-    classify: (line) =>
-      classify(line, {
-        strict: true,
-        overrides: tierOverridesFromConfig(store.config.all()),
-        defaultTier: store.config.tier('tier.default'),
-      }),
+    classify:
+      o.classify ??
+      ((line) =>
+        classify(line, {
+          strict: true,
+          overrides: tierOverridesFromConfig(store.config.all()),
+          defaultTier: store.config.tier('tier.default'),
+        })),
     enqueue,
+    confirm,
     loginEnv: o.loginEnv ?? new LoginEnvironment(),
     clock,
     log: componentLogger(logger, 'exec'),
@@ -112,12 +126,13 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     enqueueCancel: (target, corr, exp) =>
       void enqueue('exec-cancel', target, {}, Math.max(exp, clock() + CANCEL_TTL_MS), corr),
     isOnline,
+    queuedWhy: (target): ReturnType<NodeDaemon['queuedWhy']> => daemon.queuedWhy(target),
     members,
     defaultTimeoutMs: () => store.config.number('remote.timeout') * 1000,
   });
   const pings = new Pings();
   const retained = new Map<string, Record<string, unknown>>();
-  const daemon = new NodeDaemon({
+  const daemon: NodeDaemon = new NodeDaemon({
     me,
     store,
     urls: o.urls,
@@ -128,6 +143,7 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
     jobs,
     outgoing,
     pings,
+    confirm,
     extensions,
     retained,
     clock,
@@ -217,6 +233,22 @@ export async function composeDaemon(o: ComposeOptions): Promise<ComposedDaemon> 
       return stopped;
     },
   };
+}
+
+/** Keeps the broker's refusal for the status and the `!` commands; logs it when it changes. */
+function recordRefusal(store: Store, code: number, url: string, log: Logger): void {
+  const staticPassword = store.config.get(NETWORK_KEYS.brokerLogin) === 'static-password';
+  const before = store.brokerLogin.get();
+  const state = refusalState(code, staticPassword);
+  try {
+    store.brokerLogin.refused(state, code, url);
+  } catch {
+    return; // the database is unwell; the session's own state still says it
+  }
+  if (before?.state !== state || before.code !== code) {
+    const problem = loginProblem(store);
+    if (problem) log.warn({ connack: code, broker: url }, problem.line);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
-import { UsageError } from '../../schemas/errors.ts';
+import { AuthError, UsageError } from '../../schemas/errors.ts';
 import { topics } from '../../schemas/topics.ts';
+import { loginProblem } from '../core/identity/login-status.ts';
 import { machineView } from '../core/store/machines.ts';
 import type { Store } from '../core/store/store.ts';
-import type { ExecEvent, MachineStatus, NodeStatus, Notification } from '../ipc/protocol.ts';
+import type { ExecEvent, MachineStatus, NodeStatus, Notification, QueuedWhy } from '../ipc/protocol.ts';
 import type { Enqueue } from './bus/sender.ts';
 import type { BusSession } from './bus/session.ts';
 import { type ExecJobs, REPLY_TTL_MS } from './exec-jobs.ts';
@@ -12,6 +13,7 @@ import type { OutgoingExecs } from './outgoing-execs.ts';
 import { adoptPendingRequests, dropStaleEphemeral } from './pending-adoption.ts';
 import type { Pings } from './pings.ts';
 import type { RefusalCounter } from './refusals.ts';
+import type { RemoteConfirm } from './remote/confirm.ts';
 
 const HEARTBEAT_MS = 30_000;
 
@@ -26,6 +28,8 @@ export interface DaemonParts {
   jobs: ExecJobs;
   outgoing: OutgoingExecs;
   pings: Pings;
+  /** tier-3 remote commands waiting for a yes typed in a shell here */
+  confirm: RemoteConfirm;
   extensions: Extensions;
   /** the last retained status payload of each machine (filled by the intake) */
   retained: ReadonlyMap<string, Record<string, unknown>>;
@@ -43,6 +47,7 @@ export class NodeDaemon {
   readonly session: BusSession;
   readonly refusals: RefusalCounter;
   readonly enqueue: Enqueue;
+  readonly confirm: RemoteConfirm;
   private readonly listeners = new Set<(n: Notification) => void>();
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -51,6 +56,7 @@ export class NodeDaemon {
     this.session = p.session;
     this.refusals = p.refusals;
     this.enqueue = p.enqueue;
+    this.confirm = p.confirm;
   }
 
   start(): void {
@@ -97,10 +103,38 @@ export class NodeDaemon {
     options: { timeoutMs?: number; ttlMs?: number },
     emit: (event: ExecEvent) => void,
   ): () => void {
+    const revoked = this.revoked();
+    if (revoked) {
+      emit({ event: 'error', message: `${revoked}; nothing was sent` });
+      emit({ event: 'done' });
+      return () => {};
+    }
     return this.p.outgoing.start(spec, cmd, options, emit);
   }
 
-  msg(target: string, text: string): { online: boolean } {
+  /** The line saying this machine was revoked (nothing it queues could ever be delivered). */
+  private revoked(): string | undefined {
+    const problem = loginProblem(this.p.store);
+    return problem?.state === 'revoked' ? problem.line : undefined;
+  }
+
+  /**
+   * Why a request to `target` is queued rather than sent now: the target is offline, or this
+   * machine cannot reach the broker, or the broker refuses its login. undefined when it can go.
+   */
+  queuedWhy(target: string): { why: QueuedWhy; detail?: string } | undefined {
+    if (!this.session.state.connected) {
+      const problem = loginProblem(this.p.store);
+      if (problem) return { why: 'login-refused', detail: problem.line };
+      const error = this.session.state.lastError;
+      return { why: 'broker-unreachable', ...(error ? { detail: error } : {}) };
+    }
+    return this.isOnline(target) ? undefined : { why: 'offline' };
+  }
+
+  msg(target: string, text: string): { online: boolean; why?: QueuedWhy; detail?: string } {
+    const revoked = this.revoked();
+    if (revoked) throw new AuthError(`${revoked}; nothing was sent`);
     if (!this.memberNames().includes(target)) {
       throw new UsageError(`${target} is not a member of this network`, { hint: 'see /show machines' });
     }
@@ -113,7 +147,8 @@ export class NodeDaemon {
       body: text,
       shown: true,
     });
-    return { online: this.isOnline(target) };
+    const queued = this.queuedWhy(target);
+    return queued ? { online: false, ...queued } : { online: true };
   }
 
   async machineStatus(target: string, pingTimeoutMs = 3000): Promise<MachineStatus> {
@@ -134,6 +169,7 @@ export class NodeDaemon {
 
   nodeStatus(): NodeStatus {
     const s = this.session.state;
+    const login = loginProblem(this.p.store);
     return {
       name: this.me,
       connected: s.connected,
@@ -144,7 +180,9 @@ export class NodeDaemon {
       outbox: this.p.store.outbox.count(),
       outboxByPeer: this.p.store.outbox.countByPeer(),
       refusals: this.refusals.snapshot(),
+      ...(login ? { login } : {}),
       runningExecs: this.p.jobs.running(),
+      confirmShells: this.confirm.shells,
       version: this.p.version,
       pid: process.pid,
     };

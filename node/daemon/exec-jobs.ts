@@ -5,8 +5,9 @@ import type { Store } from '../core/store/store.ts';
 import { idHex, type Opened } from './bus/envelope-port.ts';
 import type { Enqueue } from './bus/sender.ts';
 import type { Logger } from './logger.ts';
-import type { Classifier } from './remote/policy.ts';
-import { checkRemoteExec, remotePolicy } from './remote/policy.ts';
+import type { RemoteConfirm } from './remote/confirm.ts';
+import type { Classifier, RemoteDecision } from './remote/policy.ts';
+import { remoteExecDecision, remotePolicy } from './remote/policy.ts';
 import { type RunningCommand, runRemoteCommand } from './remote/runner.ts';
 
 /** Replies (results, chunks) live long enough for a sender that is off for a week. */
@@ -33,6 +34,8 @@ export interface ExecJobsOptions {
   store: Store;
   classify: Classifier;
   enqueue: Enqueue;
+  /** asks the isaac shells here about tier-3 commands (absent: tier 3 is always refused) */
+  confirm?: RemoteConfirm;
   loginEnv: LoginEnv;
   clock(): number;
   log: Logger;
@@ -43,7 +46,10 @@ export interface ExecJobsOptions {
  * refusal reply goes into the outbox in that same transaction); `start` runs after the commit.
  */
 export class ExecJobs {
-  private readonly admitted = new Set<string>();
+  /** admitted inside the transaction; `confirm` set when it runs only after a yes typed here */
+  private readonly admitted = new Map<string, { confirm?: { tier: number; reason: string } }>();
+  /** tier-3 commands waiting for that yes: the sender's cancel withdraws the question */
+  private readonly asking = new Map<string, { from: string; withdraw(reason: string): void }>();
   private readonly runningJobs = new Map<string, { from: string; run: RunningCommand }>();
   private readonly cancelledEarly = new Map<string, { from: string; until: number }>();
 
@@ -76,35 +82,103 @@ export class ExecJobs {
       this.reply(env, { exit: EXIT_CANCELLED, durationMs: 0, refused: CANCELLED });
       return;
     }
-    const refusal = checkRemoteExec(
+    const decision = this.decide(env);
+    if ('refuse' in decision) return this.refuse(env, decision.refuse);
+    this.admitted.set(key, 'confirm' in decision ? { confirm: decision.confirm } : {});
+  }
+
+  private decide(env: Opened<'exec'>): RemoteDecision {
+    return remoteExecDecision(
       { from: env.from, cmd: env.body.cmd },
       remotePolicy(this.o.store),
       this.o.classify,
     );
-    if (refusal) return this.refuse(env, refusal);
-    this.admitted.add(key);
   }
 
   start(env: Opened<'exec'>): void {
     const key = idHex(env.id);
-    if (!this.admitted.delete(key)) return;
+    const admitted = this.admitted.get(key);
+    if (!admitted) return;
+    this.admitted.delete(key);
+    if (admitted.confirm) return this.askFirst(env, key, admitted.confirm);
+    this.startAdmitted(env, key);
+  }
+
+  /**
+   * Tier 3 within remote.max_tier: the isaac shells here are shown the sender and the exact
+   * command; it runs only after a yes typed in one of them, and only if it would still be
+   * admitted then. No shell, a no, the timeout or the sender's cancel: refused, with the reason.
+   */
+  private askFirst(env: Opened<'exec'>, key: string, confirm: { tier: number; reason: string }): void {
+    const refuseAsked = (why: string) =>
+      this.refuse(env, {
+        reason: `tier ${confirm.tier} (${confirm.reason}) needs a yes typed here: ${why}`,
+        tier: confirm.tier,
+      });
+    if (!this.o.confirm) return refuseAsked('no isaac shell can be asked on this machine');
+    let timeoutMs: number;
+    try {
+      timeoutMs = this.o.store.config.number('remote.confirm_timeout') * 1000;
+    } catch (err) {
+      return refuseAsked(`remote.confirm_timeout is not valid: ${errorLine(err)}`);
+    }
+    const question = this.o.confirm.ask({
+      from: env.from,
+      cmd: env.body.cmd,
+      tier: confirm.tier,
+      reason: confirm.reason,
+      timeoutMs,
+    });
+    this.asking.set(key, { from: env.from, withdraw: question.withdraw });
+    if (env.body.stream && question.asked) {
+      // the sender hears why nothing comes yet (chunk 0; the command's own output follows from 1)
+      const note = `waiting up to ${Math.round(timeoutMs / 1000)} s for a yes typed in an isaac shell on this machine\n`;
+      try {
+        this.o.enqueue(
+          'exec-chunk',
+          env.from,
+          { stream: 'stderr', data: note, n: 0 },
+          this.o.clock() + REPLY_TTL_MS,
+          env.id,
+        );
+      } catch (err) {
+        this.o.log.warn(`could not tell ${env.from} that its command waits for a yes: ${errorLine(err)}`);
+      }
+    }
+    this.o.log.info(
+      { from: env.from, shells: this.o.confirm.shells },
+      `asking the isaac shells here for a yes to a tier-3 !exec from ${env.from}`,
+    );
+    void question.outcome.then((outcome) => {
+      this.asking.delete(key);
+      if (!outcome.yes) return refuseAsked(outcome.reason);
+      // the settings may have changed while the question waited: admitted as it is now, or not at all
+      const now = this.decide(env);
+      if ('refuse' in now) return this.refuse(env, now.refuse);
+      this.o.log.info({ from: env.from }, `a yes was typed here for the tier-3 !exec from ${env.from}`);
+      this.startAdmitted(env, key, 1);
+    });
+  }
+
+  /** `firstChunk`: output chunks already sent for it (the note that it waits for a yes). */
+  private startAdmitted(env: Opened<'exec'>, key: string, firstChunk = 0): void {
     // the login environment is read once at node start (and on `isaac-node reload`): wait for it
     const ready = this.o.loginEnv.ready?.();
-    if (!ready) return this.run(env, key);
+    if (!ready) return this.run(env, key, firstChunk);
     void ready.then(() => {
       const early = this.cancelledEarly.get(key);
       if (early && early.from === env.from) {
         this.cancelledEarly.delete(key);
         this.reply(env, { exit: EXIT_CANCELLED, durationMs: 0, refused: CANCELLED });
-      } else this.run(env, key);
+      } else this.run(env, key, firstChunk);
     });
   }
 
-  private run(env: Opened<'exec'>, key: string): void {
+  private run(env: Opened<'exec'>, key: string, firstChunk = 0): void {
     const body = env.body;
     const policy = remotePolicy(this.o.store);
     const timeoutMs = Math.min(body.timeoutMs, policy.timeoutMs);
-    let n = 0;
+    let n = firstChunk;
     const run = runRemoteCommand({
       cmd: body.cmd,
       timeoutMs,
@@ -153,6 +227,8 @@ export class ExecJobs {
   /** Only the machine that asked may cancel; a cancel ahead of its exec stops it from running. */
   cancel(from: string, corr: Uint8Array): void {
     const key = idHex(corr);
+    const asking = this.asking.get(key);
+    if (asking && asking.from === from) return asking.withdraw('cancelled by the sender before it ran');
     const job = this.runningJobs.get(key);
     if (job) {
       if (job.from !== from) {

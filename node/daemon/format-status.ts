@@ -5,6 +5,7 @@ export function formatNodeStatus(s: NodeStatus): string {
   const lines = [
     `machine:     ${s.name} (isaac-node ${s.version}, pid ${s.pid})`,
     `connection:  ${s.connected ? `connected to ${s.broker}` : `not connected${s.lastError ? ` (${s.lastError})` : ''}`}`,
+    ...(s.login ? [`login:       ${s.login.line}`] : []),
     `brokers:     ${s.brokers.join(', ')}`,
     `outbox:      ${s.outbox} waiting${
       s.outbox > 0
@@ -13,7 +14,11 @@ export function formatNodeStatus(s: NodeStatus): string {
             .join(', ')})`
         : ''
     }`,
-    `remote runs: ${s.runningExecs} running`,
+    `remote runs: ${s.runningExecs} running${
+      s.confirmShells === undefined
+        ? ''
+        : `; ${s.confirmShells} isaac shell${s.confirmShells === 1 ? '' : 's'} open here to confirm tier 3`
+    }`,
   ];
   const refusals = Object.entries(s.refusals);
   lines.push(

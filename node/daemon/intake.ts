@@ -19,6 +19,7 @@ export interface VerifiedRosterEntry {
   boxPk: Uint8Array;
   added: number;
   revoked?: number | null;
+  revokedBy?: string | null;
   admin?: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { errorLine } from '../../schemas/errors.ts';
 import type { ExecResult, MessageBodies } from '../../schemas/messages.ts';
-import type { ExecEvent } from '../ipc/protocol.ts';
+import type { ExecEvent, QueuedWhy } from '../ipc/protocol.ts';
 import { idHex, type Opened } from './bus/envelope-port.ts';
 import { resolveTargets } from './bus/targets.ts';
 
@@ -23,6 +23,8 @@ export interface OutgoingExecsDeps {
   /** `exp` is the exec's: a cancel must outlive the exec it stops (a target that was offline). */
   enqueueCancel(target: string, corr: Uint8Array, exp: number): void;
   isOnline(target: string): boolean;
+  /** why a request for `target` waits (offline target, broker unreachable, login refused) */
+  queuedWhy?(target: string): { why: QueuedWhy; detail?: string } | undefined;
   members(): string[];
   defaultTimeoutMs(): number;
 }
@@ -65,7 +67,11 @@ export class OutgoingExecs {
         sent.push({ target, corr: id });
         const entry: OutgoingExec = { target, cmd, output: '' };
         this.execs.set(idHex(id), entry);
-        emit(online ? { event: 'sent', target, online } : { event: 'queued', target });
+        emit(
+          online
+            ? { event: 'sent', target, online }
+            : { event: 'queued', target, ...this.d.queuedWhy?.(target) },
+        );
         if (!online) continue; // the result arrives later, as a notification
         waiting.add(target);
         entry.emit = (event) => {

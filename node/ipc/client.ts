@@ -3,25 +3,37 @@ import { NetworkError, UsageError } from '../../schemas/errors.ts';
 import { paths } from '../core/paths.ts';
 import { readJsonLines, writeJsonLine } from './lines.ts';
 import type {
+  ConfirmAsk,
+  ConfirmClosed,
   ExecEvent,
   IpcResponse,
   MachineStatus,
   NodeStatus,
   Notification,
+  QueuedWhy,
   SyncPeerCounts,
   SyncRequestOptions,
   SyncSummary,
 } from './protocol.ts';
 
 export type {
+  ConfirmAsk,
+  ConfirmClosed,
   ExecEvent,
   MachineStatus,
   NodeStatus,
   Notification,
+  QueuedWhy,
   SyncPeerCounts,
   SyncRequestOptions,
   SyncSummary,
 } from './protocol.ts';
+
+/** What a shell that answers tier-3 questions hears (NodeClient.registerConfirmer). */
+export interface ConfirmListener {
+  ask(ask: ConfirmAsk): void;
+  closed(closed: ConfirmClosed): void;
+}
 
 /** The one line every program prints when it needs this machine's isaac-node and none answers. */
 export const DAEMON_NOT_RUNNING =
@@ -47,6 +59,7 @@ export class NodeClient {
   private nextRid = 1;
   private readonly handlers = new Map<number, (r: IpcResponse) => void>();
   private readonly notificationListeners = new Set<(n: Notification) => void>();
+  private confirmer: ConfirmListener | undefined;
   private closed = false;
 
   constructor(private readonly socket: Socket) {
@@ -57,6 +70,8 @@ export class NodeClient {
         for (const cb of this.notificationListeners) cb(n);
         return;
       }
+      if (r.event === 'confirm-ask') return this.confirmer?.ask(r.ask);
+      if (r.event === 'confirm-closed') return this.confirmer?.closed({ id: r.id, outcome: r.outcome });
       this.handlers.get(r.rid)?.(r);
     });
     socket.on('close', () => {
@@ -95,10 +110,18 @@ export class NodeClient {
     };
   }
 
-  /** Resolves once the message is in the outbox; `online` says whether the target is reachable now. */
-  async msg(target: string, text: string): Promise<{ online: boolean }> {
+  /**
+   * Resolves once the message is in the outbox; `online` says whether the target is reachable now,
+   * and when it is not, `why` (target offline, broker unreachable, login refused).
+   */
+  async msg(target: string, text: string): Promise<{ online: boolean; why?: QueuedWhy; detail?: string }> {
     const r = await this.request({ op: 'msg', target, text });
-    return { online: r.event === 'ok' && r.online === true };
+    if (r.event !== 'ok') return { online: false };
+    return {
+      online: r.online === true,
+      ...(r.why ? { why: r.why } : {}),
+      ...(r.detail ? { detail: r.detail } : {}),
+    };
   }
 
   async status(target: string): Promise<MachineStatus> {
@@ -134,6 +157,21 @@ export class NodeClient {
         reject(err);
       }
     });
+  }
+
+  /**
+   * Makes this connection one of the shells the daemon asks about tier-3 remote commands (an
+   * interactive terminal only: a person must type the answer). Resolves once registered.
+   */
+  async registerConfirmer(listener: ConfirmListener): Promise<void> {
+    this.confirmer = listener;
+    await this.request({ op: 'confirmer' });
+  }
+
+  /** A person's answer; false when the question was already closed (timed out, answered elsewhere). */
+  async answerConfirm(id: string, yes: boolean): Promise<boolean> {
+    const r = await this.request({ op: 'confirm-answer', id, yes }).catch(() => undefined);
+    return r?.event === 'ok';
   }
 
   onNotification(cb: (n: Notification) => void): () => void {

@@ -11,6 +11,9 @@ export type IpcRequest =
   | { rid: number; op: 'msg'; target: string; text: string }
   | { rid: number; op: 'status'; target: string }
   | { rid: number; op: 'node-status' }
+  /** an interactive shell that can answer tier-3 questions (`confirm-ask` events follow) */
+  | { rid: number; op: 'confirmer' }
+  | { rid: number; op: 'confirm-answer'; id: string; yes: boolean }
   | ({ rid: number; op: 'sync' } & SyncRequestOptions);
 
 /** `/sync`, `/sync force` and `!query`: a catch-up round with every peer, run by the daemon. */
@@ -48,7 +51,8 @@ export interface SyncSummary {
 export type ExecEvent =
   /** the request for `target` is sealed and in the outbox; `online` says whether it can run now */
   | { event: 'sent'; target: string; online: boolean }
-  | { event: 'queued'; target: string }
+  /** queued, not sent now: `why` says whether the target is offline or this machine cannot reach the broker */
+  | { event: 'queued'; target: string; why?: QueuedWhy; detail?: string }
   | { event: 'chunk'; target: string; stream: 'stdout' | 'stderr'; data: string }
   | {
       event: 'result';
@@ -61,6 +65,19 @@ export type ExecEvent =
   | { event: 'error'; target?: string; message: string }
   /** every target has a result or was queued: nothing more comes for this request */
   | { event: 'done' };
+
+/**
+ * Why a request waits in the outbox: the target is offline, this machine has no broker connection
+ * (the broker is unreachable), or the broker refuses this machine's login.
+ */
+export type QueuedWhy = 'offline' | 'broker-unreachable' | 'login-refused';
+
+/** node/core/identity/login-status.ts: why the broker does not let this machine in. */
+export interface LoginProblemView {
+  state: 'revoked' | 'refused' | 'unavailable';
+  line: string;
+  since: number;
+}
 
 export interface MachineStatus extends MachineView {
   /** the retained status payload as last received */
@@ -79,9 +96,35 @@ export interface NodeStatus {
   outbox: number;
   outboxByPeer: Record<string, number>;
   refusals: Record<string, number>;
+  /** set while the broker refuses this machine's login (revoked, bad credentials, throttled) */
+  login?: LoginProblemView;
   runningExecs: number;
+  /** interactive isaac shells open here that can type the yes a tier-3 remote command needs */
+  confirmShells?: number;
   version: string;
   pid: number;
+}
+
+/**
+ * A tier-3 command another machine asks to run here (node/daemon/remote/confirm.ts): shown to a
+ * person exactly as it would run, with its sender; a `y` typed in reply runs it.
+ */
+export interface ConfirmAsk {
+  /** made by this machine's daemon; nothing from the network knows it */
+  id: string;
+  from: string;
+  cmd: string;
+  tier: number;
+  /** what the tiers say it does */
+  reason: string;
+  /** it is refused if no answer comes within this */
+  timeoutMs: number;
+}
+
+/** The question is over: answered here or in another shell, timed out, withdrawn by the sender, or every shell asked closed. */
+export interface ConfirmClosed {
+  id: string;
+  outcome: 'yes' | 'no' | 'timeout' | 'withdrawn' | 'closed';
 }
 
 export interface Notification {
@@ -94,10 +137,12 @@ export interface Notification {
 
 export type IpcResponse =
   | ({ rid: number } & ExecEvent)
-  | { rid: number; event: 'ok'; queued?: boolean; online?: boolean }
+  | { rid: number; event: 'ok'; queued?: boolean; online?: boolean; why?: QueuedWhy; detail?: string }
   | { rid: number; event: 'status'; status: MachineStatus }
   | { rid: number; event: 'node-status'; status: NodeStatus }
   | { rid: number; event: 'fail'; message: string }
   | { rid: number; event: 'sync-progress'; peers: Record<string, SyncPeerCounts> }
   | { rid: number; event: 'sync-done'; summary: SyncSummary }
-  | ({ event: 'notification' } & Notification);
+  | ({ event: 'notification' } & Notification)
+  | { event: 'confirm-ask'; ask: ConfirmAsk }
+  | ({ event: 'confirm-closed' } & ConfirmClosed);

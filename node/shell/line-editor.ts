@@ -72,6 +72,76 @@ export class LineEditor {
     });
   }
 
+  /**
+   * A question that cannot wait for the line being typed (a tier-3 remote command asking for a
+   * yes): the line being edited is put aside, `header` printed, the keys typed in the next
+   * `guardMs` thrown away (typed before the question could be read, they answer nothing), then
+   * `prompt` is read; afterwards the line is back as it was. `cancel` ends the question without
+   * an answer (resolves null).
+   */
+  interject(
+    header: string,
+    prompt: string,
+    guardMs: number,
+  ): { answer: Promise<string | null>; cancel(): void } {
+    const saved = this.finish
+      ? {
+          prompt: this.prompt,
+          line: this.line,
+          cursor: this.cursor,
+          historyIndex: this.historyIndex,
+          historyList: this.historyList,
+          savedLine: this.savedLine,
+          finish: this.finish,
+        }
+      : undefined;
+    if (saved) {
+      this.options.input.off('data', this.onData);
+      this.clearRendered();
+      this.finish = undefined;
+      this.searchState = undefined;
+    }
+    this.options.output.write(`${header.replace(/\n$/, '').replace(/\n/g, '\r\n')}\r\n`);
+    this.renderedCursorRow = 0;
+    const discard = () => {};
+    this.options.input.on('data', discard);
+    let cancel: () => void = () => {};
+    const asked = new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.options.input.off('data', discard);
+        let done = false;
+        cancel = () => {
+          if (!done) this.accept(null, true);
+        };
+        void this.read(prompt).then((value) => {
+          done = true;
+          resolve(value);
+        });
+      }, guardMs);
+      cancel = () => {
+        clearTimeout(timer);
+        this.options.input.off('data', discard);
+        resolve(null);
+      };
+    });
+    const answer = asked.then((value) => {
+      if (saved) {
+        this.prompt = saved.prompt;
+        this.line = saved.line;
+        this.cursor = saved.cursor;
+        this.historyIndex = saved.historyIndex;
+        this.historyList = saved.historyList;
+        this.savedLine = saved.savedLine;
+        this.finish = saved.finish;
+        this.renderedCursorRow = 0;
+        this.options.input.on('data', this.onData);
+        this.render();
+      }
+      return value;
+    });
+    return { answer, cancel: () => cancel() };
+  }
+
   /** Prints text above the prompt (notifications), then redraws the line being edited. */
   printAbove(text: string): void {
     if (!this.reading) {

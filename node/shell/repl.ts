@@ -9,6 +9,7 @@ import type { ShellHost } from './host.ts';
 import { LineEditor } from './line-editor.ts';
 import { formatPrompt } from './prompt.ts';
 import { ShellSession } from './pty-session.ts';
+import { RemoteConfirmPrompt } from './remote-confirm.ts';
 import { routeLine } from './router.ts';
 
 const NOTIFY_POLL_MS = 1000;
@@ -139,12 +140,26 @@ export async function runRepl(
     }
   }, NOTIFY_POLL_MS);
 
+  // a tier-3 command another machine asks to run here is shown at the prompt for a yes
+  let atPrompt = false;
+  const confirms = new RemoteConfirmPrompt({
+    home: store.home,
+    me: () => store.machineName(),
+    editor,
+    atPrompt: () => atPrompt,
+  });
+  confirms.start();
+
   let lastStatus = 0;
   try {
     while (exitStatus === undefined) {
       showNotifications();
       const prompt = formatPrompt(store.machineName(), session?.cwd ?? process.cwd(), lastStatus);
-      const line = await editor.read(prompt);
+      const reading = editor.read(prompt);
+      atPrompt = true;
+      confirms.pump();
+      const line = await reading;
+      atPrompt = false;
       if (line === null) break;
       busy = new AbortController();
       stdin.on('data', onBusyKey);
@@ -160,6 +175,7 @@ export async function runRepl(
       }
     }
   } finally {
+    confirms.stop();
     clearInterval(poll);
     stdout.off('resize', onResize);
     stdout.write('\x1b[?2004l');

@@ -89,6 +89,74 @@ const envelopeVectors = {
       0x13,
       0x23,
     ),
+    envelopeCase(
+      'history batch of commands (as every Isaac sends and accepts)',
+      {
+        type: 'history-batch',
+        from: 'alice',
+        to: 'bob',
+        ttlMs: 600_000,
+        body: {
+          records: [
+            {
+              origin: 'alice',
+              seq: 7,
+              ts: NOW - 5000,
+              command: 'make test',
+              exit: 0,
+              durationMs: 812,
+              cwd: '/src',
+            },
+          ],
+          tombstones: [{ origin: 'alice', seq: 6 }],
+        },
+      },
+      NOW + 3,
+      0x14,
+      0x24,
+    ),
+    envelopeCase(
+      'history batch of AI records (ignored by an Isaac without AI sync)',
+      {
+        type: 'history-batch',
+        from: 'alice',
+        to: 'bob',
+        ttlMs: 600_000,
+        body: {
+          records: [],
+          ai: [
+            {
+              origin: 'alice',
+              seq: 3,
+              ts: NOW - 4000,
+              kind: 'ask',
+              question: 'find files over 100MB here',
+              answer: '```sh\nfind . -size +100M\n```',
+              command: 'find . -size +100M',
+              provider: 'ollama',
+              model: 'llama3.2',
+            },
+          ],
+          aiTombstones: [{ origin: 'alice', seq: 2 }],
+        },
+      },
+      NOW + 4,
+      0x15,
+      0x25,
+    ),
+    envelopeCase(
+      'sync request with the AI series held',
+      {
+        type: 'sync-request',
+        from: 'alice',
+        to: 'bob',
+        ttlMs: 600_000,
+        body: { have: { alice: 7, bob: 3 }, haveAi: { alice: 3 } },
+      },
+      NOW + 5,
+      0x16,
+      0x26,
+    ),
   ],
 };
 writeFileSync(join(dir, 'envelope.json'), `${JSON.stringify(envelopeVectors, null, 2)}\n`);

@@ -193,7 +193,7 @@ test('broker WebSocket listener (opt-in) applies the same login and ACL', async 
   await alpha.publishAsync('isaac/beta/msg', 'over ws', { qos: 1 });
   await waitFor(() => seen.length === 1, 'delivery over ws');
   assert.deepEqual(seen, ['isaac/beta/msg over ws']);
-  assert.equal((await broker.tryConnect('alpha', { ws: true, token: 'v1.bad' })).code, 5);
+  assert.equal((await broker.tryConnect('alpha', { ws: true, token: 'v1.bad' })).code, 4);
 });
 
 test('broker observers (Home Assistant) read statuses and discovery only, with their own password', async (t) => {
@@ -208,11 +208,11 @@ test('broker observers (Home Assistant) read statuses and discovery only, with t
   await alpha.publishAsync('isaac/roster/alpha', 'entry', { qos: 1, retain: true });
 
   const observe = { token: 'ha-secret-password', clientId: 'ha-1234', clean: true };
-  assert.equal((await broker.tryConnect('homeassistant', { ...observe, token: 'wrong' })).code, 5);
+  assert.equal((await broker.tryConnect('homeassistant', { ...observe, token: 'wrong' })).code, 4);
   assert.equal(
     (await broker.tryConnect('homeassistant', { ...observe, clientId: 'beta' })).code,
-    5,
-    'no machine session takeover',
+    2,
+    'no machine session takeover (identifier rejected)',
   );
   const ha = await broker.connect('homeassistant', observe);
   const seen = collect(ha);

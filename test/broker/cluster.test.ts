@@ -21,7 +21,12 @@ import { clearRedisPrefix, clusterBackends, parseRedisUrl } from '../../broker/c
 import { initDataDir } from '../../broker/init.ts';
 import { createRedisStateStore } from '../../broker/state-redis.ts';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../broker/tls.ts';
-import { createAdminRequest, createEnrollRequest } from '../../schemas/admin.ts';
+import {
+  CONNACK_INVITE_BEFORE_ROTATION,
+  createAdminRequest,
+  createEnrollRequest,
+  createRotateRequest,
+} from '../../schemas/admin.ts';
 import { createInviteGrant } from '../../schemas/invite.ts';
 import {
   inviteEnrollRequest,
@@ -169,7 +174,7 @@ test('cluster state: enrolled at broker 1, in at broker 2; revoked at broker 2, 
     intruder.networkKeys.secretKey,
   );
   assert.equal(await broker2.admin(forged), 5);
-  assert.equal((await broker1.tryConnect('x', { token: intruder.token('x') })).code, 5);
+  assert.equal((await broker1.tryConnect('x', { token: intruder.token('x') })).code, 4);
 
   // revoked through broker 2: c's live session on broker 1 ends at once
   const gone = closed(c);
@@ -192,8 +197,8 @@ test('cluster nonces: a token spent at broker 1 is refused as replayed at broker
   const token = broker1.token('a');
   const first = await broker1.connect('a', { token });
   await first.endAsync();
-  assert.equal((await broker2.tryConnect('a', { token })).code, 5);
-  assert.equal((await broker1.tryConnect('a', { token })).code, 5);
+  assert.equal((await broker2.tryConnect('a', { token })).code, 4);
+  assert.equal((await broker1.tryConnect('a', { token })).code, 4);
   await waitFor(() => refusals(broker2, 'replayed-nonce') === 1, 'replay logged at broker 2');
   // a fresh token still works at either broker
   await (await broker2.connect('a')).endAsync();
@@ -281,7 +286,7 @@ test('cluster state fails closed: while Redis is unreachable nobody logs in, aft
 
   await proxy.down();
   const { code } = await broker.tryConnect('a');
-  assert.equal(code, 5, 'refused while the state cannot be read');
+  assert.equal(code, 3, 'refused while the state cannot be read (server unavailable: try later)');
   assert.ok(broker.logs().some((l) => l.includes('"reason":"state-unavailable"')));
 
   await proxy.up();
@@ -344,7 +349,7 @@ test('a broker that ran alone joins a cluster with its machines; an observer add
     assert.equal(ok.code, 0, 'observer accepted');
     ok.client.end(true);
     const bad = await broker.tryConnect('ha', { token: 'wrong', clientId: 'ha-dash' });
-    assert.equal(bad.code, 5, 'observer with a wrong password refused');
+    assert.equal(bad.code, 4, 'observer with a wrong password refused');
   }
   // without --redis the observer is not in this data dir's local state
   const local = await run(process.execPath, [BIN, 'observer', 'list', '--data', broker2.dataDir]);
@@ -428,4 +433,26 @@ test('cluster invites: one invite sent to both brokers at once enrolls exactly o
   const adminRefused = refusedAt.logs().filter((l) => l.includes('admin request refused'));
   assert.equal(adminRefused.length, 1, adminRefused.join('\n'));
   assert.match(adminRefused[0] as string, /"reason":"admin-(invite-used|name-taken)"/);
+});
+
+test('cluster rotation: rotated at broker 1, an invite from before it is refused at broker 2 as made before the rotation', async (t) => {
+  const { broker1, broker2 } = await twoBrokers(t, ['a']);
+  const old = broker1.networkKeys;
+  const next = nacl.sign.keyPair();
+  const before = inviteEnrollRequest('tablet', new Uint8Array(randomBytes(32)), old.secretKey);
+  assert.equal(await broker1.admin(createRotateRequest('a', old, next)), 0);
+  assert.equal(await broker2.admin(before), CONNACK_INVITE_BEFORE_ROTATION);
+  const refused = broker2.logs().filter((l) => l.includes('"reason":"admin-invite-old-key"'));
+  assert.equal(refused.length, 1, broker2.logs().join('\n'));
+  // a key neither broker ever had is the ordinary refusal; an invite of the new key enrolls
+  const stranger = inviteEnrollRequest(
+    'tablet',
+    new Uint8Array(randomBytes(32)),
+    nacl.sign.keyPair().secretKey,
+  );
+  assert.equal(await broker2.admin(stranger), 5);
+  assert.equal(
+    await broker2.admin(inviteEnrollRequest('tablet', new Uint8Array(randomBytes(32)), next.secretKey)),
+    0,
+  );
 });

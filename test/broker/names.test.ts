@@ -16,7 +16,7 @@ test('broker: a machine named "roster" cannot be enrolled, even by a request sig
   assert.match(line, /"reason":"admin-malformed"/);
   assert.match(line, /admin request for machine \\"roster\\": \\"roster\\" is a reserved topic level/);
   assert.equal(broker.running?.counters.refusalCount('admin-malformed'), 1);
-  assert.equal((await broker.tryConnect('roster', { token: 'v1.1.a.b' })).code, 5);
+  assert.equal((await broker.tryConnect('roster', { token: 'v1.1.a.b' })).code, 4);
   // alpha is unaffected
   (await broker.connect('alpha')).end(true);
 });

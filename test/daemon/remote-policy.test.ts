@@ -45,7 +45,7 @@ test('tier 4 never runs whatever remote.max_tier says (classification only, noth
   assert.equal(wrapped?.tier, 4);
 });
 
-test('remote policy on the target: tier 3 refused with its reason (also with max_tier 3), tier 4 never, allow_from, revoked machines neither connect nor are obeyed', async (t) => {
+test('remote policy on the target: tier 3 refused with its reason (with max_tier 3 and no isaac shell to ask there too), tier 4 never, allow_from, revoked machines neither connect nor are obeyed', async (t) => {
   const names = ['alpha', 'beta', 'gamma'];
   const net = await createNetwork(t, names);
   const [alphaHome, betaHome, gammaHome] = names.map((n) => net.homes[n]!) as [string, string, string];
@@ -72,7 +72,7 @@ test('remote policy on the target: tier 3 refused with its reason (also with max
   assert.equal(existsSync(marker), false);
   const stillAsks = await exec(alpha, 'beta', `rm ${victim}`);
   assert.equal(stillAsks.refused?.tier, 3);
-  assert.match(stillAsks.refused?.reason ?? '', /needs a yes typed on this machine/);
+  assert.match(stillAsks.refused?.reason ?? '', /needs a yes typed here: no isaac shell is open on beta/);
   assert.ok(existsSync(victim), 'with max_tier 3 a tier-3 command still does not run silently');
 
   withStore(betaHome, (s) => s.config.set('remote.allow_from', 'gamma'));

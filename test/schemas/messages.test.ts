@@ -19,8 +19,20 @@ const good: { [K in MessageType]: unknown } = {
   pong: {},
   'history-batch': {
     records: [{ origin: 'alice', seq: 1, ts: 5, command: 'ls', exit: 0, durationMs: 3, cwd: '/' }],
+    ai: [
+      {
+        origin: 'alice',
+        seq: 1,
+        ts: 6,
+        kind: 'ask',
+        question: 'list files',
+        command: 'ls',
+        provider: 'ollama',
+      },
+    ],
+    aiTombstones: [{ origin: 'alice', seq: 2 }],
   },
-  'sync-request': { have: { alice: 10, bob: 0 } },
+  'sync-request': { have: { alice: 10, bob: 0 }, haveAi: { alice: 1 } },
   ack: {},
   'network-key': {
     networkSeed: new Uint8Array(32).fill(1),
@@ -61,6 +73,11 @@ const bad: { [K in MessageType]: unknown[] } = {
     { records: {} },
     { records: [{ origin: 'Bad Name', seq: 1, ts: 1, command: 'ls' }] },
     { records: [{ origin: 'a', seq: 0, ts: 1, command: 'ls' }] },
+    { records: [], ai: {} },
+    { records: [], ai: [{ origin: 'Bad Name', seq: 1, ts: 1, kind: 'ask', question: 'q' }] },
+    { records: [], ai: [{ origin: 'a', seq: 1, ts: 1, kind: 'ask' }] },
+    { records: [], ai: [{ origin: 'a', seq: 1, ts: 1, kind: 'ask', question: 'x'.repeat(70_000) }] },
+    { records: [], aiTombstones: [{ origin: 'a', seq: 0 }] },
   ],
   'sync-request': [
     {},
@@ -68,6 +85,8 @@ const bad: { [K in MessageType]: unknown[] } = {
     { have: { 'NOT OK': 1 } },
     { have: { alice: -1 } },
     { have: { alice: '3' } },
+    { have: {}, haveAi: { alice: -1 } },
+    { have: {}, haveAi: [] },
   ],
   ack: [undefined],
   'network-key': [
@@ -137,4 +156,13 @@ test('an unknown type is a ProtocolError', () => {
   );
   assert.throws(() => validateMessageBody('__proto__' as MessageType, {}), ProtocolError);
   assert.throws(() => validateMessageBody('toString' as MessageType, {}), ProtocolError);
+});
+
+test('an older peer’s history batch and sync request (no AI fields) pass as they are', () => {
+  const batch = {
+    records: [{ origin: 'alice', seq: 1, ts: 5, command: 'ls' }],
+    tombstones: [{ origin: 'alice', seq: 2 }],
+  };
+  assert.deepEqual(validateMessageBody('history-batch', batch), batch);
+  assert.deepEqual(Object.keys(validateMessageBody('sync-request', { have: { alice: 3 } })), ['have']);
 });

@@ -25,6 +25,8 @@ export interface BrokerTarget {
 
 const CONNECT_TIMEOUT_MS = 8000;
 const NOT_AUTHORIZED = 5;
+/** isaac-broker's "try later": a throttled login or admin request, or its state unreachable. */
+const SERVER_UNAVAILABLE = 3;
 
 /**
  * Checks every URL's transport and fetches the certificate from the first reachable mqtts://
@@ -96,6 +98,8 @@ export async function sendAdminRequest(
   request: Uint8Array,
   what: string,
   refusedHint: string,
+  /** A refusal code with a meaning of its own (schemas/admin.ts), as the error to throw. */
+  explain?: (code: number) => IsaacError | undefined,
 ): Promise<void> {
   let lastError: IsaacError | undefined;
   for (const url of target.brokers) {
@@ -110,6 +114,12 @@ export async function sendAdminRequest(
     });
     if (outcome.ok) return;
     if ('code' in outcome) {
+      const known = explain?.(outcome.code);
+      if (known) throw known;
+      if (outcome.code === SERVER_UNAVAILABLE)
+        throw new NetworkError(`the broker is not taking the ${what} now (CONNACK 3, server unavailable)`, {
+          hint: 'too many failed logins from this address (the broker throttles them), or its state is unreachable: try again in a minute; nothing was changed',
+        });
       throw new AuthError(
         outcome.code === NOT_AUTHORIZED
           ? `the broker refused the ${what}`

@@ -24,6 +24,7 @@ export function rowAsEntry(row: MachineRow | undefined): RosterEntry | undefined
     added: row.added,
   };
   if (row.revoked !== null) entry.revoked = row.revoked;
+  if (row.revoked !== null && row.revoked_by !== null) entry.revokedBy = row.revoked_by;
   if (row.admin === 1) entry.admin = true;
   return entry;
 }
@@ -121,6 +122,7 @@ export function acceptRosterEntry(store: Store, name: string, payload: Uint8Arra
       boxPk: chosen.boxPk,
       added: chosen.added,
       revoked: chosen.revoked ?? null,
+      revokedBy: chosen.revokedBy ?? null,
       admin: chosen.admin === true,
     },
   };

@@ -129,6 +129,13 @@ const KEYS = {
     default: '300',
     parse: integer(1, 86400),
   },
+  'remote.confirm_timeout': {
+    kind: 'integer',
+    description:
+      'seconds an isaac shell here shows a tier-3 remote command (remote.max_tier 3) for a yes; no answer refuses it',
+    default: '60',
+    parse: integer(1, 3600),
+  },
   'ai.provider': { kind: 'text', description: 'AI provider', default: 'none', parse: oneOf(AI_PROVIDERS) },
   'ai.fallback': {
     kind: 'list',

@@ -4,6 +4,7 @@ import { StoreError } from '../../../schemas/errors.ts';
 import { ensureHome, paths } from '../paths.ts';
 import { commandKind } from './command-kind.ts';
 import { assertIntact, isCorruption, moveAside, salvageInto } from './damaged.ts';
+import { machineNameFrom } from './machine-name.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export type Db = Database.Database;
@@ -81,6 +82,9 @@ export function openMemoryDatabase(): Db {
 export function migrate(db: Db): void {
   db.function('isaac_command_kind', { deterministic: true }, (command: unknown, source: unknown) =>
     commandKind(String(command), String(source)),
+  );
+  db.function('isaac_machine_name', (configured: unknown) =>
+    machineNameFrom(typeof configured === 'string' ? configured : undefined),
   );
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;

@@ -13,6 +13,8 @@ export interface MachineRow {
   os: string | null;
   added: number | null;
   revoked: number | null;
+  /** the admin that revoked it, from the signed revoked entry (null if it did not say) */
+  revoked_by: string | null;
   /** 1 when its verified roster entry says it is an admin (holds the network key) */
   admin: number;
 }
@@ -56,6 +58,7 @@ export interface RosterUpdate {
   boxPk: Uint8Array;
   added: number;
   revoked?: number | null;
+  revokedBy?: string | null;
   admin?: boolean;
 }
 
@@ -90,10 +93,10 @@ export class MachinesRepo {
   applyRoster(r: RosterUpdate): void {
     this.db
       .prepare(
-        `INSERT INTO machines(name, sign_pk, box_pk, added, revoked, admin, status)
-         VALUES (@name, @signPk, @boxPk, @added, @revoked, @admin, CASE WHEN @revoked IS NULL THEN 'unknown' ELSE 'revoked' END)
+        `INSERT INTO machines(name, sign_pk, box_pk, added, revoked, revoked_by, admin, status)
+         VALUES (@name, @signPk, @boxPk, @added, @revoked, @revokedBy, @admin, CASE WHEN @revoked IS NULL THEN 'unknown' ELSE 'revoked' END)
          ON CONFLICT(name) DO UPDATE SET sign_pk = excluded.sign_pk, box_pk = excluded.box_pk,
-           added = excluded.added, revoked = excluded.revoked, admin = excluded.admin,
+           added = excluded.added, revoked = excluded.revoked, revoked_by = excluded.revoked_by, admin = excluded.admin,
            status = CASE WHEN excluded.revoked IS NOT NULL THEN 'revoked'
                          WHEN machines.status = 'revoked' THEN 'unknown' ELSE machines.status END`,
       )
@@ -103,6 +106,7 @@ export class MachinesRepo {
         boxPk: Buffer.from(r.boxPk),
         added: r.added,
         revoked: r.revoked ?? null,
+        revokedBy: r.revoked == null ? null : (r.revokedBy ?? null),
         admin: r.admin === true ? 1 : 0,
       });
   }

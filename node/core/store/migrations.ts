@@ -196,4 +196,45 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'AI history records are a series per origin machine, synced like commands',
+    // isaac_machine_name() is machineNameFrom() (machine-name.ts), registered by migrate(): the
+    // questions asked here so far are this machine's series, numbered in the order they were asked.
+    sql: `
+      ALTER TABLE ai_history ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+      ALTER TABLE ai_history ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE ai_history SET
+        origin = isaac_machine_name((SELECT value FROM config WHERE key = 'machine.name')),
+        seq = (SELECT COUNT(*) FROM ai_history h WHERE h.id <= ai_history.id);
+      CREATE UNIQUE INDEX IF NOT EXISTS ai_history_series ON ai_history(origin, seq);
+      CREATE INDEX IF NOT EXISTS ai_history_ts ON ai_history(ts);
+      CREATE TABLE IF NOT EXISTS ai_tombstones (
+        origin     TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        deleted_by TEXT NOT NULL,
+        PRIMARY KEY (origin, seq)
+      );
+    `,
+  },
+  {
+    version: 9,
+    name: 'who revoked a machine, and how the broker last answered this machine',
+    // revoked_by: the admin named in the signed revoked roster entry. broker_login: one row, the
+    // broker's last refusal of this machine's login (CONNACK code, since when), kept until a
+    // login succeeds, so `/show status`, `isaac-node status` and `!` commands can say why
+    // nothing gets through, also while isaac-node is not running.
+    sql: `
+      ALTER TABLE machines ADD COLUMN revoked_by TEXT;
+      CREATE TABLE broker_login (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        state    TEXT    NOT NULL,              -- revoked | refused | unavailable
+        code     INTEGER NOT NULL,              -- the CONNACK return code
+        broker   TEXT,                          -- the URL that answered
+        since    INTEGER NOT NULL,              -- ms: first refusal of this kind in a row
+        last_at  INTEGER NOT NULL               -- ms: the latest one
+      );
+    `,
+  },
 ];

@@ -1,8 +1,9 @@
-import { hostname } from 'node:os';
-import { isMachineName } from '../../../schemas/names.ts';
+import { AiHistoryRepo } from './ai-history.ts';
+import { BrokerLoginRepo } from './broker-login.ts';
 import { ConfigRepo } from './config.ts';
 import { type Db, type OpenOptions, openDatabase } from './db.ts';
 import { HistoryRepo } from './history.ts';
+import { machineNameFrom } from './machine-name.ts';
 import { MachinesRepo } from './machines.ts';
 import { MessagesRepo } from './messages.ts';
 import { OutboxRepo } from './outbox.ts';
@@ -16,12 +17,16 @@ import { SeenIdsRepo } from './seen-ids.ts';
 export class Store {
   readonly config: ConfigRepo;
   readonly history: HistoryRepo;
+  /** questions to the AI and their outcomes, every machine's (synced like `history`) */
+  readonly aiHistory: AiHistoryRepo;
   readonly outbox: OutboxRepo;
   /** requests queued by a shell while no isaac-node ran, sealed by the daemon when it starts */
   readonly pending: PendingRepo;
   readonly seenIds: SeenIdsRepo;
   readonly messages: MessagesRepo;
   readonly machines: MachinesRepo;
+  /** the broker's last refusal of this machine's login, until one is accepted */
+  readonly brokerLogin: BrokerLoginRepo;
 
   constructor(
     readonly db: Db,
@@ -29,18 +34,18 @@ export class Store {
   ) {
     this.config = new ConfigRepo(db);
     this.history = new HistoryRepo(db, () => this.machineName());
+    this.aiHistory = new AiHistoryRepo(db, () => this.machineName());
     this.outbox = new OutboxRepo(db);
     this.pending = new PendingRepo(db);
     this.seenIds = new SeenIdsRepo(db);
     this.messages = new MessagesRepo(db);
     this.machines = new MachinesRepo(db);
+    this.brokerLogin = new BrokerLoginRepo(db);
   }
 
   /** This machine's name: `machine.name`, else the hostname made into a valid machine name. */
   machineName(): string {
-    const configured = this.config.get('machine.name');
-    if (configured && isMachineName(configured)) return configured;
-    return defaultMachineName();
+    return machineNameFrom(this.config.get('machine.name'));
   }
 
   close(): void {
@@ -52,12 +57,4 @@ export function openStore(home: string, options: Pick<OpenOptions, 'notice'> = {
   return new Store(openDatabase(home, options), home);
 }
 
-export function defaultMachineName(host: string = hostname()): string {
-  const cleaned = host
-    .toLowerCase()
-    .split('.')[0]!
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 32);
-  return isMachineName(cleaned) ? cleaned : 'localhost';
-}
+export { defaultMachineName } from './machine-name.ts';

@@ -19,6 +19,8 @@ export interface BusSessionOptions {
   statusPayload(): Record<string, unknown>;
   /** Extra retained publications on every connect: roster entry, HA discovery. */
   onConnected?(session: BusSession): void;
+  /** The broker answered a CONNECT with a refusal (MQTT 3.1.1 CONNACK return code 1-5). */
+  onLoginRefused?(code: number, url: string): void;
   /**
    * Applies one incoming message. The PUBACK goes out only after this resolves; rejections must be
    * handled inside (resolve). A throw means "could not apply": the connection drops unacknowledged
@@ -36,6 +38,8 @@ export interface SessionState {
   connects: number;
   lastError: string | undefined;
   lastConnectedAt: number | undefined;
+  /** the CONNACK code of the last refused login, until a login is accepted */
+  refusedCode: number | undefined;
 }
 
 export class BusSession {
@@ -54,6 +58,7 @@ export class BusSession {
     connects: 0,
     lastError: undefined,
     lastConnectedAt: undefined,
+    refusedCode: undefined,
   };
 
   constructor(private readonly options: BusSessionOptions) {}
@@ -157,6 +162,7 @@ export class BusSession {
     const url = urls[this.urlIndex % urls.length]!;
     const name = this.options.name;
     this.conn = this.statusClock.next();
+    this.state.refusedCode = undefined;
     let client: MqttClient;
     try {
       client = mqtt.connect(url, {
@@ -204,6 +210,7 @@ export class BusSession {
       this.state.connects++;
       this.state.lastConnectedAt = Date.now();
       this.state.lastError = undefined;
+      this.state.refusedCode = undefined;
       this.inflight.clear();
       this.options.log.info(
         { broker: url, sessionPresent: connack.sessionPresent },
@@ -219,8 +226,12 @@ export class BusSession {
       this.options.onConnected?.(this);
       this.drainOutbox();
     });
-    client.on('error', (err) => {
+    client.on('error', (err: Error & { code?: unknown }) => {
       this.state.lastError = err.message;
+      if (typeof err.code === 'number' && err.code > 0) {
+        this.state.refusedCode = err.code;
+        this.options.onLoginRefused?.(err.code, url);
+      }
     });
     client.on('close', () => {
       const wasConnected = this.state.connected;
@@ -247,8 +258,14 @@ export class BusSession {
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     if (this.attempt === 1 || this.attempt % 10 === 0)
       this.options.log.warn(
-        { broker: url, retryMs: delay },
-        `cannot reach ${url}: ${this.state.lastError}; retrying in ${delay} ms`,
+        {
+          broker: url,
+          retryMs: delay,
+          ...(this.state.refusedCode ? { connack: this.state.refusedCode } : {}),
+        },
+        this.state.refusedCode
+          ? `${url} refused the login: ${this.state.lastError}; retrying in ${delay} ms`
+          : `cannot reach ${url}: ${this.state.lastError}; retrying in ${delay} ms`,
       );
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }

@@ -1,5 +1,9 @@
-import { createAdminRequest, createEnrollRequest } from '../../../schemas/admin.ts';
-import { errorLine, UsageError } from '../../../schemas/errors.ts';
+import {
+  CONNACK_INVITE_BEFORE_ROTATION,
+  createAdminRequest,
+  createEnrollRequest,
+} from '../../../schemas/admin.ts';
+import { AuthError, errorLine, UsageError } from '../../../schemas/errors.ts';
 import { normalizeFingerprint } from '../../../schemas/fingerprint.ts';
 import { checkBrokerUrl, type DecodedInvite, decodeInvite } from '../../../schemas/invite.ts';
 import { assertMachineName } from '../../../schemas/names.ts';
@@ -208,7 +212,17 @@ async function enrollAtBroker(
     target,
     request,
     'enrollment',
-    `an invite joins once, as its name, before it expires: it was used already, it expired, ${invite.name} is already a member, or the invite is for another network; ask an admin for a new invite`,
+    `an invite joins once, as its name, before it expires: it was used already, it expired, ${invite.name} is already a member, or the broker now serves another network; ask an admin for a new invite`,
+    (code) => (code === CONNACK_INVITE_BEFORE_ROTATION ? inviteBeforeRotation(invite) : undefined),
+  );
+}
+
+/** The broker knows the invite's network key as one a rotation retired: the invite predates the rotation. */
+function inviteBeforeRotation(invite: DecodedInvite): AuthError {
+  const made = new Date(invite.grantFields.issued).toISOString().slice(0, 16).replace('T', ' ');
+  return new AuthError(
+    `this invite for ${invite.name} was made on ${made} UTC, before the network key was rotated`,
+    { hint: `ask an admin for a new one (isaac invite ${invite.name})` },
   );
 }
 

@@ -11,9 +11,10 @@ import type { Logger } from '../logger.ts';
  * - a `network-key` envelope is installed inside the daemon's seen-id transaction, refusals are
  *   counted with the daemon's other refusals; after it commits, the own roster entry (re-signed with
  *   the new key) is re-published at once;
- * - a rotation made by `isaac revoke --rotate` in a shell process writes the store, not the daemon:
- *   a light watch notices the re-signed own entry, re-publishes it and sends the queued envelopes
- *   without waiting for the next reconnect.
+ * - a rotation made by `isaac revoke --rotate` (or a promotion by `isaac promote`) in a shell
+ *   process writes the store, not the daemon: a light watch notices the re-signed own entry or the
+ *   queued network key, re-publishes it and sends the queued envelopes without waiting for the
+ *   next reconnect.
  */
 export interface NetworkKeyHooks {
   store: Store;
@@ -79,6 +80,9 @@ export function networkKeyRotation(hooks: NetworkKeyHooks): NetworkKeyRotation {
       timer = setInterval(() => {
         try {
           republishIfChanged(false);
+          // `isaac promote` in a shell queues the network key for the promoted machine in the
+          // store only: send it now rather than at the next reconnect
+          if (queuedNetworkKey(hooks.store)) hooks.drainOutbox();
         } catch (err) {
           hooks.log.warn(`network key watch: ${errorLine(err)}`);
         }
@@ -89,6 +93,10 @@ export function networkKeyRotation(hooks: NetworkKeyHooks): NetworkKeyRotation {
       if (timer) clearInterval(timer);
     },
   };
+}
+
+function queuedNetworkKey(store: Store): boolean {
+  return store.db.prepare("SELECT 1 FROM outbox WHERE kind = 'network-key' LIMIT 1").get() !== undefined;
 }
 
 function ownEntryHex(store: Store): string {

@@ -6,6 +6,7 @@ import { readJsonLines, writeJsonLine } from '../../ipc/lines.ts';
 import type { IpcRequest, IpcResponse } from '../../ipc/protocol.ts';
 import type { NodeDaemon } from '../daemon.ts';
 import type { Logger } from '../logger.ts';
+import type { Confirmer } from '../remote/confirm.ts';
 import { acquireHomeLock } from './home-lock.ts';
 
 /** How often the socket file is checked; a deleted or replaced one is made again within 2 s. */
@@ -129,12 +130,26 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
+interface ShellConfirmer {
+  confirmer: Confirmer;
+  unregister: (() => void) | undefined;
+}
+
 function handleClient(daemon: NodeDaemon, socket: Socket, log: Logger, ops: IpcOps): void {
   const send = (response: IpcResponse) => writeJsonLine(socket, response);
   const cancels = new Map<number, () => void>();
   const unsubscribe = daemon.onNotification((n) => send({ event: 'notification', ...n }));
+  // this shell answers tier-3 questions once it asks to (an interactive terminal)
+  const shell: ShellConfirmer = {
+    confirmer: {
+      ask: (ask) => send({ event: 'confirm-ask', ask }),
+      closed: (closed) => send({ event: 'confirm-closed', ...closed }),
+    },
+    unregister: undefined,
+  };
   socket.on('close', () => {
     unsubscribe();
+    shell.unregister?.();
     // the shell went away mid-`!exec` (a second Ctrl-C, a closed terminal): nothing keeps running
     for (const cancel of cancels.values()) cancel();
     cancels.clear();
@@ -146,9 +161,11 @@ function handleClient(daemon: NodeDaemon, socket: Socket, log: Logger, ops: IpcO
       const request = value as IpcRequest;
       if (typeof request !== 'object' || request === null || typeof request.rid !== 'number') return;
       const extra = ops[request.op];
-      void (extra ? extra(request, send) : dispatch(daemon, request, send, cancels)).catch((err: unknown) => {
-        send({ rid: request.rid, event: 'fail', message: errorLine(err) });
-      });
+      void (extra ? extra(request, send) : dispatch(daemon, request, send, cancels, shell)).catch(
+        (err: unknown) => {
+          send({ rid: request.rid, event: 'fail', message: errorLine(err) });
+        },
+      );
     },
     () => log.warn('ignored an unreadable line on the local socket'),
   );
@@ -159,9 +176,19 @@ async function dispatch(
   request: IpcRequest,
   send: (response: IpcResponse) => void,
   cancels: Map<number, () => void>,
+  shell: ShellConfirmer,
 ): Promise<void> {
   const { rid } = request;
   switch (request.op) {
+    case 'confirmer':
+      shell.unregister ??= daemon.confirm.register(shell.confirmer);
+      send({ rid, event: 'ok' });
+      return;
+    case 'confirm-answer':
+      if (!daemon.confirm.answer(String(request.id), request.yes === true, shell.confirmer))
+        throw new Error('that question is closed already (answered, timed out or withdrawn)');
+      send({ rid, event: 'ok' });
+      return;
     case 'exec': {
       if (typeof request.cmd !== 'string' || typeof request.targets !== 'string')
         throw new Error('exec needs targets and cmd');
@@ -190,8 +217,15 @@ async function dispatch(
       send({ rid, event: 'ok' });
       return;
     case 'msg': {
-      const { online } = daemon.msg(String(request.target), String(request.text));
-      send({ rid, event: 'ok', online, queued: !online });
+      const { online, why, detail } = daemon.msg(String(request.target), String(request.text));
+      send({
+        rid,
+        event: 'ok',
+        online,
+        queued: !online,
+        ...(why ? { why } : {}),
+        ...(detail ? { detail } : {}),
+      });
       return;
     }
     case 'status':

@@ -22,6 +22,7 @@ import {
 } from '../../core/store/sync-state.ts';
 import { idHex, type OpenedEnvelope } from '../bus/envelope-port.ts';
 import type { Logger } from '../logger.ts';
+import { AiSeriesSync } from './ai-series.ts';
 import { batchRecords, planSync } from './plan.ts';
 
 /** What sync needs from isaac-node: the daemon's enqueue (seal, durable outbox, publish) and the roster. */
@@ -88,6 +89,8 @@ export class HistorySync {
   private readonly awaitingAck = new Map<string, { id: Uint8Array; peer: string }>();
   private readonly counts = new Map<string, PeerCounts>();
   private readonly isOutboxed;
+  /** the AI series, synced beside the command series in the same messages */
+  private readonly ai: AiSeriesSync;
   private lastReceived = Date.now();
 
   constructor(
@@ -98,6 +101,10 @@ export class HistorySync {
     this.isOutboxed = store.db.prepare<[Uint8Array], { one: number }>(
       'SELECT 1 AS one FROM outbox WHERE id = ?',
     );
+    this.ai = new AiSeriesSync(store, transport.me, options, {
+      send: (peer, batch) => this.sendBatch(peer, batch),
+      counts: (peer) => this.countsFor(peer),
+    });
   }
 
   start(): void {
@@ -198,7 +205,7 @@ export class HistorySync {
       this.sendTombstones(peer, fresh);
       setCursor(db, peer, TOMBSTONE_CURSOR, fresh[fresh.length - 1]!.rowid);
     }
-    return sent;
+    return sent + this.ai.push(peer);
   }
 
   /**
@@ -212,8 +219,9 @@ export class HistorySync {
     const ids: Uint8Array[] = [];
     try {
       const have = options.force ? {} : heldMap(this.store.db);
+      const haveAi = options.force ? {} : this.ai.held();
       for (const peer of peers) {
-        const body: SyncRequest = options.force ? { have, force: true } : { have };
+        const body: SyncRequest = options.force ? { have, haveAi, force: true } : { have, haveAi };
         try {
           ids.push(this.transport.enqueue('sync-request', peer, body, Date.now() + HISTORY_TTL_MS));
         } catch (err) {
@@ -237,7 +245,7 @@ export class HistorySync {
 
   private applyBatch(from: string, batch: HistoryBatch): void {
     const counts = this.countsFor(from);
-    const forged = batch.records.find((r) => r.origin !== from);
+    const forged = batch.records.find((r) => r.origin !== from) ?? batch.ai?.find((r) => r.origin !== from);
     if (forged) {
       counts.refused++;
       this.options.log.warn(
@@ -262,6 +270,7 @@ export class HistorySync {
       ...(r.source === undefined ? {} : { source: r.source }),
     }));
     counts.received += records.length === 0 ? 0 : this.store.history.insertRemote(records);
+    this.ai.apply(from, batch);
     touch(db, from, from, Date.now());
   }
 
@@ -301,8 +310,11 @@ export class HistorySync {
       const made = ownTombstonesAfter(db, me, 0).filter((t) => t.origin !== me);
       if (made.length > 0) this.sendTombstones(from, made);
     }
-    if (!request.reply && (plan.request.length > 0 || request.force)) {
-      this.transport.enqueue('sync-request', from, { have: held, reply: true }, Date.now() + HISTORY_TTL_MS);
+    // a peer without AI series (an older Isaac) sends no haveAi and gets none
+    const aiLacking = request.haveAi ? this.ai.answer(from, request.haveAi, request.force === true) : false;
+    if (!request.reply && (plan.request.length > 0 || aiLacking || request.force)) {
+      const again: SyncRequest = { have: held, haveAi: this.ai.held(), reply: true };
+      this.transport.enqueue('sync-request', from, again, Date.now() + HISTORY_TTL_MS);
     }
   }
 

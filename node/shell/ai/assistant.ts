@@ -68,6 +68,7 @@ export interface Assistant {
   /** Answers queued questions if a provider is reachable; each answer becomes one `messages` row. */
   drainPending(options?: { signal?: AbortSignal }): Promise<DrainResult>;
   pendingCount(): number;
+  /** This machine’s AI history, newest first. */
   history(limit: number): AiHistoryEntry[];
   /** Throws the ConfigError that says how to configure a provider, if none is usable. */
   providers(): Provider[];
@@ -158,7 +159,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     result: ChatResult | undefined,
     extra: Partial<AiHistoryEntry>,
   ) {
-    repo.addHistory({
+    store.aiHistory.record({
       ts: now(),
       kind,
       provider: result?.provider ?? null,
@@ -296,7 +297,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     },
 
     pendingCount: () => repo.pendingCount(),
-    history: (limit) => repo.history(limit),
+    history: (limit) => store.aiHistory.recent(limit, { machine: store.machineName() }),
     providers,
   };
 }

@@ -1,3 +1,4 @@
+import type { AiRecord } from '../../core/store/ai-history.ts';
 import type { Db } from '../../core/store/db.ts';
 import { redactSecrets } from '../../core/store/redact.ts';
 
@@ -14,17 +15,8 @@ export interface PendingQuestion {
   last_error: string | null;
 }
 
-export interface AiHistoryEntry {
-  id: number;
-  ts: number;
-  kind: string;
-  provider: string | null;
-  model: string | null;
-  question: string;
-  answer: string | null;
-  command: string | null;
-  error: string | null;
-}
+/** One AI question and its outcome (node/core/store/ai-history.ts keeps them, every machine's). */
+export type AiHistoryEntry = AiRecord;
 
 export interface ContextCommand {
   origin: string;
@@ -35,8 +27,7 @@ export interface ContextCommand {
 }
 
 /**
- * The AI's tables: `pending_ai` (offline queue), `ai_history` (queries, local to this machine),
- * the `messages` rows that deliver queued answers, and the indexed read of recent commands.
+ * The AI's tables: `pending_ai` (offline queue), the `messages` rows that deliver queued answers, and the indexed read of recent commands.
  * Everything written here is redacted first.
  */
 export class AiRepo {
@@ -119,32 +110,6 @@ export class AiRepo {
         return true;
       })
       .immediate();
-  }
-
-  addHistory(entry: Omit<AiHistoryEntry, 'id'>): number {
-    return Number(
-      this.db
-        .prepare(
-          `INSERT INTO ai_history(ts, kind, provider, model, question, answer, command, error)
-           VALUES (@ts, @kind, @provider, @model, @question, @answer, @command, @error)`,
-        )
-        .run({
-          ...entry,
-          question: redactSecrets(entry.question),
-          answer: entry.answer === null ? null : redactSecrets(entry.answer),
-          command: entry.command === null ? null : redactSecrets(entry.command),
-          error: entry.error === null ? null : redactSecrets(entry.error),
-        }).lastInsertRowid,
-    );
-  }
-
-  /** Most recent first. */
-  history(limit: number): AiHistoryEntry[] {
-    return this.db
-      .prepare<[number], AiHistoryEntry>(
-        'SELECT id, ts, kind, provider, model, question, answer, command, error FROM ai_history ORDER BY id DESC LIMIT ?',
-      )
-      .all(limit);
   }
 
   /** Delivered AI answers (what `/show messages` lists for peer `ai`), oldest first. */

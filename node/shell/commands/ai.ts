@@ -216,40 +216,6 @@ async function explainLast(args: string[], ctx: CommandContext): Promise<number>
   }
 }
 
-function showAiHistory(args: string[], ctx: CommandContext): number {
-  const { options, rest } = takeOptions(args, { json: 'boolean' });
-  if (rest.length > 1 || (rest[0] !== undefined && !/^\d+$/.test(rest[0]))) {
-    throw new UsageError('usage: /show ai-history [n] [--json]');
-  }
-  const entries = assistantFor(ctx)
-    .history(Number(rest[0] ?? 20))
-    .reverse();
-  if (options.json) {
-    ctx.io.out(`${JSON.stringify(entries, null, 2)}\n`);
-    return 0;
-  }
-  if (entries.length === 0) {
-    ctx.io.out('no AI queries yet\n');
-    return 0;
-  }
-  for (const e of entries) {
-    const when = new Date(e.ts).toISOString().replace('T', ' ').slice(0, 19);
-    const outcome = e.error
-      ? `error: ${e.error}`
-      : e.command
-        ? `$ ${e.command}`
-        : ((e.answer ?? '').split('\n').find((l) => l.trim()) ?? '');
-    const via = e.provider ? ` [${e.provider}]` : '';
-    ctx.io.out(`${when} ${e.kind}${via}: ${oneLine(e.question, 80)}\n    → ${oneLine(outcome, 100)}\n`);
-  }
-  return 0;
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = visible(text.replace(/\s+/g, ' ').trim());
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 export const AI_COMMANDS: SlashCommand[] = [
   {
     name: 'ask',
@@ -275,12 +241,5 @@ export const AI_COMMANDS: SlashCommand[] = [
       ctx.io.out(`${visible(options.full ? assistant.systemPrompt() : assistant.buildContext())}\n`);
       return 0;
     },
-  },
-  {
-    name: 'show ai-history',
-    usage: '/show ai-history [n]',
-    options: [{ flag: '--json', help: 'print JSON instead of text' }],
-    summary: 'your AI queries on this machine, newest last',
-    run: showAiHistory,
   },
 ];

@@ -1,5 +1,7 @@
+import { EXIT } from '../../../schemas/cli.ts';
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { splitArgs } from '../../core/args.ts';
+import { loginProblem } from '../../core/identity/login-status.ts';
 import { NO_NETWORK_LINE, networkConfigured } from '../network-state.ts';
 import { findBangCommand } from './registry.ts';
 import { type BangOptions, bangExec, EXIT_NO_NETWORK, EXIT_USAGE } from './remote.ts';
@@ -22,6 +24,16 @@ export async function runBangCommand(
   const text = line.trim().replace(/^!/, '');
   const verb = text.split(/\s/, 1)[0] ?? '';
   const rest = text.slice(verb.length).trimStart();
+  // every `!` command says when the broker does not let this machine in, and what to do
+  const login = loginProblem(ctx.store);
+  if (login) {
+    const sends = verb !== 'status' && verb !== 'query' && verb !== 'help';
+    if (login.state === 'revoked' && sends) {
+      ctx.io.err(`${login.line}; nothing was sent\n`);
+      return EXIT.refused;
+    }
+    ctx.io.err(`${login.line}\n`);
+  }
   try {
     const command = findBangCommand(verb);
     if (command) {

@@ -9,6 +9,7 @@ import { historyStats, parsePeriod, renderStats } from '../../core/search/stats.
 import { parseTimeSpec } from '../../core/search/when.ts';
 import { COMMAND_KINDS, isCommandKind } from '../../core/store/command-kind.ts';
 import { forgetMarker } from '../../core/store/sync-state.ts';
+import { forgetAi } from './ai-history.ts';
 import { synopsis } from './help-format.ts';
 import type { CommandContext, CommandOption, SlashCommand } from './types.ts';
 
@@ -210,11 +211,12 @@ const showStats: SlashCommand = {
 const forget: SlashCommand = {
   name: 'forget',
   usage: '/forget PATTERN',
-  options: FILTER_HELP,
+  options: [...FILTER_HELP, { flag: '--ai', help: 'forget AI questions and answers instead' }],
   summary: 'delete every command matching PATTERN (whole words) here and, through sync, everywhere',
   historyLine: () => undefined,
   run: guarded(async (args, ctx: CommandContext) => {
-    const { options, rest } = takeOptions(args, FILTER_OPTIONS);
+    const { options, rest } = takeOptions(args, { ...FILTER_OPTIONS, ai: 'boolean' });
+    if (options.ai) return forgetAi(patternText(rest), options, ctx);
     const query = filterQuery(options, patternText(rest), ctx.env);
     if (query.text.trim() === '') throw new UsageError('/forget needs a pattern', { hint: synopsis(forget) });
     const matches = matchingRecords(ctx.store, query);

@@ -1,4 +1,5 @@
 import { takeOptions } from '../../core/args.ts';
+import { loginProblem } from '../../core/identity/login-status.ts';
 import { peerSyncStatus } from '../../core/store/sync-state.ts';
 import { connectNode } from '../../ipc/client.ts';
 import type { NodeStatus } from '../../ipc/protocol.ts';
@@ -13,6 +14,10 @@ export interface NetworkStatus {
   daemon: 'running' | 'not running' | 'n/a';
   connected?: boolean;
   broker?: string;
+  /** why the daemon's last connect failed (the broker unreachable), when not connected */
+  lastError?: string;
+  /** the broker refuses this machine's login: revoked, bad credentials, throttled */
+  login?: { state: string; line: string };
   outbox: number;
   refusals?: Record<string, number>;
   peers: { peer: string; lag: number; lastSync: number | null }[];
@@ -43,11 +48,14 @@ export async function networkStatus(ctx: CommandContext): Promise<NetworkStatus>
     .members()
     .map((m) => m.name)
     .filter((n) => n !== me);
+  const login = loginProblem(store);
   return {
     network: 'configured',
     daemon: node ? 'running' : 'not running',
     connected: node?.connected,
     broker: node?.broker,
+    ...(node?.lastError && !node.connected ? { lastError: node.lastError } : {}),
+    ...(login ? { login: { state: login.state, line: login.line } } : {}),
     outbox: node?.outbox ?? store.outbox.count() + store.pending.count(),
     refusals: node?.refusals,
     peers: peerSyncStatus(store.db, me, peers),
@@ -58,8 +66,16 @@ export function networkStatusRows(s: NetworkStatus): string[][] {
   const rows = [['network', s.network]];
   if (s.network === 'none') return rows;
   rows.push(['isaac-node', s.daemon]);
+  if (s.login) rows.push(['login', s.login.line]);
   if (s.daemon === 'running')
-    rows.push(['connection', s.connected ? `connected to ${s.broker}` : 'not connected']);
+    rows.push([
+      'connection',
+      s.connected
+        ? `connected to ${s.broker}`
+        : s.login
+          ? 'not connected: the broker refuses this machine (see login)'
+          : `not connected: broker unreachable${s.lastError ? ` (${s.lastError})` : ''}; requests are queued`,
+    ]);
   rows.push(['outbox', String(s.outbox)]);
   for (const p of s.peers) {
     rows.push([`sync ${p.peer}`, `${p.lag} behind, last ${p.lastSync ? formatWhen(p.lastSync) : 'never'}`]);

@@ -4,6 +4,7 @@ import { formatRows, jsonLines } from '../../core/search/format.ts';
 import { searchHistory } from '../../core/search/search.ts';
 import type { NodeClient, SyncSummary } from '../../ipc/client.ts';
 import { connectNode, DAEMON_NOT_RUNNING } from '../../ipc/client.ts';
+import { AI_FILTER_HELP, aiFilterFrom, aiJsonLines, formatAiRows } from './ai-history.ts';
 import { synopsis } from './help-format.ts';
 import { describe, FILTER_OPTIONS, filterQuery, patternText, positiveInt, SEARCH_HELP } from './history.ts';
 import type { CommandContext } from './types.ts';
@@ -19,7 +20,7 @@ import type { CommandContext } from './types.ts';
  * results would be thrown away after one search. What it cannot give: the records of a machine
  * that is offline; the summary names those machines.
  */
-export const QUERY_OPTIONS = SEARCH_HELP;
+export const QUERY_OPTIONS = [...SEARCH_HELP, ...AI_FILTER_HELP];
 export const QUERY_USAGE = synopsis({ usage: '!query PATTERN', options: QUERY_OPTIONS });
 
 /** How long a query waits for peers: it settles once nothing arrived for QUIET_MS. */
@@ -66,13 +67,57 @@ function machinesLine(m: QueryMachines, machine: string | undefined, me: string)
   return parts.join(' · ');
 }
 
+/** One catch-up round with the online peers (the daemon's sync), and who answered it. */
+async function askPeers(ctx: CommandContext, client: NodeClient | undefined, machine?: string) {
+  const own = client ?? (await connectNode(ctx.store.home));
+  if (!own) return { answered: [], silent: [], offline: [], notAsked: DAEMON_NOT_RUNNING };
+  try {
+    return machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }), machine);
+  } finally {
+    if (!client) own.close();
+  }
+}
+
+/**
+ * `!query --ai PATTERN`: the same three steps over the AI history. AI records are a series per
+ * machine that catch-up carries beside the commands, so the same sync round fetches them.
+ */
+async function bangAiQuery(
+  pattern: string,
+  options: Record<string, string | boolean>,
+  ctx: CommandContext,
+  client: NodeClient | undefined,
+): Promise<number> {
+  const { json, ai: _ai, ...filters } = options;
+  const filter = aiFilterFrom(filters);
+  if (pattern === '' && Object.keys(filter).length === 1) {
+    throw new UsageError('!query --ai needs a pattern or a filter', { hint: QUERY_USAGE });
+  }
+  const local = new Set(ctx.store.aiHistory.search(pattern, filter).map((r) => `${r.origin}#${r.seq}`));
+  const machines = await askPeers(ctx, client, filter.machine);
+  const hits = ctx.store.aiHistory.search(pattern, filter).reverse();
+  const fromPeers = hits.filter((r) => !local.has(`${r.origin}#${r.seq}`)).length;
+  if (json) {
+    ctx.io.out(aiJsonLines(hits));
+    ctx.io.out(`${JSON.stringify({ machines, fromPeers })}\n`);
+    return hits.length > 0 ? 0 : 1;
+  }
+  if (hits.length === 0) ctx.io.err(`no AI question or answer matching ${JSON.stringify(pattern)}\n`);
+  else ctx.io.out(formatAiRows(hits, { machine: true }));
+  const found = fromPeers > 0 ? ` (${fromPeers} new from peers)` : '';
+  ctx.io.out(`${machinesLine(machines, filter.machine, ctx.store.machineName())}${found}\n`);
+  return hits.length > 0 ? 0 : 1;
+}
+
 export async function bangQuery(rest: string, ctx: CommandContext, client?: NodeClient): Promise<number> {
   const { options, rest: words } = takeOptions(splitArgs(rest), {
     ...FILTER_OPTIONS,
     limit: 'string',
     every: 'boolean',
     json: 'boolean',
+    ai: 'boolean',
   });
+  if (options.ai) return bangAiQuery(patternText(words), options, ctx, client);
   const query = filterQuery(options, patternText(words), ctx.env);
   if (query.text === '' && Object.keys(query).length === 1) {
     throw new UsageError('!query needs a pattern or a filter', { hint: QUERY_USAGE });
@@ -82,17 +127,7 @@ export async function bangQuery(rest: string, ctx: CommandContext, client?: Node
 
   const local = searchHistory(ctx.store, query);
   const localKeys = new Set(local.map((h) => `${h.origin}#${h.seq}`));
-  let machines: QueryMachines;
-  const own = client ?? (await connectNode(ctx.store.home));
-  if (!own) {
-    machines = { answered: [], silent: [], offline: [], notAsked: DAEMON_NOT_RUNNING };
-  } else {
-    try {
-      machines = machinesFrom(await own.sync({ quietMs: QUIET_MS, timeoutMs: TIMEOUT_MS }), query.machine);
-    } finally {
-      if (!client) own.close();
-    }
-  }
+  const machines = await askPeers(ctx, client, query.machine);
   // Ranked again over everything held now; a record deleted meanwhile (tombstone) stays gone.
   // (origin, seq) is the table's unique key, so what peers sent merges into it without doubles.
   const hits = searchHistory(ctx.store, query);

@@ -1,5 +1,6 @@
 import { UsageError } from '../../../schemas/errors.ts';
 import { AI_COMMANDS } from './ai.ts';
+import { AI_HISTORY_COMMANDS } from './ai-history.ts';
 import { CORE_COMMANDS } from './core.ts';
 import { renderCommandHelp, renderHelp } from './help-format.ts';
 import { HISTORY_COMMANDS } from './history.ts';
@@ -62,6 +63,7 @@ export const COMMANDS: readonly RegisteredCommand[] = Object.freeze([
     ...SYNC_COMMANDS,
     ...NETWORK_SHOW_COMMANDS,
     ...AI_COMMANDS,
+    ...AI_HISTORY_COMMANDS,
   ]),
   ...register('!', BANG_COMMANDS),
   ...register('isaac', ISAAC_COMMANDS),

@@ -9,6 +9,7 @@ import {
   type ExecEvent,
   type MachineStatus,
   type NodeClient,
+  type QueuedWhy,
 } from '../../ipc/client.ts';
 import { bangQuery, QUERY_OPTIONS } from './query.ts';
 import type { CommandCall, CommandContext, CommandDef } from './types.ts';
@@ -110,7 +111,7 @@ async function runExec(
         multi = partial.size > 1;
         if (e.event === 'queued') {
           queued.push(e.target);
-          ctx.io.err(`queued for ${e.target} (offline), result will appear as a notification\n`);
+          ctx.io.err(`${queuedLine(e.target, e.why, e.detail)}, result will appear as a notification\n`);
         }
         break;
       case 'chunk':
@@ -182,9 +183,25 @@ async function bangMsg(rest: string, ctx: CommandContext, options: BangOptions):
     return 0;
   }
   ctx.io.err(
-    sent.online ? `sent to ${target}\n` : `queued for ${target} (offline), delivered when it comes back\n`,
+    sent.online
+      ? `sent to ${target}\n`
+      : sent.why === undefined || sent.why === 'offline'
+        ? `queued for ${target} (offline), delivered when it comes back\n`
+        : `${queuedLine(target, sent.why, sent.detail)}, delivered when it gets through\n`,
   );
   return 0;
+}
+
+/**
+ * What a queued request says: the target is offline, or this machine cannot reach the broker
+ * (then nothing is known about the target), or the broker refuses this machine's login.
+ */
+function queuedLine(target: string, why: QueuedWhy | undefined, detail: string | undefined): string {
+  if (why === 'broker-unreachable')
+    return `broker unreachable: queued for ${target}${detail ? ` (${detail})` : ''}; isaac-node sends it when it reaches the broker`;
+  if (why === 'login-refused')
+    return `the broker refuses this machine's login: queued for ${target}; sent once it lets this machine in`;
+  return `queued for ${target} (offline)`;
 }
 
 async function bangStatus(words: string[], ctx: CommandContext, options: BangOptions): Promise<number> {

@@ -91,7 +91,11 @@ export async function revokeMachine(
     const signPk = known?.sign_pk ? new Uint8Array(known.sign_pk) : zero;
     const boxPk = known?.box_pk ? new Uint8Array(known.box_pk) : zero;
     const added = known?.added ?? nowMs;
-    const rosterEntry = encodeRosterEntry({ name, signPk, boxPk, added, revoked: nowMs }, network.secretKey);
+    const revokedBy = settings.name;
+    const rosterEntry = encodeRosterEntry(
+      { name, signPk, boxPk, added, revoked: nowMs, revokedBy },
+      network.secretKey,
+    );
     // the broker verifies the signed revoked entry and publishes it retained on isaac/roster/<name>
     await sendAdminRequest(
       {
@@ -104,7 +108,7 @@ export async function revokeMachine(
       `revocation of ${name}`,
       `the broker does not know ${name}, or this machine's network key is not the one the broker is bound to`,
     );
-    store.machines.applyRoster({ name, signPk, boxPk, added, revoked: nowMs });
+    store.machines.applyRoster({ name, signPk, boxPk, added, revoked: nowMs, revokedBy });
     return { name, topic: topics.roster(name), rosterEntry };
   } finally {
     store.close();

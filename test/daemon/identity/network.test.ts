@@ -394,7 +394,7 @@ describe('tokens on reconnect', () => {
       const next = new Promise<'reconnected' | 'refused'>((resolve) => {
         client.once('connect', () => resolve('reconnected'));
         client.on('error', (err: Error & { code?: number }) => {
-          if (err.code === 5) resolve('refused');
+          if (err.code === 4) resolve('refused');
         });
       });
       client.stream.destroy(); // the connection drops; MQTT.js reconnects with its saved options

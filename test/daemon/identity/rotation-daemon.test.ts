@@ -7,6 +7,7 @@ import { loadNetworkSettings } from '../../../node/core/identity/settings.ts';
 import { openStore } from '../../../node/core/store/store.ts';
 import { runRevokeCommand } from '../../../node/shell/identity/commands.ts';
 import { createInvite } from '../../../node/shell/identity/membership.ts';
+import { CONNACK_INVITE_BEFORE_ROTATION } from '../../../schemas/admin.ts';
 import { inviteEnrollRequest } from '../../helpers/broker.ts';
 import { captureIO } from '../../helpers/capture-io.ts';
 import {
@@ -60,7 +61,7 @@ test('through real isaac-node processes: revoke with rotation while the daemons 
   );
   assert.equal(
     await broker.admin(inviteEnrollRequest('intruder', nacl.randomBytes(32), cOldKey.secretKey)),
-    5,
+    CONNACK_INVITE_BEFORE_ROTATION, // refused, as made before the rotation
   );
 
   // alpha (the admin) invites delta with the new key

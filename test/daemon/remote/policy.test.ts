@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classify } from '../../../node/core/tiers/index.ts';
-import { type Classifier, checkRemoteExec, type RemotePolicy } from '../../../node/daemon/remote/policy.ts';
+import {
+  type Classifier,
+  checkRemoteExec,
+  hiddenInPrompt,
+  MAX_CONFIRM_CHARS,
+  type RemotePolicy,
+  remoteExecDecision,
+} from '../../../node/daemon/remote/policy.ts';
 
 /**
  * The remote policy fails closed: on the target, a line runs only when the strict classifier
@@ -160,5 +167,36 @@ describe('remote policy (strict classifier)', () => {
       throw new Error('boom');
     });
     assert.equal(r?.tier, 4);
+  });
+});
+
+describe('remote policy with a person at hand (remote.max_tier 3)', () => {
+  const three: RemotePolicy = { ...DEFAULTS, maxTier: 3 };
+  const decide = (cmd: string) => remoteExecDecision({ from: 'alpha', cmd }, three, strict);
+  test('a proven tier-3 line waits for a yes typed on the target', () => {
+    assert.deepEqual(decide('rm notes.txt'), { confirm: { tier: 3, reason: 'deletes files' } });
+    assert.deepEqual(decide('uptime'), { run: true });
+  });
+  test('what is not proven is refused, person or not; tier 4 is never asked', () => {
+    for (const line of [...ATTACKS, ...UNPROVEN, 'rm -rf /', 'mv a b'])
+      assert.ok('refuse' in decide(line), `${line} would be asked or run`);
+  });
+  test('a line that could not be shown as exactly what runs is refused, not asked', () => {
+    for (const line of [
+      'rm F\r\x1b[2Kecho harmless',
+      'rm F\necho hi',
+      'rm F\techo',
+      'rm F # \u202egnp.txt',
+      'rm F\u200b',
+      `rm F${' '.repeat(40)}x`,
+      `rm ${'F'.repeat(MAX_CONFIRM_CHARS)}`,
+    ]) {
+      const d = decide(line);
+      assert.ok(
+        'refuse' in d && /could hide what would run|not proven|tier 4/.test(d.refuse.reason),
+        JSON.stringify(line),
+      );
+    }
+    assert.equal(hiddenInPrompt('rm "café au lait.txt"'), undefined, 'plain text in any script is fine');
   });
 });

@@ -100,6 +100,8 @@ test('kinds: derived the same way from text and source; migration 5 fills them i
     'sync_state',
     'tombstones',
     'roster_invites',
+    'ai_tombstones',
+    'broker_login',
   ]) {
     old.exec(`DROP TABLE ${table}`);
   }
