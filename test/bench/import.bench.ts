@@ -1,9 +1,10 @@
 /**
  * History import (issue 15): `isaac import bash FILE` of 1,000,000 lines as a whole process,
  * against the sqlite3 CLI filling the same schema with the same rows in the same batches (5,000
- * rows a transaction, one multi-row INSERT OR IGNORE each, the pragmas isaac sets), alternated
- * ABAB; and isaac's peak memory (RSS). Then issue 2's figures: redaction throughput, a re-import
- * of the same file (all duplicates), search latency over the imported records.
+ * rows a transaction, one multi-row INSERT OR IGNORE each; WAL, synchronous=NORMAL,
+ * temp_store=MEMORY), alternated ABAB; and isaac's peak memory (RSS). Then issue 2's figures:
+ * redaction throughput, a re-import of the same file (all duplicates), search latency over the
+ * imported records.
  * `node --import tsx test/bench/import.bench.ts [lines] [runs]`
  * Needs the sqlite3 CLI for the comparison (Debian: apt-get install sqlite3).
  */

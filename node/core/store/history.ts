@@ -125,6 +125,7 @@ export class HistoryRepo {
         let seq = this.nextSeqStmt.get({ o: origin })!.next;
         const seen = new Set<string>();
         let added = 0;
+        let hopeful = true;
         for (let at = 0; at < entries.length; at += ROWS_PER_INSERT) {
           const rows: ImportRow[] = [];
           for (const entry of entries.slice(at, at + ROWS_PER_INSERT)) {
@@ -138,9 +139,11 @@ export class HistoryRepo {
           if (rows.length === 0) continue;
           let fresh = rows;
           try {
+            if (!hopeful) throw DUPLICATES;
             this.db.transaction(() => this.insertRows(origin, seq, rows, true))();
           } catch (err) {
             if (err !== DUPLICATES) throw err;
+            hopeful = false; // the rest of the batch was most likely imported too (a re-import)
             const stored = this.storedImportKeys(rows);
             fresh = rows.filter((r) => r.key === null || !stored.has(r.key));
             this.insertRows(origin, seq, fresh, false);
