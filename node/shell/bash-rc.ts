@@ -8,11 +8,18 @@
  * After each command the aliases (`alias -p`) and function names (`declare -F`) go to
  * $ISAAC_NAMES_FILE (builtins only, no fork), so the tier check knows them: an alias is judged
  * by what it runs.
+ * Bash makes the FIFO itself (in Isaac's private 0700 directory) and says so with a `pipe`
+ * marker; Isaac then opens it and bash's own open returns. So the mkfifo runs beside Isaac's
+ * start-up instead of before it.
  */
 export const MARKER_PREFIX = '\x1b]6973;';
 export const MARKER_END = '\x07';
 
-export function bashRc(options: { sourceUserRc: boolean; nonce: string }): string {
+export function bashRc(options: { sourceUserRc: boolean; nonce: string; quietTerminal?: boolean }): string {
+  // Script and -c mode: no echo and no \n -> \r\n on the terminal, so output arrives as written.
+  // stty and mkfifo run side by side (job control off meanwhile: no job notices, no process group
+  // of their own for stty, which must change the terminal in the foreground).
+  const stty = options.quietTerminal ? 'stty -echo -onlcr 2>/dev/null; ' : '';
   return `
 ${options.sourceUserRc ? '[ -r ~/.bashrc ] && . ~/.bashrc' : ''}
 PS1=''; PS2=''; PS0=''
@@ -45,6 +52,16 @@ __isaac_loop() {
   done
   exit 0
 }
+case $- in *m*) __isaac_jobs=1 ;; *) __isaac_jobs= ;; esac
+set +m
+command mkfifo -m 600 "$ISAAC_CMD_FIFO" & ${stty}
+if wait $!; then
+  printf '\\033]6973;${options.nonce};pipe\\007'
+else
+  printf '\\033]6973;${options.nonce};nopipe\\007'
+fi
+[ -n "$__isaac_jobs" ] && set -m
+unset __isaac_jobs
 exec 3<"$ISAAC_CMD_FIFO"
 PROMPT_COMMAND=__isaac_loop
 `;

@@ -1,17 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { runProgram } from '../../schemas/cli.ts';
-import { isaacHome } from '../core/paths.ts';
-import type { Store } from '../core/store/store.ts';
-import { openShellStore } from '../core/store/unwritable.ts';
-import { aiReviewRisk, aiSuggestFix } from './ai-hooks.ts';
 import type { IsaacArgs } from './cli-args.ts';
-import { runIsaacArgs } from './commands/isaac-words.ts';
-import { HistoryRecorder } from './history-recorder.ts';
-import type { ShellHost } from './host.ts';
-import { ShellSession } from './pty-session.ts';
-import { routeLine } from './router.ts';
-import { streamIO } from './stream-io.ts';
+import { EARLY_SHELL, isShellLine } from './line-kind.ts';
+import type { ShellSession } from './pty-session.ts';
 
 /**
  * The fast path: a plain start, `-c LINE` and `--yes` are read here, so `isaac -c` never loads
@@ -29,114 +19,26 @@ function quickArgs(argv: string[]): IsaacArgs | undefined {
   return args;
 }
 
-/** Host for -c and script mode: plain streams, a shell started on first use, stdin /dev/null. */
-function streamHost(
-  store: Store,
-  recorder: HistoryRecorder,
-  assumeYes: boolean,
-  terminal = false,
-): {
-  host: ShellHost;
-  close(): Promise<void>;
-  exitRequested(): number | undefined;
-} {
-  let session: Promise<ShellSession> | undefined;
-  let started: ShellSession | undefined;
-  let exitStatus: number | undefined;
-  const host: ShellHost = {
-    store,
-    recorder,
-    io: streamIO({ assumeYes, terminal }),
-    env: process.env,
-    assumeYes,
-    interactive: false,
-    sessionId: randomUUID(),
-    shell: () => {
-      session ??= ShellSession.start({
-        interactive: false,
-        shell: store.config.string('shell.program'),
-        outputLimit: store.config.number('shell.output_limit'),
-      }).then((s) => {
-        started = s;
-        return s;
-      });
-      return session;
-    },
-    sessionNames: () => started?.definedNames() ?? new Set(),
-    sessionAliases: () => started?.definedAliases() ?? new Map(),
-    requestExit: (status) => {
-      exitStatus = status;
-    },
-    reviewRisk: (line, reason) => aiReviewRisk({ store, env: process.env }, line, reason),
-    suggestFix: (line, exit, output) => aiSuggestFix({ store, env: process.env }, line, exit, output),
-  };
-  return {
-    host,
-    close: async () => {
-      await session?.then((s) => s.close()).catch(() => undefined);
-    },
-    exitRequested: () => exitStatus,
-  };
-}
-
-async function runScript(store: Store, recorder: HistoryRecorder, assumeYes: boolean): Promise<number> {
-  const { host, close, exitRequested } = streamHost(store, recorder, assumeYes);
-  let status = 0;
+/**
+ * For `isaac -c` with a shell line: bash (the default shell.program) starts before anything
+ * else, so its start-up runs beside the loading of the rest of Isaac, the store's opening and
+ * the tier check. A failure here is left for the normal start to report.
+ */
+async function spawnEarly(): Promise<ShellSession | undefined> {
   try {
-    for await (const line of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
-      status = await routeLine(line, host);
-      const exit = exitRequested();
-      if (exit !== undefined) return exit;
-    }
-  } finally {
-    await close();
+    const { ShellSession } = await import('./pty-session.ts');
+    return ShellSession.spawn({ interactive: false, shell: EARLY_SHELL });
+  } catch {
+    return undefined;
   }
-  return status;
-}
-
-/** A person is at this terminal: confirmations can be asked and progress drawn. */
-function onTerminal(): boolean {
-  return process.stdin.isTTY === true && process.stderr.isTTY === true;
 }
 
 async function main(argv: string[]): Promise<number> {
   const parsed = quickArgs(argv) ?? (await (await import('./cli-args.ts')).parseIsaacArgs(argv));
   if (typeof parsed === 'number') return parsed;
-  const { store, isCopy } = openShellStore(isaacHome());
-  const recorder = new HistoryRecorder(store, isCopy);
-  try {
-    if (parsed.line !== undefined) {
-      const { host, close, exitRequested } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
-      try {
-        const status = await routeLine(parsed.line, host);
-        return exitRequested() ?? status;
-      } finally {
-        await close();
-      }
-    }
-    if (parsed.words.length > 0) {
-      const { host, close } = streamHost(store, recorder, parsed.assumeYes, onTerminal());
-      try {
-        return await runIsaacArgs(parsed.words, {
-          store,
-          io: host.io,
-          env: process.env,
-          assumeYes: parsed.assumeYes,
-          runLine: (line) => routeLine(line, host),
-        });
-      } finally {
-        await close();
-      }
-    }
-    if (process.stdin.isTTY && process.stdout.isTTY) {
-      const { runRepl } = await import('./repl.ts');
-      return await runRepl(store, recorder, process.env, parsed.assumeYes);
-    }
-    return await runScript(store, recorder, parsed.assumeYes);
-  } finally {
-    recorder.close();
-    store.close();
-  }
+  const early = parsed.line !== undefined && isShellLine(parsed.line) ? await spawnEarly() : undefined;
+  // the store, the tiers and the router load here, while bash starts
+  return (await import('./run.ts')).runIsaac(parsed, early);
 }
 
 runProgram('isaac', () => main(process.argv.slice(2)));

@@ -1,4 +1,4 @@
-import { hasKeys } from '../core/crypto/keys.ts';
+import { hasKeys } from '../core/crypto/key-files.ts';
 
 /**
  * Whether this machine belongs to a network: `isaac-node init` or `join` installed its keys in

@@ -1,12 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   mkdtempSync,
   openSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   statSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -17,7 +18,18 @@ import { IsaacError } from '../../schemas/errors.ts';
 import { bashRc } from './bash-rc.ts';
 import { BoundedText } from './bounded-text.ts';
 import { MarkerParser } from './marker-parser.ts';
+import { randomBytesQuick } from './random.ts';
 import { parseSessionNames, type SessionNames } from './session-names.ts';
+
+/** Milliseconds on a monotonic clock (the global `performance` costs isaac ~1 ms to load). */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** What Isaac's private directory for one shell holds: command FIFO, rc file, names file. */
+const FIFO = 'cmd';
+const RC = 'rc.bash';
+const NAMES = 'names';
 
 export interface RunResult {
   exit: number;
@@ -70,12 +82,17 @@ export class ShellSession {
   private exitWaiters: Array<() => void> = [];
   private currentCwd: string;
 
+  /** Isaac's end of the command FIFO, open once bash has made it (its `pipe` marker). */
+  private fifoFd: number | undefined;
+  private startFailure: IsaacError | undefined;
+
   private constructor(
     private readonly term: pty.IPty,
-    private readonly fifoFd: number,
+    private readonly fifo: string,
     private readonly dir: string,
     nonce: string,
-    private readonly outputLimit: number,
+    /** How much of each command's output RunResult keeps (the last characters). */
+    public outputLimit: number,
     cwd: string,
   ) {
     this.currentCwd = cwd;
@@ -87,27 +104,30 @@ export class ShellSession {
     term.onExit(({ exitCode }) => this.onExit(exitCode));
   }
 
+  /** Starts bash and resolves once it takes commands. */
   static async start(options: ShellSessionOptions): Promise<ShellSession> {
+    const session = ShellSession.spawn(options);
+    await session.ready();
+    return session;
+  }
+
+  /**
+   * Starts bash and returns at once: `ready()` resolves when it takes commands, and meanwhile
+   * the caller can do other work (`isaac -c` checks the line). `claimPipe()` then spares bash
+   * waiting for Isaac to notice its FIFO.
+   */
+  static spawn(options: ShellSessionOptions): ShellSession {
     const dir = mkdtempSync(join(tmpdir(), 'isaac-sh-'));
-    const fifo = join(dir, 'cmd');
-    const made = spawnSync('mkfifo', ['-m', '600', fifo]);
-    if (made.status !== 0) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new IsaacError('cannot create the command pipe for the shell', {
-        hint: 'check that mkfifo works in $TMPDIR',
-      });
-    }
-    const nonce = randomBytes(8).toString('hex');
-    const rcFile = join(dir, 'rc.bash');
-    const rc = bashRc({ sourceUserRc: options.interactive, nonce });
-    writeFileSync(rcFile, options.interactive ? rc : `stty -echo -onlcr 2>/dev/null\n${rc}`, { mode: 0o600 });
-    // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
-    const fifoFd = openSync(fifo, 'r+');
+    const fifo = join(dir, FIFO);
+    const nonce = randomBytesQuick(8).toString('hex');
+    const rcFile = join(dir, RC);
+    const rc = bashRc({ sourceUserRc: options.interactive, nonce, quietTerminal: !options.interactive });
+    writeFileSync(rcFile, rc, { mode: 0o600 });
     const cwd = options.cwd ?? process.cwd();
     const env = {
       ...(options.env ?? process.env),
       ISAAC_CMD_FIFO: fifo,
-      ISAAC_NAMES_FILE: join(dir, 'names'),
+      ISAAC_NAMES_FILE: join(dir, NAMES),
       ISAAC_SHELL: '1',
     } as Record<string, string>;
     const term = pty.spawn(options.shell ?? 'bash', ['--noprofile', '--rcfile', rcFile, '-i'], {
@@ -117,9 +137,24 @@ export class ShellSession {
       cwd,
       env,
     });
-    const session = new ShellSession(term, fifoFd, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
-    await session.waitReady(10_000);
-    return session;
+    return new ShellSession(term, fifo, dir, nonce, options.outputLimit ?? 64 * 1024, cwd);
+  }
+
+  /**
+   * Opens Isaac's end of the command FIFO if bash has made it: bash waits in its own open of the
+   * FIFO until then, and its `pipe` marker is only read when Isaac's event loop gets to it.
+   */
+  claimPipe(): void {
+    if (this.fifoFd !== undefined || this.fifoClosed) return;
+    let fd: number;
+    try {
+      // O_RDWR on a FIFO never blocks on Linux, and keeps the pipe open across bash's reads.
+      fd = openSync(this.fifo, 'r+');
+    } catch {
+      return; // not made yet: the `pipe` marker will say when
+    }
+    if (fstatSync(fd).isFIFO()) this.fifoFd = fd;
+    else closeSync(fd);
   }
 
   /** Aliases and functions defined in this shell (as of the last command's end). */
@@ -133,7 +168,7 @@ export class ShellSession {
   }
 
   private readNames(): SessionNames {
-    const file = join(this.dir, 'names');
+    const file = join(this.dir, NAMES);
     try {
       const mtime = statSync(file).mtimeMs;
       if (mtime !== this.namesMtime) {
@@ -166,12 +201,12 @@ export class ShellSession {
       this.pending = {
         resolve,
         reject,
-        started: performance.now(),
+        started: nowMs(),
         output: new BoundedText(this.outputLimit),
         onOutput: options.onOutput,
       };
       const prefix = options.stdinNull ? '\x01' : '';
-      writeSync(this.fifoFd, `${prefix}${command.replaceAll('\0', '')}\0`);
+      writeSync(this.fifoFd!, `${prefix}${command.replaceAll('\0', '')}\0`);
     });
   }
 
@@ -204,8 +239,10 @@ export class ShellSession {
         clearTimeout(killer);
         resolve();
       });
+      // bash still waiting for its FIFO (or in a command) cannot read the end of it
+      const waiting = this.fifoFd === undefined || this.pending !== undefined;
       this.closeFifo();
-      if (this.pending) this.term.kill('SIGHUP');
+      if (waiting) this.term.kill('SIGHUP');
     });
   }
 
@@ -213,7 +250,7 @@ export class ShellSession {
     if (this.fifoClosed) return;
     this.fifoClosed = true;
     try {
-      closeSync(this.fifoFd);
+      if (this.fifoFd !== undefined) closeSync(this.fifoFd);
     } catch {
       // already closed
     }
@@ -221,19 +258,38 @@ export class ShellSession {
 
   private cleanup(): void {
     this.closeFifo();
-    rmSync(this.dir, { recursive: true, force: true });
+    // the directory holds only these (the rest of a recursive remove costs a few ms per shell)
+    try {
+      for (const name of [FIFO, RC, NAMES]) {
+        try {
+          unlinkSync(join(this.dir, name));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      rmdirSync(this.dir);
+    } catch {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
-  private waitReady(timeoutMs: number): Promise<void> {
+  /** Resolves when bash takes commands; rejects when it cannot start. */
+  ready(timeoutMs = 10_000): Promise<void> {
     if (this.isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const failed = () => {
+        if (!this.startFailure) return false;
+        void this.close();
+        reject(this.startFailure);
+        return true;
+      };
       const timer = setTimeout(() => {
         void this.close();
         reject(new IsaacError('the shell did not start', { hint: 'check that bash runs: bash --version' }));
       }, timeoutMs);
       this.readyWaiters.push(() => {
         clearTimeout(timer);
-        resolve();
+        if (!failed()) resolve();
       });
     });
   }
@@ -246,6 +302,17 @@ export class ShellSession {
   }
 
   private onMarker(fields: string[]): void {
+    if (fields[0] === 'pipe') {
+      this.claimPipe();
+      return;
+    }
+    if (fields[0] === 'nopipe') {
+      this.startFailure = new IsaacError('cannot create the command pipe for the shell', {
+        hint: 'check that mkfifo works in $TMPDIR',
+      });
+      for (const waiter of this.readyWaiters.splice(0)) waiter();
+      return;
+    }
     if (fields[0] === 'ready') {
       this.isReady = true;
       for (const waiter of this.readyWaiters.splice(0)) waiter();
@@ -260,7 +327,7 @@ export class ShellSession {
       exit: Number.isInteger(exit) ? exit : 1,
       cwd: this.currentCwd,
       output: pending.output.text(),
-      durationMs: Math.round(performance.now() - pending.started),
+      durationMs: Math.round(nowMs() - pending.started),
     });
   }
 
@@ -273,7 +340,7 @@ export class ShellSession {
       exit: exitCode,
       cwd: this.currentCwd,
       output: pending.output.text(),
-      durationMs: Math.round(performance.now() - pending.started),
+      durationMs: Math.round(nowMs() - pending.started),
     });
     for (const waiter of this.readyWaiters.splice(0)) waiter();
     for (const waiter of this.exitWaiters.splice(0)) waiter();

@@ -1,6 +1,5 @@
 import { splitArgs } from '../core/args.ts';
 import { commandKind } from '../core/store/command-kind.ts';
-import { findSlashCommand } from './commands/registry.ts';
 import type { ShellHost } from './host.ts';
 
 /**
@@ -8,10 +7,15 @@ import type { ShellHost } from './host.ts';
  * executor records shell lines, so `/search --type slash|bang|ai` finds them and Up recalls
  * them. A command may give the line to store instead (`/set config` of an API key).
  */
-export function recordIsaacLine(host: ShellHost, line: string, exit: number, started: number): void {
+export async function recordIsaacLine(
+  host: ShellHost,
+  line: string,
+  exit: number,
+  started: number,
+): Promise<void> {
   const kind = commandKind(line);
   if (kind === 'shell' || /^\/(exit|quit)$/.test(line)) return;
-  const command = storedLine(line);
+  const command = line.startsWith('/') ? storedLine(line, await import('./commands/registry.ts')) : line;
   if (command === undefined) return;
   host.recorder.record(
     {
@@ -27,8 +31,8 @@ export function recordIsaacLine(host: ShellHost, line: string, exit: number, sta
   );
 }
 
-function storedLine(line: string): string | undefined {
-  if (!line.startsWith('/')) return line;
+function storedLine(line: string, registry: typeof import('./commands/registry.ts')): string | undefined {
+  const { findSlashCommand } = registry;
   try {
     const found = findSlashCommand(splitArgs(line.slice(1)));
     return found?.command.historyLine ? found.command.historyLine(found.args) : line;

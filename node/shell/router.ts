@@ -1,9 +1,6 @@
 import { EXIT, exitStatusOf } from '../../schemas/cli.ts';
 import { errorLine, IsaacError, UsageError } from '../../schemas/errors.ts';
 import { splitArgs } from '../core/args.ts';
-import { runBangCommand } from './commands/bang.ts';
-import { runIsaacWords } from './commands/isaac-words.ts';
-import { findSlashCommand } from './commands/registry.ts';
 import type { CommandContext } from './commands/types.ts';
 import { executeShellLine } from './executor.ts';
 import { commandContext, type ShellHost } from './host.ts';
@@ -23,9 +20,12 @@ export async function routeLine(rawLine: string, host: ShellHost): Promise<numbe
   if (line === '' || line.startsWith('#')) return 0;
   const started = Date.now();
   const status = await dispatchLine(line, rawLine, record, host);
-  if (record) recordIsaacLine(host, line, status, started); // shell lines: the executor records them
+  if (record) await recordIsaacLine(host, line, status, started); // shell lines: the executor records them
   return status;
 }
+
+// The `/`, `!` and `isaac` commands (the registry, the network, the AI) load on first use, so a
+// plain shell line (`isaac -c true`) never pays for them.
 
 async function dispatchLine(
   line: string,
@@ -36,8 +36,14 @@ async function dispatchLine(
   const ctx = commandContext(host, (next) => routeLine(next, host));
   try {
     if (line.startsWith('/')) return await runSlash(line.slice(1), ctx, host);
-    if (line.startsWith('!')) return await runBangCommand(line, ctx, bangOptions(host));
-    if (/^isaac(\s|$)/.test(line)) return await runIsaacWords(line.slice(5).trim(), ctx);
+    if (line.startsWith('!')) {
+      const { runBangCommand } = await import('./commands/bang.ts');
+      return await runBangCommand(line, ctx, bangOptions(host));
+    }
+    if (/^isaac(\s|$)/.test(line)) {
+      const { runIsaacWords } = await import('./commands/isaac-words.ts');
+      return await runIsaacWords(line.slice(5).trim(), ctx);
+    }
     if (/^(exit|logout)(\s+\d+)?$/.test(line)) {
       host.requestExit(Number(line.split(/\s+/)[1] ?? 0));
       return 0;
@@ -61,6 +67,7 @@ async function runSlash(text: string, ctx: CommandContext, host: ShellHost): Pro
     host.requestExit(0);
     return 0;
   }
+  const { findSlashCommand } = await import('./commands/registry.ts');
   const found = findSlashCommand(words);
   if (!found) {
     throw new UsageError(`unknown command /${words.slice(0, 2).join(' ')}`, { hint: 'see /help' });

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import type { CommandIO } from './commands/types.ts';
 
 /**
@@ -10,6 +9,7 @@ export function streamIO(options: { assumeYes: boolean; terminal?: boolean }): C
   const terminal = options.terminal === true;
   const askLine = (question: string, initial = ''): Promise<string | undefined> =>
     new Promise((resolve) => {
+      const { createInterface } = process.getBuiltinModule('node:readline');
       const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
       rl.question(question, (answer) => {
         rl.close();

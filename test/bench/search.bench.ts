@@ -1,11 +1,14 @@
 /**
- * Search over 1,000,000 records from 10 machines (issue 5; also issue 2's "/show history and FTS
- * search over 1,000,000 imported records"): median and p99 of a word, prefix, phrase and
- * filtered query and of `/show history`, next to `grep -c` over the same commands as a text file.
+ * Search over 1,000,000 records from 10 machines. Issue 15's figures, each alternated ABAB with
+ * its reference in the same run: `/search WORD` as a whole process (`isaac -c '/search nginx'`)
+ * against `node -e 0`, and in process (what /search runs: searchHistory, distinct, limit 20)
+ * against a bare FTS5 "newest 20 matches" query on the same database. Then issue 5's table:
+ * median and p99 of a word, prefix, phrase and filtered query and of `/show history`, next to
+ * `grep -c` over the same commands as a text file.
  * `node --import tsx test/bench/search.bench.ts [records]`
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitArgs } from '../../node/core/args.ts';
@@ -13,13 +16,16 @@ import { type HistoryQuery, searchHistory } from '../../node/core/search/search.
 import { openStore, type Store } from '../../node/core/store/store.ts';
 import { findSlashCommand } from '../../node/shell/commands/registry.ts';
 import type { CommandContext } from '../../node/shell/commands/types.ts';
-import { fmt, median, percentile } from './stats.ts';
+import { ISAAC_BIN } from '../helpers/isaac.ts';
+import { alternate, figure, fmt, median, percentile, say } from './stats.ts';
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
-process.stdout.write(
+/** The word of the figures: in 3% of the records, and with its implicit prefix (`nginx*`) also in nginx123. */
+const WORD = 'nginx';
+say(
   `load average at start: ${loadavg()
     .map((l) => l.toFixed(1))
-    .join(' ')} on ${cpus().length} cores\n`,
+    .join(' ')} on ${cpus().length} cores`,
 );
 const MACHINES = Array.from({ length: 10 }, (_, i) => `machine-${i}`);
 const RUNS = 100;
@@ -131,14 +137,91 @@ function slashRunner(store: Store): (line: string) => void {
   };
 }
 
+/** Issue 15's two figures: the search in process and as a whole `isaac -c` process. */
+async function figures(store: Store, home: string): Promise<void> {
+  const RUNS_IN = 400;
+  const bare = store.db
+    .prepare<[string], [number, number, string]>(
+      `SELECT c.id, c.ts, c.command FROM commands_fts JOIN commands c ON c.id = commands_fts.rowid
+       WHERE commands_fts MATCH ? ORDER BY commands_fts.rowid DESC LIMIT 20`,
+    )
+    .raw();
+  const bareIds = store.db
+    .prepare<[string], number>(
+      'SELECT rowid FROM commands_fts WHERE commands_fts MATCH ? ORDER BY rowid DESC LIMIT 20',
+    )
+    .pluck();
+  const slashQuery = { text: WORD, distinct: true, limit: 20 }; // what `/search WORD` asks
+  for (let i = 0; i < 20; i++) {
+    searchHistory(store, slashQuery);
+    bare.all(WORD);
+  }
+  const inProcess = await alternate(
+    RUNS_IN,
+    async () => searchHistory(store, slashQuery),
+    async () => bare.all(WORD),
+  );
+  const every = await alternate(
+    RUNS_IN,
+    async () => searchHistory(store, { text: WORD }),
+    async () => bareIds.all(WORD),
+  );
+  say(
+    `in process, ${RUNS_IN} runs each alternated: searchHistory("${WORD}", distinct, limit 20) ` +
+      `median ${fmt(median(inProcess.a), 3)} ms; bare FTS5 MATCH '${WORD}' newest 20 with their commands ` +
+      `${fmt(median(inProcess.b), 3)} ms; without distinct (/search --every) ${fmt(median(every.a), 3)} ms; ` +
+      `bare newest 20 rowids only ${fmt(median(every.b), 3)} ms`,
+  );
+  figure({
+    name: 'search.inprocess.vs_fts',
+    value: median(inProcess.a),
+    unit: 'ms',
+    reference: median(inProcess.b),
+    referenceLabel: 'bare FTS5 newest 20',
+    goal: '<= 3x',
+  });
+
+  const RUNS_PROC = 30;
+  mkdirSync(join(home, 'home'), { recursive: true });
+  const env = { ...process.env, ISAAC_HOME: home, HOME: join(home, 'home') };
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  };
+  const line = `/search ${WORD}`;
+  for (let i = 0; i < 3; i++) run([ISAAC_BIN, '-c', line]); // code cache, page cache
+  const proc = await alternate(
+    RUNS_PROC,
+    async () => run([ISAAC_BIN, '-c', line]),
+    async () => run(['-e', '0']),
+  );
+  say(
+    `whole process, ${RUNS_PROC} runs each alternated: isaac -c '${line}' median ${fmt(median(proc.a))} ms ` +
+      `(min ${fmt(Math.min(...proc.a))}), node -e 0 median ${fmt(median(proc.b))} ms (min ${fmt(Math.min(...proc.b))})`,
+  );
+  figure({
+    name: 'search.process.vs_node',
+    value: median(proc.a),
+    unit: 'ms',
+    reference: median(proc.b),
+    referenceLabel: 'node -e 0',
+    goal: '<= 1.6x',
+  });
+}
+
 const home = mkdtempSync(join(tmpdir(), 'isaac-bench-search-'));
 try {
-  const store = openStore(home);
+  let store = openStore(home);
   const textFile = join(home, 'commands.txt');
   const buildMs = build(store, textFile);
-  process.stdout.write(
-    `built ${RECORDS.toLocaleString('en')} records from ${MACHINES.length} machines in ${fmt(buildMs / 1000, 1)} s (${Math.round(RECORDS / (buildMs / 1000)).toLocaleString('en')} records/s, one transaction, FTS triggers on)\n\n`,
+  say(
+    `built ${RECORDS.toLocaleString('en')} records from ${MACHINES.length} machines in ${fmt(buildMs / 1000, 1)} s (${Math.round(RECORDS / (buildMs / 1000)).toLocaleString('en')} records/s, one transaction, FTS triggers on)\n`,
   );
+  // as a history that grew over time: checkpointed, opened afresh
+  store.db.pragma('wal_checkpoint(TRUNCATE)');
+  store.close();
+  store = openStore(home);
+  await figures(store, home);
   const since = Date.now() - 30 * DAY;
   const queries: [string, HistoryQuery, string[]][] = [
     ['word      nginx', { text: 'nginx' }, ['-c', 'nginx']],
@@ -157,7 +240,7 @@ try {
     out.push(
       `${label.padEnd(58)} median ${fmt(m.median).padStart(7)} ms   p99 ${fmt(m.p99).padStart(7)} ms${extra}\n`,
     );
-  out.push(`searchHistory (limit 20), ${RUNS} runs each:\n`);
+  out.push(`\nsearchHistory (limit 20), ${RUNS} runs each:\n`);
   for (const [label, query, grep] of queries) {
     const m = measure(() => searchHistory(store, query));
     let extra = '';
@@ -185,7 +268,7 @@ try {
     'store.history.recent(20)',
     measure(() => store.history.recent(20)),
   );
-  process.stdout.write(out.join(''));
+  say(out.join(''));
   store.close();
 } finally {
   rmSync(home, { recursive: true, force: true });

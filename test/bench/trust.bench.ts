@@ -20,7 +20,7 @@ import { alternate, figure, fmt, loadNow, median, say, timeMs } from './stats.ts
 
 const cleanups: (() => unknown)[] = [];
 const ctx = { after: (fn: () => unknown) => void cleanups.push(fn) };
-const ISAAC = resolve(import.meta.dirname, '../../node/cli/isaac.mjs');
+const ISAAC = resolve(import.meta.dirname, '../../node/cli/isaac.cjs');
 
 function isaac(home: string, args: string[]): Promise<string> {
   return new Promise((done, fail) => {

@@ -7,7 +7,7 @@ import pty from 'node-pty';
 import { tempDir, waitFor } from './tmp.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const ISAAC_BIN = join(ROOT, 'node', 'cli', 'isaac.mjs');
+export const ISAAC_BIN = join(ROOT, 'node', 'cli', 'isaac.cjs');
 
 export interface IsaacEnv {
   /** ISAAC_HOME */

@@ -8,7 +8,7 @@ import { tempDir } from './tmp.ts';
 /** The three programs as a user runs them, for tests of their command lines. */
 const ROOT = resolve(import.meta.dirname, '../..');
 export const PROGRAM_BINS = {
-  isaac: join(ROOT, 'node/cli/isaac.mjs'),
+  isaac: join(ROOT, 'node/cli/isaac.cjs'),
   'isaac-node': join(ROOT, 'node/cli/isaac-node.mjs'),
   'isaac-broker': join(ROOT, 'broker/isaac-broker.mjs'),
 };

@@ -19,6 +19,9 @@ import nacl from 'tweetnacl';
 import { AuthError, ConfigError, UsageError } from '../../../schemas/errors.ts';
 import type { BoxKeyPair } from '../../../schemas/sealedbox.ts';
 import { ensureHome, paths } from '../paths.ts';
+import { hasKeys, KEY_FILES } from './key-files.ts';
+
+export { hasKeys, KEY_FILES };
 
 /**
  * This machine's secrets as 0600 files in ISAAC_HOME/keys (0700): the Ed25519 signing key, the
@@ -26,12 +29,6 @@ import { ensureHome, paths } from '../paths.ts';
  * holds one base64 line. The directory appears only complete: it is written under a temporary name
  * and renamed into place, so a failed init/join never leaves half a key set behind.
  */
-export const KEY_FILES = {
-  sign: 'sign.key',
-  box: 'box.key',
-  login: 'login.secret',
-  network: 'network.key',
-} as const;
 
 export interface SignKeyPair {
   publicKey: Uint8Array;
@@ -70,11 +67,6 @@ function writeSecretFile(path: string, bytes: Uint8Array): void {
     closeSync(fd);
   }
   chmodSync(path, 0o600); // in case a umask narrowed or widened the create mode
-}
-
-/** Whether ISAAC_HOME already holds a key set. */
-export function hasKeys(home: string): boolean {
-  return existsSync(join(paths.keys(home), KEY_FILES.sign));
 }
 
 /**

@@ -64,10 +64,15 @@ export function parseQuery(pattern: string, options: { implicitPrefix?: boolean 
   });
   const literal = pattern.replace(/"/g, '').trim();
   if (terms.length === 0) return { terms, match: undefined, literal };
+  return { terms, match: ftsMatch(terms), literal };
+}
+
+/** The FTS5 expression for terms: each a quoted string (prefix: `"..."*`), all of them, in `command`. */
+export function ftsMatch(terms: readonly QueryTerm[]): string {
   const body = terms
     .map((t) => `"${t.tokens.join(' ').replace(/"/g, '""')}"${t.prefix ? '*' : ''}`)
     .join(' ');
-  return { terms, match: `command : (${body})`, literal };
+  return `command : (${body})`;
 }
 
 export interface TermMatch {
@@ -84,11 +89,7 @@ export interface TermMatch {
  * computed from the command alone, it ranks alike whichever plan found the row.
  */
 export function matchTerms(command: string, terms: readonly QueryTerm[]): TermMatch | undefined {
-  const words = [...command.matchAll(TOKEN)].map((m) => ({
-    start: m.index,
-    end: m.index + m[0].length,
-    text: fold(m[0]),
-  }));
+  const words = wordsOf(command);
   const spans: [number, number][] = [];
   const matched = new Set<number>();
   for (const term of terms) {
@@ -120,6 +121,72 @@ export function matchTerms(command: string, terms: readonly QueryTerm[]): TermMa
     else merged.push([span[0], span[1]]);
   }
   return { score: words.length === 0 ? 0 : matched.size / words.length, spans: merged };
+}
+
+/**
+ * matchTerms' score alone (undefined: no match), without the spans: what ranking a window of
+ * a thousand candidates needs. ASCII commands skip the Unicode tokenizer and word objects.
+ */
+export function termScore(command: string, terms: readonly QueryTerm[]): number | undefined {
+  if (!ASCII.test(command)) return matchTerms(command, terms)?.score;
+  const words = command.toLowerCase().split(ASCII_SEPARATORS);
+  let first = 0;
+  let end = words.length;
+  if (words[0] === '') first = 1;
+  if (end > first && words[end - 1] === '') end--;
+  const count = end - first;
+  const matched = new Uint8Array(count);
+  let hits = 0;
+  for (const term of terms) {
+    const n = term.tokens.length;
+    let found = false;
+    for (let i = 0; i + n <= count; i++) {
+      let ok = true;
+      for (let k = 0; k < n && ok; k++) {
+        const want = term.tokens[k]!;
+        const got = words[first + i + k]!;
+        ok = k === n - 1 && term.prefix ? got.startsWith(want) : got === want;
+      }
+      if (!ok) continue;
+      found = true;
+      for (let k = 0; k < n; k++) {
+        if (matched[i + k] === 0) {
+          matched[i + k] = 1;
+          hits++;
+        }
+      }
+    }
+    if (!found) return undefined;
+  }
+  return count === 0 ? 0 : hits / count;
+}
+
+interface Word {
+  start: number;
+  end: number;
+  text: string;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+const ASCII_TOKEN = /[a-z0-9]+/g;
+const ASCII_SEPARATORS = /[^a-z0-9]+/;
+
+/** The command's tokens as the index cuts and folds them (ASCII, the usual case, without Unicode tables). */
+function wordsOf(command: string): Word[] {
+  if (!ASCII.test(command)) {
+    return [...command.matchAll(TOKEN)].map((m) => ({
+      start: m.index,
+      end: m.index + m[0].length,
+      text: fold(m[0]),
+    }));
+  }
+  const words: Word[] = [];
+  const lower = command.toLowerCase();
+  ASCII_TOKEN.lastIndex = 0;
+  for (let m = ASCII_TOKEN.exec(lower); m !== null; m = ASCII_TOKEN.exec(lower)) {
+    words.push({ start: m.index, end: m.index + m[0].length, text: m[0] });
+  }
+  return words;
 }
 
 /** Highlight ranges of the terms in `command` (empty when it does not match them all). */

@@ -1,7 +1,8 @@
 import type { CommandKind } from '../store/command-kind.ts';
 import type { Db } from '../store/db.ts';
 import type { Store } from '../store/store.ts';
-import { literalSpans, matchTerms, type ParsedQuery, parseQuery } from './query.ts';
+import { literalSpans, matchTerms, parseQuery, type QueryTerm, termScore } from './query.ts';
+import { ftsWindow, narrowedWindow, type Scorer, type WindowRow } from './window.ts';
 
 export interface HistoryQuery {
   /** What the user typed: words, `prefix*`, `"a phrase"`. Empty: filters only, newest first. */
@@ -49,6 +50,7 @@ type Row = Omit<SearchHit, 'spans' | 'score'>;
  * of a million took 170 ms), so ranking runs over a window: the newest `window` matches that
  * pass the filters. Within it: closest match first (see matchTerms), then most recent. Result
  * sets smaller than the window (the usual case once words or filters are combined) are exact.
+ * The window reads only id, time and command; the hits' full rows are read at the end.
  */
 const WINDOW_MIN = 200;
 const HIT_COLUMNS = 'c.id, c.origin, c.seq, c.ts, c.command, c.cwd, c.exit, c.duration_ms, c.source, c.kind';
@@ -117,8 +119,12 @@ function dbOf(source: Store | Db): Db {
   return 'history' in source ? source.db : source;
 }
 
-/** Which way a search reads the table; tests pin it to check both give the same answer. */
-export type SearchPlan = 'fts' | 'scan';
+/**
+ * Which way a search reads the table; tests pin it to check they all give the same answer.
+ * `fts`: the index, with long prefixes narrowed (window.ts narrowedWindow) where that is exact;
+ * `fts-full`: the index asked the query as typed; `scan`: the filtered rows, matched here.
+ */
+export type SearchPlan = 'fts' | 'fts-full' | 'scan';
 
 /**
  * Below this many rows selected by the indexed filters (machine, since, until), reading those
@@ -140,23 +146,29 @@ export function searchHistory(
   if (!coveringIndex) f.needsRow = true;
   if (parsed.match === undefined)
     return newestMatching(db, parsed.literal, f, limit, query.distinct ?? false);
+  const match = parsed.match;
   // Distinct needs room for the duplicates it drops (a history is mostly repeats).
   const window = query.distinct ? Math.max(WINDOW_MIN * 5, limit * 50) : Math.max(WINDOW_MIN, limit * 10);
   const plan = options.plan ?? (indexedRowsAtMost(db, query, SCAN_MAX_ROWS) ? 'scan' : 'fts');
-  const candidates =
-    plan === 'scan' ? scanCandidates(db, parsed, f, window) : ftsCandidates(db, parsed, f, window);
-  candidates.sort((a, b) => b.score - a.score || b.ts - a.ts || b.id - a.id);
-  const hits: SearchHit[] = [];
-  const seen = new Set<string>();
-  for (const hit of candidates) {
-    if (query.distinct) {
-      if (seen.has(hit.command)) continue;
-      seen.add(hit.command);
+  // A history repeats itself: each distinct command line is tokenized and scored once.
+  const scores = new Map<string, number | undefined>();
+  const score: Scorer = (command) => {
+    let s = scores.get(command);
+    if (s === undefined && !scores.has(command)) {
+      s = termScore(command, parsed.terms);
+      scores.set(command, s);
     }
-    hits.push(hit);
-    if (hits.length >= limit) break;
-  }
-  return hits;
+    return s;
+  };
+  // one read snapshot for the window and the rows of the hits
+  return db.transaction(() => {
+    const rows =
+      plan === 'scan'
+        ? scanWindow(db, f, window, score)
+        : ((plan === 'fts' ? narrowedWindow(db, parsed.terms, f, window, score) : undefined) ??
+          ftsWindow(db, match, f, window));
+    return rank(db, rows, parsed.terms, score, limit, query.distinct ?? false);
+  })();
 }
 
 /** True when machine/since/until alone select at most `max` rows (an index range count). */
@@ -186,51 +198,60 @@ function indexedRowsAtMost(db: Db, query: HistoryQuery, max: number): boolean {
 
 const rowStatement = new WeakMap<Db, ReturnType<Db['prepare']>>();
 
-/** The newest `window` FTS matches (rowid order) that pass the filters. */
-function ftsCandidates(db: Db, parsed: ParsedQuery, f: Filters, window: number): SearchHit[] {
-  // CROSS JOIN keeps the FTS doclist as the outer loop; otherwise the planner may drive from
-  // commands_origin_ts and probe FTS per row, which is a thousand times slower. Filters on
-  // origin/exit/ts read the narrow covering index; the wide rows are fetched for the window only.
-  const index = f.needsRow ? '' : ' INDEXED BY commands_search_filter';
-  const ids = db
-    .prepare<Record<string, string | number>, number>(
-      `SELECT c.id FROM commands_fts CROSS JOIN commands c${index} ON c.id = commands_fts.rowid
-       WHERE commands_fts MATCH @match${f.sql}
-       ORDER BY commands_fts.rowid DESC LIMIT @window`,
-    )
-    .pluck()
-    .all({ ...f.params, match: parsed.match!, window });
+/**
+ * Within the window: closest match first, then most recent (one hit per command line when
+ * distinct: its newest record). Only the hits' own rows are read in full.
+ */
+function rank(
+  db: Db,
+  rows: readonly WindowRow[],
+  terms: readonly QueryTerm[],
+  score: Scorer,
+  limit: number,
+  distinct: boolean,
+): SearchHit[] {
+  let candidates: readonly WindowRow[] = rows;
+  if (distinct) {
+    const newest = new Map<string, WindowRow>();
+    for (const row of rows) {
+      const seen = newest.get(row[2]);
+      if (!seen || row[1] > seen[1] || (row[1] === seen[1] && row[0] > seen[0])) newest.set(row[2], row);
+    }
+    candidates = [...newest.values()];
+  }
+  // The index folds a few scripts differently from JS; what it matched stays a hit (score 0).
+  const ranked = candidates.map((row) => ({ row, score: score(row[2]) ?? 0 }));
+  ranked.sort((a, b) => b.score - a.score || b.row[1] - a.row[1] || b.row[0] - a.row[0]);
   let byId = rowStatement.get(db);
   if (!byId) {
     byId = db.prepare(`SELECT ${HIT_COLUMNS} FROM commands c WHERE c.id = ?`);
     rowStatement.set(db, byId);
   }
   const hits: SearchHit[] = [];
-  for (const id of ids) {
-    const row = byId.get(id) as Row | undefined;
-    if (!row) continue;
-    // The index folds a few scripts differently from JS; what it matched stays a hit.
-    const m = matchTerms(row.command, parsed.terms) ?? { score: 0, spans: [] };
-    hits.push({ ...row, score: m.score, spans: m.spans });
+  for (const { row, score: s } of ranked) {
+    const full = byId.get(row[0]) as Row | undefined;
+    if (!full) continue;
+    hits.push({ ...full, score: s, spans: matchTerms(full.command, terms)?.spans ?? [] });
+    if (hits.length >= limit) break;
   }
   return hits;
 }
 
 /** The newest `window` rows selected by the filters whose command matches the terms. */
-function scanCandidates(db: Db, parsed: ParsedQuery, f: Filters, window: number): SearchHit[] {
+function scanWindow(db: Db, f: Filters, window: number, score: Scorer): WindowRow[] {
   const rows = db
-    .prepare<Record<string, string | number>, Row>(
-      `SELECT ${HIT_COLUMNS} FROM commands c WHERE 1${f.sql} ORDER BY c.ts DESC, c.id DESC`,
+    .prepare<Record<string, string | number>, WindowRow>(
+      `SELECT c.id, c.ts, c.command FROM commands c WHERE 1${f.sql} ORDER BY c.ts DESC, c.id DESC`,
     )
+    .raw()
     .iterate(f.params);
-  const hits: SearchHit[] = [];
+  const out: WindowRow[] = [];
   for (const row of rows) {
-    const m = matchTerms(row.command, parsed.terms);
-    if (!m) continue;
-    hits.push({ ...row, score: m.score, spans: m.spans });
-    if (hits.length >= window) break;
+    if (score(row[2]) === undefined) continue;
+    out.push(row);
+    if (out.length >= window) break;
   }
-  return hits;
+  return out;
 }
 
 /** Filters only, or a pattern with no word in it (`|`): substring match, newest first. */

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
@@ -141,6 +140,8 @@ export function salvageInto(fresh: Db, damaged: string): number {
 }
 
 function recoverWithCli(damaged: string, into: string): boolean {
+  // loaded here, not at start-up: only a repair needs it (it costs isaac ~2.5 ms to load)
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const dump = spawnSync('sqlite3', [damaged, '.recover'], { maxBuffer: 1 << 30, encoding: 'utf8' });
   if (dump.status !== 0 || typeof dump.stdout !== 'string' || dump.stdout === '') return false;
   const load = spawnSync('sqlite3', [into], { input: dump.stdout, maxBuffer: 1 << 30 });

@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+import { StoreError } from '../../../schemas/errors.ts';
 import { type CommandKind, commandKind } from './command-kind.ts';
 import type { Db } from './db.ts';
 import { redactOutput, redactSecrets } from './redact.ts';
@@ -48,6 +50,18 @@ export interface RemoteCommand {
   source?: string;
 }
 
+/** Values per row of recordMany's INSERT, and rows per statement (SQLite takes 32766 values). */
+const INSERT_WIDTH = 13;
+const ROWS_PER_INSERT = 2000;
+/** Thrown inside recordMany's optimistic try: some rows were imported before. */
+const DUPLICATES = new Error('some rows of the batch are already imported');
+
+/** A row of recordMany: its import key, and its columns after origin and seq. */
+interface ImportRow {
+  key: string | null;
+  entry: unknown[];
+}
+
 const COLUMNS =
   'id, origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, synced';
 
@@ -59,6 +73,8 @@ export class HistoryRepo {
   private readonly nextSeqStmt;
   private readonly insertStmt;
   private readonly insertRemoteStmt;
+  private storedKeysStmt: Database.Statement<[string], string> | undefined;
+  private readonly insertRowsStmts = new Map<number, ReturnType<Db['prepare']>>();
 
   constructor(
     private readonly db: Db,
@@ -96,22 +112,86 @@ export class HistoryRepo {
   /**
    * Appends many records to this machine's series in one transaction (history import).
    * Same redaction and import-key dedupe as record(); a duplicate takes no seq. Returns rows added.
+   * The rows go in multi-row INSERTs: each INSERT statement costs a statement journal and an FTS
+   * flush (a new index segment to merge later), which one row per statement pays per row. Each
+   * INSERT is first tried as all new (the usual case of an import); when the table refuses a row
+   * as already imported, that INSERT is rolled back and its rows go again without the keys the
+   * table holds, so the seqs stay without gaps.
    */
   recordMany(entries: readonly NewCommand[]): number {
     const origin = this.origin();
     return this.db
       .transaction(() => {
         let seq = this.nextSeqStmt.get({ o: origin })!.next;
+        const seen = new Set<string>();
         let added = 0;
-        for (const entry of entries) {
-          if (this.insertStmt.run(ownRow(origin, seq, entry)).changes > 0) {
-            seq++;
-            added++;
+        let hopeful = true;
+        for (let at = 0; at < entries.length; at += ROWS_PER_INSERT) {
+          const rows: ImportRow[] = [];
+          for (const entry of entries.slice(at, at + ROWS_PER_INSERT)) {
+            const key = entry.importKey ?? null;
+            if (key !== null) {
+              if (seen.has(key)) continue; // a repeat within the batch
+              seen.add(key);
+            }
+            rows.push({ key, entry: ownFields(origin, entry, key) });
           }
+          if (rows.length === 0) continue;
+          let fresh = rows;
+          try {
+            if (!hopeful) throw DUPLICATES;
+            this.db.transaction(() => this.insertRows(origin, seq, rows, true))();
+          } catch (err) {
+            if (err !== DUPLICATES) throw err;
+            hopeful = false; // the rest of the batch was most likely imported too (a re-import)
+            const stored = this.storedImportKeys(rows);
+            fresh = rows.filter((r) => r.key === null || !stored.has(r.key));
+            this.insertRows(origin, seq, fresh, false);
+          }
+          seq += fresh.length;
+          added += fresh.length;
         }
         return added;
       })
       .immediate();
+  }
+
+  /** One INSERT of `rows`, numbered from `seq`. */
+  private insertRows(origin: string, seq: number, rows: readonly ImportRow[], optimistic: boolean): void {
+    if (rows.length === 0) return;
+    const values: unknown[] = [];
+    for (const { entry } of rows) values.push(origin, seq++, ...entry);
+    if (this.insertRowsStatement(rows.length).run(values).changes === rows.length) return;
+    if (optimistic) throw DUPLICATES;
+    // cannot happen: seqs are fresh and stored keys were left out; never half an import
+    throw new StoreError('history import: the database refused a row it should have taken', {
+      hint: 'run the import again; nothing of this batch was stored',
+    });
+  }
+
+  /** The import keys among `rows` that the table already holds. */
+  private storedImportKeys(rows: readonly ImportRow[]): Set<string> {
+    const keys = rows.flatMap((r) => (r.key === null ? [] : [r.key]));
+    if (keys.length === 0) return new Set();
+    this.storedKeysStmt ??= this.db
+      .prepare<[string], string>(
+        'SELECT import_key FROM commands WHERE import_key IN (SELECT value FROM json_each(?))',
+      )
+      .pluck();
+    return new Set(this.storedKeysStmt.all(JSON.stringify(keys)));
+  }
+
+  /** INSERT OR IGNORE of `n` rows in one statement (prepared once per size). */
+  private insertRowsStatement(n: number): ReturnType<Db['prepare']> {
+    let stmt = this.insertRowsStmts.get(n);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `INSERT OR IGNORE INTO commands(origin, seq, ts, command, output, cwd, exit, duration_ms, session, machine_id, source, kind, import_key)
+         VALUES ${Array.from({ length: n }, () => `(${'?, '.repeat(INSERT_WIDTH - 1)}?)`).join(', ')}`,
+      );
+      this.insertRowsStmts.set(n, stmt);
+    }
+    return stmt;
   }
 
   /** Idempotent insert of peers' records; tombstoned records never come back. Returns rows added. */
@@ -269,6 +349,23 @@ function redactedFields(
     exit: rest.exit ?? null,
     session: rest.session ?? null,
   };
+}
+
+/** ownRow's columns after origin and seq, as INSERT values (no objects: an import makes a million). */
+function ownFields(origin: string, entry: NewCommand, key: string | null): unknown[] {
+  return [
+    entry.ts ?? Date.now(),
+    redactSecrets(entry.command),
+    entry.output == null ? null : redactOutput(entry.output),
+    entry.cwd ?? null,
+    entry.exit ?? null,
+    entry.durationMs ?? null,
+    entry.session ?? null,
+    origin,
+    entry.source ?? 'shell',
+    entry.kind ?? commandKind(entry.command, entry.source),
+    key,
+  ];
 }
 
 function ownRow(origin: string, seq: number, entry: NewCommand) {

@@ -1,5 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /**
  * The command names this machine knows: executables on PATH plus bash builtins and keywords.
@@ -84,7 +84,21 @@ export function commandExists(name: string): boolean {
       return false;
     }
   }
-  return commandsOnPath().has(name);
+  const path = process.env['PATH'] ?? '';
+  if (cache?.path === path) return commandsOnPath(path).has(name);
+  // Not listed yet: look the one name up (a few lstat calls) instead of reading every PATH
+  // directory, which `isaac -c` would pay for on every line. Same answer as the listing:
+  // builtins, then any entry of a PATH directory that is not a directory.
+  return SHELL_BUILTINS.includes(name) || dirsOf(path).some((dir) => isEntry(join(dir, name)));
+}
+
+function isEntry(file: string): boolean {
+  try {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    return st !== undefined && !st.isDirectory();
+  } catch {
+    return false; // a name no file can have (NUL), or an unreadable directory
+  }
 }
 
 /**

@@ -136,7 +136,12 @@ function compileRule(raw: RuleJson, where: string): Rule {
   return rule;
 }
 
-export function compileRules(json: RulesJson): RuleSet {
+/**
+ * The rule set of `json`. Every entry is checked and compiled at once, unless `lazy`: then each
+ * command's entry is compiled on its first lookup (the shipped file has hundreds, and `isaac -c`
+ * needs one or two; test/core/tiers/options.test.ts compiles the shipped file eagerly).
+ */
+export function compileRules(json: RulesJson, options: { lazy?: boolean } = {}): RuleSet {
   if (json.version !== 1 || !isTier(json.defaultTier)) fail('expected version 1 and a defaultTier');
   const table = new Map<string, CommandRules>();
   const resolve = (name: string, seen: Set<string>): CommandRules => {
@@ -161,17 +166,20 @@ export function compileRules(json: RulesJson): RuleSet {
     table.set(name, compiled);
     return compiled;
   };
-  for (const name of Object.keys(json.commands)) table.set(name, resolve(name, new Set()));
-  const patterns = (json.patterns ?? []).map((p) => ({
-    re: new RegExp(p.name),
-    target: resolve(p.same, new Set()),
-  }));
+  if (!options.lazy) for (const name of Object.keys(json.commands)) table.set(name, resolve(name, new Set()));
+  const patterns = (json.patterns ?? []).map((p) => ({ re: new RegExp(p.name), same: p.same }));
+  if (!options.lazy) for (const p of patterns) resolve(p.same, new Set());
   return {
     defaultTier: json.defaultTier,
     lookup(name) {
       const hit = table.get(name);
       if (hit) return hit;
-      for (const p of patterns) if (p.re.test(name)) return p.target;
+      if (Object.hasOwn(json.commands, name)) {
+        const rules = resolve(name, new Set());
+        table.set(name, rules);
+        return rules;
+      }
+      for (const p of patterns) if (p.re.test(name)) return resolve(p.same, new Set());
       return undefined;
     },
   };
@@ -182,7 +190,7 @@ let shipped: RuleSet | undefined;
 export function shippedRules(): RuleSet {
   if (!shipped) {
     const text = readFileSync(new URL('./rules.json', import.meta.url), 'utf8');
-    shipped = compileRules(JSON.parse(text) as RulesJson);
+    shipped = compileRules(JSON.parse(text) as RulesJson, { lazy: true });
   }
   return shipped;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError, errorLine, NetworkError, ProviderError } from '../../../schemas/errors.ts';
 import type { CommandRecord } from '../../core/store/history.ts';
 import { redactOutput, redactSecrets } from '../../core/store/redact.ts';
@@ -95,7 +94,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const cwd = () => options.cwd?.() ?? process.cwd();
   let draining: Promise<DrainResult> | undefined;
   // marks where the context block starts and ends; unknown to anything recorded in it
-  const nonce = randomBytes(8).toString('hex');
+  // node:crypto on first use: the command list loads this module, and crypto costs ~3 ms
+  const nonce = process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex');
   let notices: string[] = [];
 
   const providers = () =>

@@ -1,10 +1,12 @@
 import { UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import { formatTierReport } from '../../core/tiers/index.ts';
-import { IMPORT_COMMAND } from '../history-import/index.ts';
-import { runInviteCommand, runPromoteCommand, runRevokeCommand } from '../identity/commands.ts';
+import { IMPORT_COMMAND } from '../history-import/cli.ts';
 import { classifyWithSettings } from '../tier-settings.ts';
 import type { CommandContext, CommandDef } from './types.ts';
+
+// Network administration (keys, the broker, CBOR, TLS) loads only when one of these runs.
+const identity = () => import('../identity/commands.ts');
 
 function runTier(args: string[], ctx: CommandContext): number {
   const { options, rest } = takeOptions(args, { json: 'boolean', explain: 'boolean' });
@@ -36,20 +38,20 @@ export const ISAAC_COMMANDS: CommandDef[] = [
     usage: 'isaac invite NAME',
     options: [{ flag: '--hours N', help: 'how long the invite works (default 24, at most 720)' }],
     summary: 'print a single-use code that lets machine NAME join this network (admins only)',
-    run: runInviteCommand,
+    run: async (args, ctx) => (await identity()).runInviteCommand(args, ctx),
   },
   {
     name: 'revoke',
     usage: 'isaac revoke NAME',
     options: [{ flag: '--rotate', help: 'also rotate the network key without asking' }],
     summary: 'remove machine NAME from the network: its broker login goes, members stop obeying it',
-    run: runRevokeCommand,
+    run: async (args, ctx) => (await identity()).runRevokeCommand(args, ctx),
   },
   {
     name: 'promote',
     usage: 'isaac promote NAME',
     options: [],
     summary: 'make machine NAME an admin too: it receives the network key (admins only)',
-    run: runPromoteCommand,
+    run: async (args, ctx) => (await identity()).runPromoteCommand(args, ctx),
   },
 ];

@@ -1,7 +1,7 @@
 import { errorLine, UsageError } from '../../../schemas/errors.ts';
 import { takeOptions } from '../../core/args.ts';
 import type { CommandContext, CommandDef, CommandIO } from '../commands/types.ts';
-import { type ImportSummary, importHistory } from './import.ts';
+import type { ImportSummary } from './import.ts';
 import { isHistoryShell } from './locate.ts';
 
 export const IMPORT_USAGE = 'isaac import bash|zsh|fish|atuin|auto [FILE]';
@@ -38,6 +38,8 @@ export async function runImportCommand(args: string[], ctx: CommandContext): Pro
   const bar = ctx.io.isTTY ? new ProgressBar(ctx.io) : undefined;
   let summary: ImportSummary;
   try {
+    // the importer (and Atuin's reader) loads when an import runs, not with the command list
+    const { importHistory } = await import('./import.ts');
     summary = await importHistory(ctx.store, {
       shell: shellArg,
       ...(file === undefined ? {} : { file }),

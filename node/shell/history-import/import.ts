@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { UsageError } from '../../../schemas/errors.ts';
@@ -7,8 +7,16 @@ import type { NewCommand } from '../../core/store/history.ts';
 import { redactSecrets } from '../../core/store/redact.ts';
 import type { Store } from '../../core/store/store.ts';
 import { readAtuinHistory } from './atuin.ts';
+import { fileChunks, LineSplitter, Unmetafier } from './lines.ts';
 import { defaultHistoryFile, detectShell } from './locate.ts';
-import { type HistoryShell, PARSERS, type ParsedEntry, type ParseResult, sniffFormat } from './parsers.ts';
+import {
+  type HistoryShell,
+  lineParser,
+  type ParseCounts,
+  type ParsedEntry,
+  sniffFormat,
+  ZSH_HEADER,
+} from './parsers.ts';
 
 export interface ImportOptions {
   shell: HistoryShell | 'auto';
@@ -44,70 +52,198 @@ const BATCH = 5_000;
  * Imports a shell history file into this machine's series, idempotently: every entry carries an
  * import key, so importing the same file again adds nothing. Everything goes through the store,
  * which redacts secrets. A missing or unreadable file is a UsageError and changes nothing.
+ * A history file is read twice, 64 KiB at a time, and never held whole: once to count its
+ * entries and find its first timestamp (the times of the entries before it depend on both),
+ * once to import them.
  */
 export async function importHistory(store: Store, options: ImportOptions): Promise<ImportSummary> {
   const env = options.env ?? process.env;
-  const { shell, file, buf } = resolveSource(options, env);
-  const parsed: ParseResult & { otherHosts?: number } =
-    shell === 'atuin'
-      ? readAtuinHistory(file, options.allHosts === undefined ? {} : { allHosts: options.allHosts })
-      : PARSERS[shell](buf!);
-  const mtimeMs = Math.floor(statSync(file).mtimeMs);
-  const times = entryTimes(parsed.entries, mtimeMs);
-  const total = parsed.entries.length;
+  const source = resolveSource(options, env);
+  const { shell, file } = source;
+  let plan: { total: number; counts: ParseCounts & { deleted?: number; otherHosts?: number } };
+  let entries: () => Iterable<ParsedEntry>;
+  let times: (index: number, entry: ParsedEntry) => number;
+  if (shell === 'atuin') {
+    const parsed = readAtuinHistory(
+      file,
+      options.allHosts === undefined ? {} : { allHosts: options.allHosts },
+    );
+    const all = entryTimes(parsed.entries, source.mtimeMs);
+    plan = { total: parsed.entries.length, counts: parsed };
+    entries = () => parsed.entries;
+    times = (index) => all[index]!;
+  } else {
+    const scan = scanFile(source, shell);
+    plan = scan;
+    entries = () => fileEntries(source, shell, scan.zshExtended);
+    times = streamTimes(scan.firstStamped, scan.total, scan.anchorMs);
+  }
+  const { total, counts } = plan;
   const summary: ImportSummary = {
     shell,
     file,
     imported: 0,
     duplicates: 0,
-    malformed: parsed.malformed,
-    skipped: parsed.skipped,
-    ...(parsed.deleted === undefined ? {} : { deleted: parsed.deleted }),
-    ...(parsed.otherHosts === undefined ? {} : { otherHosts: parsed.otherHosts }),
+    malformed: counts.malformed,
+    skipped: counts.skipped,
+    ...(counts.deleted === undefined ? {} : { deleted: counts.deleted }),
+    ...(counts.otherHosts === undefined ? {} : { otherHosts: counts.otherHosts }),
   };
-  const keys = new ImportKeys(shell);
-  // INSERT OR IGNORE with FTS triggers keeps a statement journal per row; on disk that is ~15
-  // pwrite calls a row (a third of the import's CPU). In memory it costs nothing.
-  store.db.pragma('temp_store = MEMORY');
+  // Each multi-row INSERT (history.ts recordMany) keeps a statement journal: the pages it changed,
+  // a few MB each (the import keys' index is written all over). In memory that is 10-25 MB of the
+  // import's peak; in a temporary file, a few writes per statement that the OS mostly buffers.
+  const tempStore = store.db.pragma('temp_store', { simple: true });
+  store.db.pragma('temp_store = FILE');
+  try {
+    return await importEntries(store, options, summary, { entries: entries(), times, total, shell });
+  } finally {
+    store.db.pragma(`temp_store = ${Number(tempStore)}`);
+  }
+}
+
+/** The entries in batches of BATCH (one transaction each), keyed, redacted and timed. */
+async function importEntries(
+  store: Store,
+  options: ImportOptions,
+  summary: ImportSummary,
+  plan: {
+    entries: Iterable<ParsedEntry>;
+    times: (index: number, entry: ParsedEntry) => number;
+    total: number;
+    shell: HistoryShell;
+  },
+): Promise<ImportSummary> {
+  const { entries, times, total } = plan;
+  const keys = new ImportKeys(plan.shell);
   options.onProgress?.(0, total);
-  for (let start = 0; start < total; start += BATCH) {
-    const batch: NewCommand[] = [];
-    const end = Math.min(total, start + BATCH);
-    for (let i = start; i < end; i++) {
-      // redacted here too, so not even the import key is derived from a secret
-      const entry = { ...parsed.entries[i]!, command: redactSecrets(parsed.entries[i]!.command) };
-      batch.push({
-        command: entry.command,
-        ts: times[i]!,
-        source: 'import',
-        importKey: keys.next(entry, i),
-        durationMs: entry.durationMs ?? null,
-        exit: entry.exit ?? null,
-        cwd: entry.cwd ?? null,
-      });
-    }
+  let batch: NewCommand[] = [];
+  const flush = async (done: number): Promise<void> => {
     const added = store.history.recordMany(batch);
     summary.imported += added;
     summary.duplicates += batch.length - added;
-    options.onProgress?.(end, total);
+    batch = [];
+    options.onProgress?.(done, total);
     await yieldToLoop();
+  };
+  let i = 0;
+  for (const parsed of entries) {
+    if (i >= total) break; // the file changed between the two readings
+    // redacted here too, so not even the import key is derived from a secret
+    const entry = { ...parsed, command: redactSecrets(parsed.command) };
+    batch.push({
+      command: entry.command,
+      ts: times(i, parsed),
+      source: 'import',
+      importKey: keys.next(entry, i),
+      durationMs: entry.durationMs ?? null,
+      exit: entry.exit ?? null,
+      cwd: entry.cwd ?? null,
+    });
+    i++;
+    if (batch.length >= BATCH) await flush(i);
   }
+  if (batch.length > 0) await flush(i);
   return summary;
 }
 
-function resolveSource(
-  options: ImportOptions,
-  env: NodeJS.ProcessEnv,
-): { shell: HistoryShell; file: string; buf?: Buffer } {
+interface FileSource {
+  shell: HistoryShell;
+  file: string;
+  /** Bytes to read: the file's length when it was opened, so both readings see the same lines. */
+  size: number;
+  mtimeMs: number;
+}
+
+interface FileScan {
+  total: number;
+  counts: ParseCounts;
+  /** Index of the first entry with a time of its own, -1 for none. */
+  firstStamped: number;
+  /** That entry's time, or the file's mtime when no entry has one. */
+  anchorMs: number;
+  zshExtended: boolean;
+}
+
+/** The first reading: how many entries, where the first timestamp is, what was malformed. */
+function scanFile(source: FileSource, shell: Exclude<HistoryShell, 'atuin'>): FileScan {
+  const zshExtended = shell === 'zsh' && zshIsExtended(source);
+  let total = 0;
+  let firstStamped = -1;
+  let anchorMs = source.mtimeMs;
+  const all = fileEntries(source, shell, zshExtended);
+  for (let next = all.next(); ; next = all.next()) {
+    if (next.done) return { total, counts: next.value, firstStamped, anchorMs, zshExtended };
+    const ms = msOf(next.value);
+    if (firstStamped === -1 && ms !== undefined) {
+      firstStamped = total;
+      anchorMs = ms;
+    }
+    total++;
+  }
+}
+
+/** A zsh history is "extended" when any of its lines has the `: time:elapsed;` header. */
+function zshIsExtended(source: FileSource): boolean {
+  let found = false;
+  const splitter = new LineSplitter((line) => {
+    if (!found && line !== null && ZSH_HEADER.test(line)) found = true;
+  });
+  const unmeta = new Unmetafier();
+  for (const chunk of fileChunks(source.file, source.size)) {
+    splitter.push(unmeta.push(chunk));
+    if (found) return true;
+  }
+  splitter.end();
+  return found;
+}
+
+/** The file's entries in order, parsed as they are read; returns the counts at the end. */
+function* fileEntries(
+  source: FileSource,
+  shell: Exclude<HistoryShell, 'atuin'>,
+  zshExtended: boolean,
+): Generator<ParsedEntry, ParseCounts, undefined> {
+  const ready: ParsedEntry[] = [];
+  const parser = lineParser(shell, (entry) => ready.push(entry), zshExtended);
+  const splitter = new LineSplitter((line) => parser.line(line));
+  const unmeta = shell === 'zsh' ? new Unmetafier() : undefined;
+  for (const chunk of fileChunks(source.file, source.size)) {
+    splitter.push(unmeta ? unmeta.push(chunk) : chunk);
+    yield* ready;
+    ready.length = 0;
+  }
+  splitter.end();
+  parser.end();
+  yield* ready;
+  return parser.counts;
+}
+
+const msOf = (e: ParsedEntry) => e.tsMs ?? (e.tsSec === undefined ? undefined : e.tsSec * 1000);
+
+/** entryTimes, one entry at a time, from what the first reading found. */
+function streamTimes(
+  firstStamped: number,
+  total: number,
+  anchorMs: number,
+): (index: number, entry: ParsedEntry) => number {
+  const lead = firstStamped === -1 ? total : firstStamped;
+  let last = anchorMs;
+  return (index, entry) => {
+    if (index < lead) return anchorMs - (lead - index);
+    last = msOf(entry) ?? last;
+    return last;
+  };
+}
+
+function resolveSource(options: ImportOptions, env: NodeJS.ProcessEnv): FileSource {
   let shell: HistoryShell | 'auto' = options.shell;
   let file = options.file;
   if (shell === 'auto' && file === undefined) ({ shell, file } = detectShell(env));
   if (file === undefined && shell !== 'auto') file = defaultHistoryFile(shell, env);
   const path = file!;
-  // an Atuin database is opened by SQLite, not read whole
-  const buf = readHistoryFile(path, shell, shell === 'atuin');
-  if (shell === 'auto') shell = sniffFormat(buf) ?? guessFromName(path);
-  return { shell, file: path, buf };
+  const { size, mtimeMs, head } = openHistoryFile(path, shell);
+  if (shell === 'auto') shell = sniffFormat(head) ?? guessFromName(path);
+  return { shell, file: path, size, mtimeMs: Math.floor(mtimeMs) };
 }
 
 function guessFromName(path: string): HistoryShell {
@@ -117,14 +253,36 @@ function guessFromName(path: string): HistoryShell {
   return 'bash';
 }
 
-function readHistoryFile(file: string, shell: HistoryShell | 'auto', checkOnly = false): Buffer {
+/** What sniffFormat looks at. */
+const HEAD_BYTES = 64 * 1024;
+
+/** Checks that `file` is a readable file; its size, mtime and (for auto) first bytes. */
+function openHistoryFile(
+  file: string,
+  shell: HistoryShell | 'auto',
+): { size: number; mtimeMs: number; head: Buffer } {
   const named = shell === 'auto' ? 'shell' : shell;
   const retry = `isaac import ${shell === 'auto' ? 'bash|zsh|fish|atuin' : shell} FILE`;
   try {
-    if (!statSync(file).isFile()) {
+    const st = statSync(file);
+    if (!st.isFile()) {
       throw new UsageError(`${file} is not a file`, { hint: `give the history file: ${retry}` });
     }
-    return checkOnly ? Buffer.alloc(0) : readFileSync(file);
+    // an Atuin database is opened by SQLite; a history file must open for reading here
+    if (shell === 'atuin') return { size: st.size, mtimeMs: st.mtimeMs, head: Buffer.alloc(0) };
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(shell === 'auto' ? Math.min(HEAD_BYTES, st.size) : 0);
+      let got = 0;
+      while (got < head.length) {
+        const n = readSync(fd, head, got, head.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return { size: st.size, mtimeMs: st.mtimeMs, head: head.subarray(0, got) };
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -146,7 +304,6 @@ function readHistoryFile(file: string, shell: HistoryShell | 'auto', checkOnly =
  */
 export function entryTimes(entries: readonly ParsedEntry[], mtimeMs: number): number[] {
   const times = new Array<number>(entries.length);
-  const msOf = (e: ParsedEntry) => e.tsMs ?? (e.tsSec === undefined ? undefined : e.tsSec * 1000);
   const firstStamped = entries.findIndex((e) => msOf(e) !== undefined);
   const anchor = firstStamped === -1 ? mtimeMs : msOf(entries[firstStamped]!)!;
   const lead = firstStamped === -1 ? entries.length : firstStamped;
@@ -184,9 +341,6 @@ class ImportKeys {
       this.seen.set(entry.command, n + 1);
       where = `${entry.tsSec}.${n}`;
     }
-    return createHash('sha1')
-      .update(`${this.shell}\0${where}\0${entry.command}`)
-      .digest('base64url')
-      .slice(0, 22);
+    return hash('sha1', `${this.shell}\0${where}\0${entry.command}`, 'base64url').slice(0, 22);
   }
 }

@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { type Line, splitLines, unmetafy } from './lines.ts';
 
 /** One command as found in a shell's history file (or an Atuin database). */
 export interface ParsedEntry {
@@ -30,52 +30,44 @@ export type HistoryShell = 'bash' | 'zsh' | 'fish' | 'atuin';
 /** Control characters other than tab: a line holding them is binary garbage, not a command. */
 const GARBAGE = /[\x00-\x08\x0b-\x1f\x7f]/;
 
+/** The counts of a parse; the entries themselves go to the parser's `emit` as they are found. */
+export interface ParseCounts {
+  malformed: number;
+  skipped: number;
+}
+
 /**
- * Splits a file into lines; a line that is not valid UTF-8 comes back as null.
- * The whole-buffer check keeps the common (valid) case to one decode.
+ * A history format read line by line: `line()` for each line of the file in order (null: not
+ * valid UTF-8), `end()` after the last. Entries go to `emit` as soon as they are complete, so a
+ * file of any size streams through (history-import/import.ts); parseBash & co. collect them.
  */
-export function splitLines(buf: Buffer): Array<string | null> {
-  if (isUtf8(buf)) return trimCr(buf.toString('utf8').split('\n'));
-  const lines: Array<string | null> = [];
-  let start = 0;
-  while (start <= buf.length) {
-    let end = buf.indexOf(0x0a, start);
-    if (end === -1) end = buf.length;
-    const line = buf.subarray(start, end);
-    lines.push(isUtf8(line) ? line.toString('utf8') : null);
-    start = end + 1;
-  }
-  return trimCr(lines);
+export interface LineParser {
+  line(line: Line): void;
+  end(): void;
+  readonly counts: ParseCounts;
 }
 
-function trimCr<T extends string | null>(lines: T[]): T[] {
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line?.endsWith('\r')) lines[i] = line.slice(0, -1) as T;
-  }
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
-}
-
-/** Collects entries, applying the leading-space and garbage rules in one place. */
+/** Applies the leading-space and garbage rules in one place, then emits. */
 class Collector {
-  readonly result: ParseResult = { entries: [], malformed: 0, skipped: 0 };
+  readonly counts: ParseCounts = { malformed: 0, skipped: 0 };
+
+  constructor(private readonly emit: (entry: ParsedEntry) => void) {}
 
   add(command: string, tsSec?: number, extra: Omit<ParsedEntry, 'command' | 'tsSec'> = {}): void {
     if (command.trim() === '') return;
     if (command.startsWith(' ') || command.startsWith('\t')) {
-      this.result.skipped++;
+      this.counts.skipped++;
       return;
     }
     if (GARBAGE.test(command)) {
-      this.result.malformed++;
+      this.counts.malformed++;
       return;
     }
-    this.result.entries.push({ command, ...(tsSec === undefined ? {} : { tsSec }), ...extra });
+    this.emit({ command, ...(tsSec === undefined ? {} : { tsSec }), ...extra });
   }
 
   malformed(): void {
-    this.result.malformed++;
+    this.counts.malformed++;
   }
 }
 
@@ -86,8 +78,8 @@ const BASH_TIMESTAMP = /^#(\d{1,12})$/;
  * entry. As bash itself does with timestamps, the lines up to the next timestamp form one
  * (multi-line) entry.
  */
-export function parseBash(buf: Buffer): ParseResult {
-  const out = new Collector();
+export function bashParser(emit: (entry: ParsedEntry) => void): LineParser {
+  const out = new Collector(emit);
   let ts: number | undefined;
   let pending: string[] | undefined;
   let pendingBroken = false;
@@ -99,57 +91,41 @@ export function parseBash(buf: Buffer): ParseResult {
     pending = undefined;
     pendingBroken = false;
   };
-  for (const line of splitLines(buf)) {
-    if (line === null) {
-      if (pending) pendingBroken = true;
-      else out.malformed();
-      continue;
-    }
-    const stamp = BASH_TIMESTAMP.exec(line);
-    if (stamp) {
-      flush();
-      ts = Number(stamp[1]);
-      pending = [];
-      continue;
-    }
-    if (pending) {
-      if (pending.length > 0 || line !== '') pending.push(line);
-    } else {
-      out.add(line);
-    }
-  }
-  flush();
-  return out.result;
+  return {
+    counts: out.counts,
+    line(line) {
+      if (line === null) {
+        if (pending) pendingBroken = true;
+        else out.malformed();
+        return;
+      }
+      const stamp = BASH_TIMESTAMP.exec(line);
+      if (stamp) {
+        flush();
+        ts = Number(stamp[1]);
+        pending = [];
+        return;
+      }
+      if (pending) {
+        if (pending.length > 0 || line !== '') pending.push(line);
+      } else {
+        out.add(line);
+      }
+    },
+    end: flush,
+  };
 }
 
-const ZSH_HEADER = /^: *(\d{1,12}):(\d+);/;
-
-/** zsh stores bytes 0x83..0x9f (and NUL) as 0x83 followed by the byte xor 32 ("metafied"). */
-export function unmetafy(buf: Buffer): Buffer {
-  let meta = buf.indexOf(0x83);
-  if (meta === -1) return buf;
-  const out = Buffer.allocUnsafe(buf.length);
-  let o = 0;
-  let i = 0;
-  while (meta !== -1) {
-    o += buf.copy(out, o, i, meta);
-    if (meta + 1 < buf.length) out[o++] = buf[meta + 1]! ^ 32;
-    i = meta + 2;
-    meta = i < buf.length ? buf.indexOf(0x83, i) : -1;
-  }
-  if (i < buf.length) o += buf.copy(out, o, i);
-  return out.subarray(0, o);
-}
+export const ZSH_HEADER = /^: *(\d{1,12}):(\d+);/;
 
 /**
- * ~/.zsh_history: extended `: <epoch>:<elapsed>;command` lines or plain lines; a line ending in
- * a backslash continues on the next (zsh's encoding of a newline inside a command). In a file of
- * extended entries, a line without the header (and not continuing an entry) is malformed.
+ * ~/.zsh_history (lines already unmetafied): extended `: <epoch>:<elapsed>;command` lines or
+ * plain lines; a line ending in a backslash continues on the next (zsh's encoding of a newline
+ * inside a command). In a file of extended entries (`extended`: any line has the header), a line
+ * without the header (and not continuing an entry) is malformed.
  */
-export function parseZsh(buf: Buffer): ParseResult {
-  const out = new Collector();
-  const lines = splitLines(unmetafy(buf));
-  const extended = lines.some((l) => l !== null && ZSH_HEADER.test(l));
+export function zshParser(emit: (entry: ParsedEntry) => void, extended: boolean): LineParser {
+  const out = new Collector(emit);
   let current: { parts: string[]; ts?: number; elapsedSec?: number; broken: boolean } | undefined;
   let continues = false;
   const flush = (): void => {
@@ -170,39 +146,41 @@ export function parseZsh(buf: Buffer): ParseResult {
     continues = text.endsWith('\\');
     current!.parts.push(continues ? text.slice(0, -1) : text);
   };
-  for (const line of lines) {
-    if (line === null) {
-      if (continues && current) current.broken = true;
-      else {
-        flush();
-        out.malformed();
+  return {
+    counts: out.counts,
+    line(line) {
+      if (line === null) {
+        if (continues && current) current.broken = true;
+        else {
+          flush();
+          out.malformed();
+        }
+        continues = false;
+        return;
       }
-      continues = false;
-      continue;
-    }
-    if (continues && current) {
-      take(line);
-      continue;
-    }
-    flush();
-    if (extended) {
-      const header = ZSH_HEADER.exec(line);
-      if (!header) {
-        // a missing or broken header spoils the whole entry, continuation lines included (counted once)
-        continues = line.endsWith('\\');
-        if (continues) current = { parts: [], broken: true };
-        else if (line.trim() !== '') out.malformed();
-        continue;
+      if (continues && current) {
+        take(line);
+        return;
       }
-      current = { parts: [], ts: Number(header[1]), elapsedSec: Number(header[2]), broken: false };
-      take(line.slice(header[0].length));
-    } else {
-      current = { parts: [], broken: false };
-      take(line);
-    }
-  }
-  flush();
-  return out.result;
+      flush();
+      if (extended) {
+        const header = ZSH_HEADER.exec(line);
+        if (!header) {
+          // a missing or broken header spoils the whole entry, continuation lines included (counted once)
+          continues = line.endsWith('\\');
+          if (continues) current = { parts: [], broken: true };
+          else if (line.trim() !== '') out.malformed();
+          return;
+        }
+        current = { parts: [], ts: Number(header[1]), elapsedSec: Number(header[2]), broken: false };
+        take(line.slice(header[0].length));
+      } else {
+        current = { parts: [], broken: false };
+        take(line);
+      }
+    },
+    end: flush,
+  };
 }
 
 /** fish escapes backslash and newline in `cmd:` values; anything else stays as written. */
@@ -212,8 +190,8 @@ export function unescapeFish(text: string): string {
 }
 
 /** ~/.local/share/fish/fish_history: `- cmd: ...` entries with `  when: <epoch>` and `  paths:`. */
-export function parseFish(buf: Buffer): ParseResult {
-  const out = new Collector();
+export function fishParser(emit: (entry: ParsedEntry) => void): LineParser {
+  const out = new Collector(emit);
   let current: { command: string; ts?: number; broken: boolean } | undefined;
   let orphan = false; // inside an entry whose first line was unusable
   const flush = (): void => {
@@ -223,38 +201,76 @@ export function parseFish(buf: Buffer): ParseResult {
     }
     current = undefined;
   };
-  for (const line of splitLines(buf)) {
-    if (line === null) {
-      if (current) current.broken = true;
-      else if (!orphan) out.malformed();
-      continue;
-    }
-    if (line.startsWith('- ')) {
+  return {
+    counts: out.counts,
+    line(line) {
+      if (line === null) {
+        if (current) current.broken = true;
+        else if (!orphan) out.malformed();
+        return;
+      }
+      if (line.startsWith('- ')) {
+        flush();
+        orphan = false;
+        if (line.startsWith('- cmd: ')) current = { command: unescapeFish(line.slice(7)), broken: false };
+        else {
+          out.malformed();
+          orphan = true;
+        }
+        return;
+      }
+      if (line.startsWith(' ')) {
+        if (!current) return;
+        const when = /^ {2}when: *(.*)$/.exec(line);
+        if (when) {
+          const value = when[1]!.trim();
+          if (/^\d{1,12}$/.test(value)) current.ts = Number(value);
+          else current.broken = true;
+        }
+        return;
+      }
+      if (line.trim() === '') return;
       flush();
-      orphan = false;
-      if (line.startsWith('- cmd: ')) current = { command: unescapeFish(line.slice(7)), broken: false };
-      else {
-        out.malformed();
-        orphan = true;
-      }
-      continue;
-    }
-    if (line.startsWith(' ')) {
-      if (!current) continue;
-      const when = /^ {2}when: *(.*)$/.exec(line);
-      if (when) {
-        const value = when[1]!.trim();
-        if (/^\d{1,12}$/.test(value)) current.ts = Number(value);
-        else current.broken = true;
-      }
-      continue;
-    }
-    if (line.trim() === '') continue;
-    flush();
-    out.malformed();
-  }
-  flush();
-  return out.result;
+      out.malformed();
+    },
+    end: flush,
+  };
+}
+
+/** A parser for `shell`; zsh needs to know whether the file is an extended history. */
+export function lineParser(
+  shell: Exclude<HistoryShell, 'atuin'>,
+  emit: (entry: ParsedEntry) => void,
+  zshExtended = false,
+): LineParser {
+  if (shell === 'zsh') return zshParser(emit, zshExtended);
+  return shell === 'bash' ? bashParser(emit) : fishParser(emit);
+}
+
+/** A whole file's lines through `parser`, collecting the entries. */
+function collect(
+  lines: readonly Line[],
+  make: (emit: (entry: ParsedEntry) => void) => LineParser,
+): ParseResult {
+  const entries: ParsedEntry[] = [];
+  const parser = make((entry) => entries.push(entry));
+  for (const line of lines) parser.line(line);
+  parser.end();
+  return { entries, ...parser.counts };
+}
+
+export function parseBash(buf: Buffer): ParseResult {
+  return collect(splitLines(buf), bashParser);
+}
+
+export function parseZsh(buf: Buffer): ParseResult {
+  const lines = splitLines(unmetafy(buf));
+  const extended = lines.some((l) => l !== null && ZSH_HEADER.test(l));
+  return collect(lines, (emit) => zshParser(emit, extended));
+}
+
+export function parseFish(buf: Buffer): ParseResult {
+  return collect(splitLines(buf), fishParser);
 }
 
 export const PARSERS: Record<Exclude<HistoryShell, 'atuin'>, (buf: Buffer) => ParseResult> = {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -272,6 +272,16 @@ describe('rules file', () => {
       /unknown target class moon/,
     );
     assert.throws(() => compileRules({ ...base, commands: { x: { same: 'y' } } }), /unknown command y/);
+  });
+  test('the shipped rules.json compiles whole (isaac compiles it one command at a time)', () => {
+    const json = JSON.parse(
+      readFileSync(new URL('../../../node/core/tiers/rules.json', import.meta.url), 'utf8'),
+    );
+    const eager = compileRules(json);
+    const lazy = compileRules(json, { lazy: true });
+    for (const name of [...Object.keys(json.commands), 'mkfs.ext4', 'no-such-command']) {
+      assert.deepEqual(lazy.lookup(name), eager.lookup(name), name);
+    }
   });
   test('first matching rule decides, else the base tier', () => {
     const set = compileRules({
