@@ -117,13 +117,17 @@ export class IsaacTerminal {
         const tail = this.plain.slice(from);
         return typeof text === 'string' ? tail.includes(text) : text.test(tail);
       },
-      `${String(text)} in terminal output:\n${this.plain.slice(from).slice(-2000)}`,
+      () => `${String(text)} in terminal output:\n${this.plain.slice(from).slice(-2000)}`,
       timeoutMs,
     );
   }
 
-  async waitForExit(timeoutMs = 15_000): Promise<number> {
-    await waitFor(() => this.exited !== undefined, 'isaac to exit', timeoutMs);
+  async waitForExit(timeoutMs = 30_000): Promise<number> {
+    await waitFor(
+      () => this.exited !== undefined,
+      () => `isaac to exit; terminal output:\n${this.plain.slice(-2000)}`,
+      timeoutMs,
+    );
     return this.exited!;
   }
 }
